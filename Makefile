@@ -1,0 +1,42 @@
+# Every target creates .venv and installs the project (with dev tools) if needed.
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: run test test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+## Start the service on 127.0.0.1:8000 with the embedded SQLite database under ./data/
+run: $(STAMP)
+	$(BIN)/trunkline serve
+
+## Run the test suite (SQLite by default; TRUNKLINE_TEST_DATABASE_URL selects PostgreSQL)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite against the local PostgreSQL (database `test`)
+test-postgres: $(STAMP)
+	TRUNKLINE_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/trunkline
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## Benchmarks (never part of `make test`)
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

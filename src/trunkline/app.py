@@ -1,0 +1,73 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from trunkline import __version__
+from trunkline.api import api_router
+from trunkline.config import Settings, get_settings
+from trunkline.db import create_engine, create_sessionmaker, ping
+from trunkline.deps import AppState
+from trunkline.envelope import install_exception_handlers
+from trunkline.keys import load_secret_box
+
+DESCRIPTION = """
+Trunkline is a self-hostable telephony control plane for AI voice and chat agents: bring your
+own numbers and SIP trunks, bind each number and channel (call, SMS, WhatsApp) to the agent that
+answers it, keep SIP credentials encrypted, and see whether a trunk actually works.
+
+Every `/api/v1` route needs `Authorization: Bearer <token>` (create one with
+`trunkline token create --workspace SLUG`). Responses use the envelope
+`{"success", "message", "data"}`; errors add `error {code, details, field}` and mirror the code
+in `data.error`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Fail fast (before serving) when production has no encryption key.
+    secret_box = load_secret_box(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.trunkline = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            secret_box=secret_box,
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Trunkline",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_exception_handlers(app)
+    app.include_router(api_router)
+
+    @app.get("/healthz", tags=["operations"], include_in_schema=True)
+    async def healthz() -> dict[str, str]:
+        """Process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        """Database is reachable."""
+        try:
+            await ping(app.state.trunkline.engine)
+        except Exception:  # any driver failure means "not ready"
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,147 @@
+"""Queries that collect holdings (every way an agent answers a number) and write binding rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.models import (
+    Agent,
+    Binding,
+    PbxConnector,
+    PhoneNumber,
+    SipConnection,
+    SipConnectionAssignment,
+)
+
+
+async def holdings_for_number(
+    session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel | None = None
+) -> list[Holding]:
+    """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query."""
+    bindings = (
+        select(
+            Binding.agent_id,
+            Agent.name,
+            Binding.channel,
+            Binding.kind.label("via"),
+            Binding.created_at,
+        )
+        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
+        .join(Agent, Agent.id == Binding.agent_id)
+        .where(Binding.workspace_id == workspace_id, PhoneNumber.number == e164)
+    )
+    if channel is not None:
+        bindings = bindings.where(Binding.channel == channel.value)
+    parts = [bindings]
+    if channel in (None, Channel.call):
+        parts.append(
+            select(
+                SipConnectionAssignment.agent_id,
+                Agent.name,
+                literal(Channel.call.value).label("channel"),
+                literal(Via.connection.value).label("via"),
+                SipConnectionAssignment.created_at,
+            )
+            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
+            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
+            .where(
+                SipConnectionAssignment.workspace_id == workspace_id,
+                SipConnection.phone_number_e164 == e164,
+            )
+        )
+        parts.append(
+            select(
+                PbxConnector.agent_id,
+                Agent.name,
+                literal(Channel.call.value).label("channel"),
+                literal(Via.pbx.value).label("via"),
+                PbxConnector.created_at,
+            )
+            .join(Agent, Agent.id == PbxConnector.agent_id)
+            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.phone_number == e164)
+        )
+    rows = await session.execute(union_all(*parts))
+    return [Holding(a, n, e164, Channel(c), Via(v), at) for a, n, c, v, at in rows]
+
+
+async def holdings_for_agent(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+) -> list[Holding]:
+    """Every number ``agent_id`` answers on ``channel``."""
+    rows = await session.execute(
+        select(PhoneNumber.number, Agent.name, Binding.kind, Binding.created_at)
+        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
+        .join(Agent, Agent.id == Binding.agent_id)
+        .where(
+            Binding.workspace_id == workspace_id,
+            Binding.agent_id == agent_id,
+            Binding.channel == channel.value,
+        )
+    )
+    out = [Holding(agent_id, n, num, channel, Via(k), at) for num, n, k, at in rows]
+    if channel is Channel.call:
+        assigned = await session.execute(
+            select(
+                SipConnection.phone_number,
+                SipConnection.phone_number_e164,
+                Agent.name,
+                SipConnectionAssignment.created_at,
+            )
+            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
+            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
+            .where(
+                SipConnectionAssignment.workspace_id == workspace_id,
+                SipConnectionAssignment.agent_id == agent_id,
+            )
+        )
+        out += [
+            Holding(agent_id, n, e164 or raw, channel, Via.connection, at)
+            for raw, e164, n, at in assigned
+        ]
+        pbx = await session.execute(
+            select(PbxConnector.phone_number, Agent.name, PbxConnector.created_at)
+            .join(Agent, Agent.id == PbxConnector.agent_id)
+            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.agent_id == agent_id)
+        )
+        out += [Holding(agent_id, n, num, channel, Via.pbx, at) for num, n, at in pbx]
+    return out
+
+
+async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:
+    """Insert unless a unique constraint already holds the key; False means someone else won."""
+    result = await session.execute(
+        insert_ignoring_conflicts(session, Binding).values(
+            id=binding.id,
+            workspace_id=binding.workspace_id,
+            phone_number_id=binding.phone_number_id,
+            agent_id=binding.agent_id,
+            channel=binding.channel,
+            kind=binding.kind,
+            created_at=binding.created_at,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def get_binding(
+    session: AsyncSession, phone_number_id: uuid.UUID, channel: Channel
+) -> Binding | None:
+    result = await session.execute(
+        select(Binding).where(
+            Binding.phone_number_id == phone_number_id, Binding.channel == channel.value
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def delete_binding(session: AsyncSession, phone_number_id: uuid.UUID, channel: Channel) -> None:
+    await session.execute(
+        delete(Binding).where(
+            Binding.phone_number_id == phone_number_id, Binding.channel == channel.value
+        )
+    )

@@ -1,0 +1,117 @@
+"""Who may bind what to whom: pure functions over plain data, tested with tables of cases.
+
+A *holding* is any way an agent answers a number on a channel: a binding row (external trunk or
+provisioned number), a SIP connection assignment, or a PBX extension connector. The database
+enforces the one-agent-per-(number, channel) and one-number-per-(agent, channel) invariants of
+binding rows with unique constraints; these rules add what spans several tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from trunkline.errors import (
+    AgentChannelBusy,
+    NumberAlreadyBound,
+    NumberInInventory,
+    PhoneInUse,
+    TrunklineError,
+)
+
+
+class Channel(StrEnum):
+    call = "call"
+    sms = "sms"
+    whatsapp = "whatsapp"
+
+
+class Via(StrEnum):
+    trunk = "trunk"
+    provision = "provision"
+    connection = "connection"
+    pbx = "pbx"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+    both = "both"
+
+
+class Source(StrEnum):
+    purchased = "purchased"
+    external = "external"
+
+
+DEFAULT_CHANNEL_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Holding:
+    agent_id: uuid.UUID
+    agent_name: str
+    number: str  # E.164 where it parses, else verbatim (connections store numbers verbatim)
+    channel: Channel
+    via: Via
+    assigned_at: datetime
+
+
+def default_trunk_name(channel: str, e164: str) -> str:
+    """Contract §4.1: ``{channel}_trunk_{digits}``."""
+    return f"{channel}_trunk_{e164.lstrip('+')}"
+
+
+def direction_flags(direction: Direction | str) -> tuple[bool, bool]:
+    """A call trunk's direction → (outbound ``call.enabled``, ``inbound.enabled``)."""
+    d = Direction(direction)
+    return d is not Direction.inbound, d is not Direction.outbound
+
+
+def current_holder(holdings: Sequence[Holding]) -> Holding | None:
+    """The agent who receives inbound: the most recently assigned (contract §3.1)."""
+    return max(holdings, key=lambda h: h.assigned_at, default=None)
+
+
+def _holder_data(h: Holding) -> dict[str, str]:
+    return {"agent_uuid": str(h.agent_id), "agent_name": h.agent_name, "bound_via": h.via.value}
+
+
+def check_trunk_register(
+    *,
+    number: str,
+    existing_source: Source | None,
+    number_holdings: Sequence[Holding],
+    agent_holdings: Sequence[Holding],
+) -> TrunklineError | None:
+    """Registering an external trunk (number, channel) for an agent (contract §4.1)."""
+    if existing_source is Source.purchased:
+        return NumberInInventory(field="phone_number")
+    holder = current_holder(number_holdings)
+    if holder is not None:
+        return NumberAlreadyBound(field="phone_number", data=_holder_data(holder))
+    return check_agent_free(number=number, agent_holdings=agent_holdings)
+
+
+def check_agent_free(*, number: str, agent_holdings: Sequence[Holding]) -> TrunklineError | None:
+    """On trunk endpoints an agent serves at most one number per channel."""
+    other = next((h for h in agent_holdings if h.number != number), None)
+    if other is not None:
+        return AgentChannelBusy(
+            field="agent_uuid", data={"phone_number": other.number, "bound_via": other.via.value}
+        )
+    return None
+
+
+def check_connection_assign(
+    *, agent_id: uuid.UUID, number_holdings: Sequence[Holding], force: bool
+) -> TrunklineError | None:
+    """Attaching a SIP connection to an agent's call channel (contract §4.4)."""
+    others = [h for h in number_holdings if h.agent_id != agent_id]
+    holder = current_holder(others)
+    if holder is not None and not force:
+        return PhoneInUse(data=_holder_data(holder))
+    return None

@@ -1,0 +1,67 @@
+"""The one service every domain uses to bind and unbind (number, channel) → agent."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.binding import repository as repo
+from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.errors import AgentChannelBusy, NumberAlreadyBound
+from trunkline.kit.clock import utcnow
+from trunkline.models import Binding
+
+
+class BindingService:
+    async def holdings_for_number(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        e164: str,
+        channel: Channel | None = None,
+    ) -> list[Holding]:
+        """Every agent answering ``e164`` (on ``channel``, or on all), by any means."""
+        return await repo.holdings_for_number(session, workspace_id, e164, channel)
+
+    async def holdings_for_agent(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+    ) -> list[Holding]:
+        """Every number ``agent_id`` answers on ``channel``, by any means."""
+        return await repo.holdings_for_agent(session, workspace_id, agent_id, channel)
+
+    async def bind(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: uuid.UUID,
+        phone_number_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        channel: Channel,
+        via: Via,
+    ) -> Binding:
+        """Insert the binding row; the unique constraints decide races and name the loser's 409."""
+        binding = Binding(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            phone_number_id=phone_number_id,
+            agent_id=agent_id,
+            channel=channel.value,
+            kind=via.value,
+            created_at=utcnow(),
+        )
+        if await repo.try_insert_binding(session, binding):
+            return binding
+        holder = await repo.get_binding(session, phone_number_id, channel)
+        if holder is not None:
+            raise NumberAlreadyBound(field="phone_number", data={"agent_uuid": str(holder.agent_id)})
+        raise AgentChannelBusy(field="agent_uuid")
+
+    async def unbind(
+        self, session: AsyncSession, phone_number_id: uuid.UUID, channel: Channel
+    ) -> None:
+        """Remove the binding row of (number, channel), if any."""
+        await repo.delete_binding(session, phone_number_id, channel)
+
+
+binding_service = BindingService()

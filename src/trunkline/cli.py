@@ -1,0 +1,173 @@
+"""The ``trunkline`` command: thin commands over services.
+
+``serve`` · ``migrate`` · ``token create|revoke|list`` · ``keys generate|rotate`` · ``workspaces``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.config import Settings, get_settings
+from trunkline.db import create_engine, create_sessionmaker, session_scope
+from trunkline.errors import TrunklineError
+from trunkline.kit.crypto import CryptoError, generate_key
+
+T = TypeVar("T")
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings)
+        try:
+            async with session_scope(create_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from trunkline.migrate import upgrade
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is at the latest schema", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trunkline.app import create_app
+    from trunkline.logs import configure_logging
+
+    cmd_migrate(settings, args)
+    configure_logging(settings.server.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.server.host,
+        port=args.port or settings.server.port,
+        log_config=None,
+        access_log=settings.server.log_level == "debug",
+    )
+    return 0
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from trunkline.workspace.service import workspace_service
+
+    issued = _with_session(
+        settings,
+        lambda s: workspace_service.create_token(
+            s, args.workspace, scopes=args.scope or None, name=args.name
+        ),
+    )
+    print(issued.token)  # only the token on stdout, so `$(trunkline token create …)` works
+    return 0
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from trunkline.workspace.service import workspace_service
+
+    count = _with_session(settings, lambda s: workspace_service.revoke_token(s, args.token))
+    print(f"revoked {count} token(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
+    from trunkline.workspace import repository as repo
+
+    async def work(session: AsyncSession) -> list[str]:
+        workspace = await repo.get_workspace_by_slug(session, args.workspace)
+        if workspace is None:
+            return []
+        return [
+            f"{t.prefix}…\t{','.join(t.scopes)}\t{t.created_at:%Y-%m-%dT%H:%M:%SZ}\t"
+            f"{'revoked' if t.revoked_at else 'live'}\t{t.name or ''}"
+            for t in await repo.list_tokens(session, workspace.id)
+        ]
+
+    for line in _with_session(settings, work):
+        print(line)
+    return 0
+
+
+def cmd_workspaces(settings: Settings, _: argparse.Namespace) -> int:
+    from trunkline.workspace import repository as repo
+
+    for ws in _with_session(settings, repo.list_workspaces):
+        print(f"{ws.slug}\t{ws.id}")
+    return 0
+
+
+def cmd_keys_generate(_: Settings, __: argparse.Namespace) -> int:
+    print(generate_key())
+    return 0
+
+
+def cmd_keys_rotate(settings: Settings, _: argparse.Namespace) -> int:
+    from trunkline.keys import load_secret_box, rotate
+
+    box = load_secret_box(settings)
+    changed = _with_session(settings, lambda s: rotate(s, box))
+    print(f"re-encrypted {changed} secret(s) under key {box.current_kid}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trunkline", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("workspaces", help="list workspaces").set_defaults(func=cmd_workspaces)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="create a token (and the workspace if missing)")
+    create.add_argument("--workspace", required=True, help="workspace slug")
+    create.add_argument("--scope", action="append", choices=["admin", "media"])
+    create.add_argument("--name")
+    create.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a token (full token or its display prefix)")
+    revoke.add_argument("token")
+    revoke.set_defaults(func=cmd_token_revoke)
+    tlist = token.add_parser("list", help="list a workspace's tokens (prefixes only)")
+    tlist.add_argument("--workspace", required=True)
+    tlist.set_defaults(func=cmd_token_list)
+
+    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("generate", help="print a new keyring entry").set_defaults(
+        func=cmd_keys_generate
+    )
+    keys.add_parser("rotate", help="re-encrypt every secret under the newest key").set_defaults(
+        func=cmd_keys_rotate
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return int(args.func(settings, args))
+    except (TrunklineError, CryptoError, RuntimeError) as exc:
+        message = exc.message if isinstance(exc, TrunklineError) else str(exc)
+        print(f"trunkline: {message}", file=sys.stderr)
+        return 2

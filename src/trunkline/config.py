@@ -1,0 +1,108 @@
+"""The one settings object. Nothing else in Trunkline reads ``os.environ``.
+
+Every value comes from ``TRUNKLINE_*`` environment variables (nested groups use ``__``, e.g.
+``TRUNKLINE_MONITOR__INTERVAL_S``) or a ``.env`` file. Top-level shortcuts the README documents
+(``TRUNKLINE_DATABASE_URL``, ``TRUNKLINE_ENCRYPTION_KEYS``, ``TRUNKLINE_HOST``, ``TRUNKLINE_PORT``)
+are accepted as well as their nested spellings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default: SQLite file data_dir/trunkline.db",
+    )
+    echo: bool = False
+    pool_size: int = 10
+    busy_timeout_s: float = 15.0
+
+
+class SecuritySettings(BaseModel):
+    # Comma-separated keyring, newest first: "kid:base64url-32-bytes" or bare base64url keys.
+    encryption_keys: SecretStr | None = None
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+
+class SipSettings(BaseModel):
+    public_address: str = Field(
+        default="sip.trunkline.local:5060",
+        description="This deployment's public SIP address, shown as sip_connector_server.",
+    )
+
+
+class LimitSettings(BaseModel):
+    purchase_limit: int = 10
+
+
+class ProviderSettings(BaseModel):
+    name: str = "sandbox"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRUNKLINE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    encryption_keys: SecretStr | None = None
+    host: str | None = None
+    port: int | None = None
+
+    db: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
+    server: ServerSettings = ServerSettings()
+    sip: SipSettings = SipSettings()
+    limits: LimitSettings = LimitSettings()
+    provider: ProviderSettings = ProviderSettings()
+
+    @model_validator(mode="after")
+    def _apply_shortcuts(self) -> Settings:
+        if self.database_url:
+            self.db.url = self.database_url
+        if self.encryption_keys is not None:
+            self.security.encryption_keys = self.encryption_keys
+        if self.host:
+            self.server.host = self.host
+        if self.port:
+            self.server.port = self.port
+        return self
+
+    @property
+    def database_url_resolved(self) -> str:
+        if self.db.url:
+            return self.db.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'trunkline.db').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

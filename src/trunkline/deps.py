@@ -1,0 +1,66 @@
+"""FastAPI dependencies: the request's session (one transaction), auth, and app services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from trunkline.config import Settings
+from trunkline.db import session_scope
+from trunkline.errors import InsufficientScope, InvalidAuthToken, MissingAuthToken
+from trunkline.kit.crypto import SecretBox
+from trunkline.workspace.service import AuthContext, workspace_service
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    secret_box: SecretBox
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.trunkline
+    return state
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with session_scope(get_state(request).sessionmaker) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a 201 means the row is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
+
+
+async def require_auth(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AuthContext:
+    if credentials is None or not credentials.credentials:
+        if request.headers.get("authorization"):
+            raise InvalidAuthToken()
+        raise MissingAuthToken()
+    ctx = await workspace_service.authenticate(session, credentials.credentials)
+    if "admin" not in ctx.scopes:
+        raise InsufficientScope()
+    return ctx
+
+
+AuthDep = Annotated[AuthContext, Depends(require_auth)]
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    return get_state(request).secret_box
+
+
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]

@@ -1,0 +1,170 @@
+"""The response envelope (contract §2.1) and the exception handlers that produce it.
+
+This is the only module that knows how domain errors become HTTP responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trunkline.errors import (
+    SPECIFIC_VALIDATION_CODES,
+    MalformedRequest,
+    TrunklineError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Success envelope: ``{"success": true, "message": ..., "data": ...}``."""
+
+    success: bool = True
+    message: str
+    data: T
+
+
+class ErrorBody(BaseModel):
+    code: str
+    details: Any = None
+    field: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool = False
+    message: str
+    error: ErrorBody
+    data: dict[str, Any]
+
+
+def ok(data: T, message: str) -> Envelope[T]:
+    return Envelope[T](message=message, data=data)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: Any = None,
+    data: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "success": False,
+        "message": message,
+        "error": {"code": code, "details": details, "field": field},
+        "data": {"error": code, **(data or {})},
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: ("malformed_request", "The request could not be understood."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed on this route."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+}
+
+
+def _field_of(loc: Sequence[int | str]) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+# Pydantic error types that mean "the body is not a JSON object" rather than a bad field.
+_BODY_SHAPE_ERRORS = {"json_invalid", "model_attributes_type", "dict_type", "model_type"}
+
+
+def _validation_response(errors: Sequence[Any]) -> JSONResponse:
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        body_level = loc in {("body",), ()}
+        if err.get("type") == "json_invalid" or (
+            body_level and err.get("type") in {*_BODY_SHAPE_ERRORS, "missing"}
+        ):
+            exc = MalformedRequest()
+            return error_response(exc.status, exc.code, exc.message)
+
+    details = [
+        {"field": _field_of(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+        for err in errors
+    ]
+    chosen = next(
+        (e for e in errors if e.get("type") in SPECIFIC_VALIDATION_CODES),
+        errors[0] if errors else {},
+    )
+    code = chosen.get("type") if chosen.get("type") in SPECIFIC_VALIDATION_CODES else None
+    field = _field_of(chosen.get("loc", ()))
+    if code:
+        message = str(chosen.get("msg", "The request is invalid."))
+    else:
+        code = "validation_failed"
+        message = f"Validation failed: {field or 'request'}: {chosen.get('msg', 'invalid')}."
+    return error_response(422, code, message, field=field, details=details)
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TrunklineError)
+    async def _domain(_: Request, exc: TrunklineError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("domain error %s", exc.code)
+        headers = None
+        if exc.status == 429 and "retry_after_s" in exc.data:
+            headers = {"Retry-After": str(exc.data["retry_after_s"])}
+        return error_response(
+            exc.status,
+            exc.code,
+            exc.message,
+            field=exc.field,
+            details=exc.details,
+            data=exc.data,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_response(exc.errors())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        # Log the type and traceback server-side; the client learns nothing of internals.
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return error_response(500, "internal_error", "Internal server error.")
+
+
+def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for an endpoint: its documented error codes, grouped by status.
+
+    Every authenticated endpoint can also answer 401 and 422, so those are always listed.
+    """
+    from trunkline.errors import InvalidAuthToken, MissingAuthToken, Unprocessable
+
+    by_status: dict[int, list[str]] = {}
+    for err in (MissingAuthToken, InvalidAuthToken, Unprocessable, *errors):
+        codes = by_status.setdefault(err.status, [])
+        if err.code not in codes:
+            codes.append(err.code)
+    return {
+        status: {"model": ErrorEnvelope, "description": "Error codes: " + ", ".join(codes)}
+        for status, codes in sorted(by_status.items())
+    }

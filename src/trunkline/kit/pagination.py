@@ -1,0 +1,67 @@
+"""Pagination for every list (contract §2.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (1-200)")
+    ] = 50,
+) -> PageParams:
+    return PageParams(page=page, per_page=per_page)
+
+
+class Pagination(BaseModel):
+    current_page: int
+    per_page: int
+    total: int
+    last_page: int
+    from_: int | None = Field(alias="from", serialization_alias="from")
+    to: int | None
+    has_more: bool
+
+    model_config = {"populate_by_name": True}
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    pagination: Pagination
+
+
+def make_page(items: list[T], total: int, params: PageParams) -> Page[T]:
+    last_page = max(1, -(-total // params.per_page))
+    first = params.offset + 1 if items else None
+    last = params.offset + len(items) if items else None
+    return Page[T](
+        items=items,
+        pagination=Pagination(
+            current_page=params.page,
+            per_page=params.per_page,
+            total=total,
+            last_page=last_page,
+            from_=first,
+            to=last,
+            has_more=params.page < last_page,
+        ),
+    )

@@ -1,0 +1,82 @@
+"""Shared Pydantic pieces: UTC timestamp serialization, host validation, strict models."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic_core import PydanticCustomError
+
+from trunkline.kit.clock import iso_z
+from trunkline.kit.e164 import parse_e164
+
+UtcDatetime = Annotated[
+    datetime,
+    PlainSerializer(iso_z, return_type=str, when_used="always"),
+]
+
+
+class RequestModel(BaseModel):
+    """Request bodies: unknown keys are ignored (upstream clients may send more)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def is_host(value: str) -> bool:
+    """A DNS host name (RFC 1123) or an IPv4/IPv6 address — no scheme, port, path or user."""
+    if not value or len(value) > 255:
+        return False
+    candidate = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        ipaddress.ip_address(candidate)
+        return True
+    except ValueError:
+        pass
+    name = value.rstrip(".")
+    labels = name.split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return False
+    # A numeric top label is not a host name: it is a phone number or a malformed IPv4.
+    return not labels[-1].isdigit()
+
+
+def _gateway(value: str) -> str:
+    if not is_host(value):
+        raise PydanticCustomError(
+            "invalid_gateway",
+            "The gateway must be a host name or IP address, without scheme or port "
+            "(for example sip.telnyx.com).",
+        )
+    return value
+
+
+Gateway = Annotated[str, AfterValidator(_gateway)]
+
+
+def _e164(value: str) -> str:
+    info = parse_e164(value)
+    if info is None:
+        raise PydanticCustomError(
+            "invalid_phone_number",
+            "Must be a valid phone number in E.164 format, e.g. +12025550123.",
+        )
+    return info.e164
+
+
+E164 = Annotated[str, AfterValidator(_e164)]
+
+
+def json_size(value: Any) -> int:
+    import json
+
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))

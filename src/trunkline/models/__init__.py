@@ -1,0 +1,23 @@
+"""ORM models, one module per table. Importing this package registers every table."""
+
+from trunkline.models.agent import Agent
+from trunkline.models.base import Base
+from trunkline.models.binding import Binding
+from trunkline.models.pbx_connector import PbxConnector
+from trunkline.models.phone_number import PhoneNumber
+from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
+from trunkline.models.trunk import Trunk
+from trunkline.models.workspace import ApiToken, Workspace
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "Base",
+    "Binding",
+    "PbxConnector",
+    "PhoneNumber",
+    "SipConnection",
+    "SipConnectionAssignment",
+    "Trunk",
+    "Workspace",
+]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trunkline.models.base import Base, IdMixin, TimestampMixin
+
+
+class Agent(IdMixin, TimestampMixin, Base):
+    __tablename__ = "agent"
+    __table_args__ = (Index("ix_agent_workspace_created", "workspace_id", "created_at", "id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="active")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
+from trunkline.envelope import Envelope, error_responses, ok
+from trunkline.errors import ConnectionNotFound, InvalidGateway
+from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.sip_connection.schemas import ConnectionCreate, ConnectionRead
+from trunkline.sip_connection.service import sip_connection_service
+
+router = APIRouter(prefix="/channels/sip-trunk/connections", tags=["sip trunk connections"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[ConnectionRead],
+    responses=error_responses(InvalidGateway),
+)
+async def create_connection(
+    body: ConnectionCreate, auth: AuthDep, session: SessionDep, box: SecretBoxDep
+) -> Envelope[ConnectionRead]:
+    """Add a new SIP trunk connection."""
+    connection = await sip_connection_service.create(session, auth.workspace_id, box, body)
+    return ok(ConnectionRead.of(connection), "Connection created.")
+
+
+@router.get("", response_model=Envelope[Page[ConnectionRead]], responses=error_responses())
+async def list_connections(
+    auth: AuthDep, session: SessionDep, params: Annotated[PageParams, Depends(page_params)]
+) -> Envelope[Page[ConnectionRead]]:
+    """List SIP trunk connections (paginated)."""
+    rows, total = await sip_connection_service.page(session, auth.workspace_id, params)
+    return ok(make_page([ConnectionRead.of(c) for c in rows], total, params), "Connections retrieved.")
+
+
+@router.get(
+    "/{connection_uuid}",
+    response_model=Envelope[ConnectionRead],
+    responses=error_responses(ConnectionNotFound),
+)
+async def get_connection(
+    connection_uuid: uuid.UUID, auth: AuthDep, session: SessionDep
+) -> Envelope[ConnectionRead]:
+    """Get one SIP trunk connection."""
+    connection = await sip_connection_service.get(session, auth.workspace_id, connection_uuid)
+    return ok(ConnectionRead.of(connection), "Connection retrieved.")

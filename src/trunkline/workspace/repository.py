@@ -1,0 +1,65 @@
+"""Queries for workspaces and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.kit.clock import utcnow
+from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.models import ApiToken, Workspace
+
+
+async def get_workspace_by_slug(session: AsyncSession, slug: str) -> Workspace | None:
+    result = await session.execute(select(Workspace).where(Workspace.slug == slug))
+    return result.scalar_one_or_none()
+
+
+async def ensure_workspace(session: AsyncSession, slug: str) -> Workspace:
+    """Create the workspace unless it exists (safe against a concurrent create)."""
+    await session.execute(
+        insert_ignoring_conflicts(session, Workspace).values(
+            id=uuid.uuid4(), slug=slug, created_at=utcnow()
+        )
+    )
+    workspace = await get_workspace_by_slug(session, slug)
+    assert workspace is not None
+    return workspace
+
+
+async def add_token(session: AsyncSession, token: ApiToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def get_active_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_tokens(session: AsyncSession, *, token_hash: str | None, prefix: str | None) -> int:
+    stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    if token_hash is not None:
+        stmt = stmt.where(ApiToken.token_hash == token_hash)
+    elif prefix is not None:
+        stmt = stmt.where(ApiToken.prefix == prefix)
+    else:
+        return 0
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def list_tokens(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiToken]:
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.workspace_id == workspace_id).order_by(ApiToken.created_at)
+    )
+    return list(result.scalars())
+
+
+async def list_workspaces(session: AsyncSession) -> list[Workspace]:
+    result = await session.execute(select(Workspace).order_by(Workspace.slug))
+    return list(result.scalars())
