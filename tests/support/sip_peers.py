@@ -125,7 +125,8 @@ def sip_options_answered(host: str, port: int, timeout_s: float = 0.3) -> bool:
         lhp = f"[{host}]:{lport}" if ":" in host else f"{host}:{lport}"
         msg = (
             f"OPTIONS sip:{hp} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {lhp};rport;branch=z9hG4bK{uuid.uuid4().hex}\r\nMax-Forwards: 70\r\nFrom: <sip:ready@{lhp}>;tag=1\r\nTo: <sip:{hp}>\r\n"
+            f"Via: SIP/2.0/UDP {lhp};rport;branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:ready@{lhp}>;tag=1\r\nTo: <sip:{hp}>\r\n"
             f"Call-ID: {uuid.uuid4().hex}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
         )
         try:
