@@ -1,3 +1,168 @@
-"""Root fixtures. Peer fixtures (Kamailio, SIPp) live in tests/support/sip_fixtures.py."""
+"""Root fixtures: a real database (SQLite file or the PostgreSQL of TRUNKLINE_TEST_DATABASE_URL),
+migrated with Alembic, and the real app served by uvicorn on a loopback port.
+
+Isolation: every test gets its own workspace and token (``api``), so tests never see each other's
+rows — which also exercises tenancy on every request. Peer fixtures (Kamailio, SIPp) live in
+tests/support/sip_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.support.api import Api
+from trunkline.app import create_app
+from trunkline.config import Settings
+from trunkline.db import create_engine, create_sessionmaker, session_scope
+from trunkline.kit.crypto import generate_key
+from trunkline.migrate import upgrade
+from trunkline.workspace.service import workspace_service
 
 pytest_plugins = ["tests.support.sip_fixtures"]
+
+TEST_KEYRING = generate_key()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    url = os.environ.get("TRUNKLINE_TEST_DATABASE_URL") or (
+        f"sqlite+aiosqlite:///{data_dir / 'trunkline.db'}"
+    )
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=url,
+        encryption_keys=TEST_KEYRING,
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def backend(settings: Settings) -> str:
+    return "postgresql" if settings.database_url_resolved.startswith("postgresql") else "sqlite"
+
+
+async def _reset_postgres(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, backend: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    if backend == "postgresql":
+        await _reset_postgres(engine)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the test runner owns signals
+        pass
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
+    """The real app behind uvicorn on a loopback port; yields its base URL."""
+    app = create_app(settings)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    srv = _Server(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=server, timeout=30, limits=limits) as client:
+        yield client
+
+
+async def new_workspace(
+    sessionmaker: async_sessionmaker[AsyncSession], scopes: list[str] | None = None
+) -> tuple[str, str]:
+    slug = f"ws-{uuid.uuid4().hex[:12]}"
+    async with session_scope(sessionmaker) as session:
+        issued = await workspace_service.create_token(session, slug, scopes=scopes)
+    return slug, issued.token
+
+
+@pytest.fixture
+async def api(http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]) -> Api:
+    """An API client bound to a fresh workspace."""
+    slug, token = await new_workspace(sessionmaker)
+    return Api(http, token, slug)
+
+
+@pytest.fixture
+async def other_api(
+    http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Api:
+    """A second, unrelated workspace (for tenancy tests)."""
+    slug, token = await new_workspace(sessionmaker)
+    return Api(http, token, slug)
+
+
+@pytest.fixture
+def data_dir(settings: Settings) -> Path:
+    return settings.data_dir
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    # Keep slow concurrency tests last so a quick failure shows first.
+    items.sort(key=lambda item: 1 if item.get_closest_marker("slow") else 0)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """In CI (TRUNKLINE_REQUIRE_PEERS=1) a skipped test is a failure: it hides a missing peer."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("TRUNKLINE_REQUIRE_PEERS") == "1" and skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(skipped)} test(s) skipped while TRUNKLINE_REQUIRE_PEERS=1", red=True
+        )
+        config._trunkline_skips = len(skipped)
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    if os.environ.get("TRUNKLINE_REQUIRE_PEERS") == "1":
+        skipped = session.config.pluginmanager.get_plugin("terminalreporter").stats.get("skipped")
+        if skipped:
+            session.exitstatus = 1
