@@ -6,6 +6,7 @@ from trunkline.models.binding import Binding
 from trunkline.models.pbx_connector import PbxConnector
 from trunkline.models.phone_number import PhoneNumber
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
+from trunkline.models.sip_status import SipStatusEvent
 from trunkline.models.trunk import Trunk
 from trunkline.models.workspace import ApiToken, Workspace
 
@@ -18,6 +19,7 @@ __all__ = [
     "PhoneNumber",
     "SipConnection",
     "SipConnectionAssignment",
+    "SipStatusEvent",
     "Trunk",
     "Workspace",
 ]
