@@ -8,6 +8,7 @@ it raises nothing but :class:`SipParseError`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from trunkline.sip.errors import SipParseError
@@ -35,6 +36,7 @@ _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 BRANCH_MAGIC = "z9hG4bK"
 
 
+@functools.lru_cache(maxsize=1024)  # hot path: every header lookup normalises names
 def canonical_name(name: str) -> str:
     """Lower-case header name with compact forms expanded (header names are case-insensitive)."""
     low = name.strip().lower()
@@ -94,10 +96,12 @@ class SipMessage:
 
     @property
     def top_via_branch(self) -> str | None:
-        vias = self.values("via")
-        if not vias:
+        value = self.get("via")
+        if not value:
             return None
-        return parse_params(vias[0].partition(";")[2]).get("branch")
+        # Only the first via-parm matters; skip the quote-aware split when no quotes appear.
+        first = split_list(value)[0] if '"' in value else value.partition(",")[0]
+        return parse_params(first.partition(";")[2]).get("branch")
 
     def _head_lines(self) -> list[str]:
         raise NotImplementedError
