@@ -18,6 +18,8 @@ class PhoneNumber(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
         Index("ix_phone_number_workspace_source_number", "workspace_id", "source", "number"),
+        # Every inventory list pages in (created_at, id) order within a workspace.
+        Index("ix_phone_number_workspace_created", "workspace_id", "created_at", "id"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
