@@ -102,3 +102,93 @@ class TcpSink:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+
+@dataclass
+class DigestRegistrar(asyncio.DatagramProtocol):
+    """A scripted UDP registrar verifying digest answers with our own pure digest code.
+
+    ``status`` 401 challenges with WWW-Authenticate, 407 with Proxy-Authenticate. A wrong
+    answer is challenged again (so a client must notice the repeat); ``stale_once`` answers
+    the first correct response with a fresh nonce and stale=true.
+    """
+
+    password: str = "pw"
+    status: int = 401
+    algorithm: str = "MD5"
+    qop: bool = True
+    stale_once: bool = False
+    transport: asyncio.DatagramTransport | None = None
+    requests: list[SipRequest] = field(default_factory=list)
+    _nonces: int = 0
+    _staled: bool = False
+
+    @classmethod
+    async def start(cls, **kwargs: object) -> DigestRegistrar:
+        loop = asyncio.get_running_loop()
+        _, proto = await loop.create_datagram_endpoint(
+            lambda: cls(**kwargs),  # type: ignore[arg-type]
+            local_addr=("127.0.0.1", 0),
+        )
+        return proto
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def _challenge(self, data: bytes, stale: bool = False) -> bytes:
+        self._nonces += 1
+        header = "WWW-Authenticate" if self.status == 401 else "Proxy-Authenticate"
+        value = f'Digest realm="unit.test", nonce="n{self._nonces}", algorithm={self.algorithm}'
+        if self.qop:
+            value += ', qop="auth"'
+        if stale:
+            value += ", stale=true"
+        reply = reply_to(data, self.status, "Unauthorized")
+        head, _, _ = reply.partition(b"Content-Length")
+        return head + f"{header}: {value}\r\nContent-Length: 0\r\n\r\n".encode()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        from trunkline.sip.digest import compute_response
+        from trunkline.sip.message import parse_params
+
+        assert self.transport is not None
+        msg = parse_message(data)
+        assert isinstance(msg, SipRequest)
+        self.requests.append(msg)
+        auth = msg.get("Authorization" if self.status == 401 else "Proxy-Authorization")
+        if auth is None:
+            self.transport.sendto(self._challenge(data), addr)
+            return
+        p = parse_params(auth.removeprefix("Digest "), sep=",")
+        expected = compute_response(
+            algorithm=p["algorithm"],
+            username=p["username"],
+            realm=p["realm"],
+            password=self.password,
+            method=msg.method,
+            uri=p["uri"],
+            nonce=p["nonce"],
+            qop=p.get("qop"),
+            nc=p.get("nc"),
+            cnonce=p.get("cnonce"),
+        )
+        if p["response"] != expected or p["nonce"] != f"n{self._nonces}":
+            self.transport.sendto(self._challenge(data), addr)
+        elif self.stale_once and not self._staled:
+            self._staled = True
+            self.transport.sendto(self._challenge(data, stale=True), addr)
+        else:
+            ok = reply_to(data).partition(b"Content-Length")[0]
+            contact = msg.get("Contact")
+            self.transport.sendto(
+                ok + f"Contact: {contact};expires=45\r\nContent-Length: 0\r\n\r\n".encode(), addr
+            )
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
