@@ -35,6 +35,7 @@ async def test_proxy_authenticate_407(algorithm: str) -> None:
         assert (
             reg.refresh_due_at < reg.registered_until <= datetime.now(UTC) + timedelta(seconds=45)
         )
+        assert reg.registered_until - reg.refresh_due_at == timedelta(seconds=30)
     finally:
         registrar.close()
 
