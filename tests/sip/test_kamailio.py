@@ -113,9 +113,8 @@ async def test_ipv6_udp_and_tcp(kamailio_md5: KamailioPeer, sip_client: SipClien
     for transport in ("udp", "tcp"):
         res = await sip_client.options(kamailio_md5.target(transport, ipv6=True))  # type: ignore[arg-type]
         assert res.sip_code == 200 and res.remote == f"[::1]:{kamailio_md5.port}"
-    reg = Registration(
-        sip_client, kamailio_md5.target("udp", ipv6=True), GOOD, domain="siplab.test"
-    )
+    reg = Registration(sip_client, kamailio_md5.target("udp", ipv6=True), GOOD)
+    assert reg.request_uri == f"sip:[::1]:{kamailio_md5.port}"
     assert (await reg.register()).registered
     assert (await reg.unregister()).sip_code == 200
 

@@ -18,7 +18,7 @@ monitor and tests can drive it directly. Passwords live only in memory: ``Creden
 hides them in its repr and traces are redacted before they are stored.
 """
 
-from trunkline.sip.client import ProbeResult, SipClient, Target
+from trunkline.sip.client import ProbeResult, SipClient, SipRequestFailed, Target
 from trunkline.sip.errors import SipError, SipParseError, SipTimeout, SipTransportError
 from trunkline.sip.register import Credentials, RegisterResult, Registration
 from trunkline.sip.trace import TraceEntry, redact_trace
@@ -31,6 +31,7 @@ __all__ = [
     "SipClient",
     "SipError",
     "SipParseError",
+    "SipRequestFailed",
     "SipTimeout",
     "SipTransportError",
     "Target",

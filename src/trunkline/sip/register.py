@@ -76,7 +76,8 @@ class Registration:
         self.target = target
         self.credentials = credentials
         self.aor_user = aor_user or credentials.username
-        self.domain = domain or target.host
+        domain = (domain or target.host).strip("[]")
+        self.domain = f"[{domain}]" if ":" in domain else domain  # IPv6 literal in a URI
         self.expires_s = expires_s
         self.contact_user = contact_user or self.aor_user
         self.timeout_s = timeout_s
@@ -93,9 +94,8 @@ class Registration:
     @property
     def request_uri(self) -> str:
         # RFC 3261 §10.2: the Request-URI names the registrar's domain, no user part.
-        if self.domain == self.target.host and self.target.port is not None:
-            host = f"[{self.domain.strip('[]')}]" if ":" in self.domain else self.domain
-            return f"sip:{host}:{self.target.port}"
+        if self.domain.strip("[]") == self.target.host.strip("[]") and self.target.port:
+            return f"sip:{self.domain}:{self.target.port}"
         return f"sip:{self.domain}"
 
     async def register(self) -> RegisterResult:

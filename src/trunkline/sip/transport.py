@@ -213,7 +213,11 @@ class TransportManager:
             return UdpChannel(endpoint, remote, _hostport(self._local_ip(remote), port))
         key = (remote.ip, remote.port, transport, tls)
         task = self._streams.get(key)
-        if task is not None and task.done() and (task.exception() or not task.result().is_open):
+        if (
+            task is not None
+            and task.done()
+            and (task.cancelled() or task.exception() or not task.result().is_open)
+        ):
             task = None  # failed attempt or a connection the peer closed: reconnect
         if task is None:
             task = asyncio.ensure_future(self._connect(remote, transport == "tls", tls))
