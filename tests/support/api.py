@@ -76,3 +76,60 @@ class Api:
         r = await self.post("/channels/sip-trunk/connections", body)
         assert r.status_code == 201, r.text
         return dict(r.json()["data"])
+
+
+def error_body(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: Any = None,
+    **data: Any,
+) -> dict[str, Any]:
+    """The whole error envelope of contract §2.1, for ``assert r.json() == error_body(...)``."""
+    return {
+        "success": False,
+        "message": message,
+        "error": {"code": code, "details": details, "field": field},
+        "data": {"error": code, **data},
+    }
+
+
+async def purchased_number(sessionmaker: Any, slug: str, number: str) -> uuid.UUID:
+    """Insert an active purchased number into workspace ``slug`` directly (no provider needed)."""
+    from sqlalchemy import select
+
+    from trunkline.db import session_scope
+    from trunkline.kit.e164 import parse_e164
+    from trunkline.models import PhoneNumber, Workspace
+    from trunkline.phone_number.rules import default_channel_settings
+
+    info = parse_e164(number)
+    assert info is not None, number
+    async with session_scope(sessionmaker) as session:
+        workspace_id = await session.scalar(select(Workspace.id).where(Workspace.slug == slug))
+        assert workspace_id is not None
+        row = PhoneNumber(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            number=info.e164,
+            country_code=info.country_code,
+            location=info.location,
+            type=info.type,
+            source="purchased",
+            status="active",
+            capabilities={
+                "voice": True,
+                "sms": True,
+                "mms": False,
+                "fax": False,
+                "emergency": True,
+                "local_calling": True,
+            },
+            channel_settings=default_channel_settings(info.country_code),
+            monthly_fee=None,
+            currency="USD",
+            compliance={"status": "not_required", "requirements": []},
+        )
+        session.add(row)
+    return row.id
