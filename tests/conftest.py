@@ -52,6 +52,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=data_dir,
         database_url=url,
         encryption_keys=TEST_KEYRING,
+        # No background monitor in the shared server: tests drive checks explicitly, and the
+        # factories' example gateways must never be resolved or probed.
+        monitor={"enabled": False},
         _env_file=None,
     )
 

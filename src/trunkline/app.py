@@ -15,6 +15,7 @@ from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
 from trunkline.envelope import install_exception_handlers
 from trunkline.keys import load_secret_box
+from trunkline.monitor.service import MonitorService
 
 DESCRIPTION = """
 Trunkline is a self-hostable telephony control plane for AI voice and chat agents: bring your
@@ -36,15 +37,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        monitor = MonitorService(settings.monitor, sessionmaker, secret_box)
         app.state.trunkline = AppState(
             settings=settings,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             secret_box=secret_box,
+            monitor=monitor,
         )
+        if settings.monitor.enabled:
+            monitor.start()
         try:
             yield
         finally:
+            await monitor.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -56,6 +57,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     cmd_migrate(settings, args)
     configure_logging(settings.server.log_level)
+    # The monitor runs inside serve unless TRUNKLINE_MONITOR__ENABLED=false (then run
+    # `trunkline monitor` separately, as many instances as wanted: leases keep them apart).
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.server.host,
@@ -63,6 +66,32 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         access_log=settings.server.log_level == "debug",
     )
+    return 0
+
+
+def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
+    from trunkline.keys import load_secret_box
+    from trunkline.logs import configure_logging
+    from trunkline.monitor.service import MonitorService
+
+    configure_logging(settings.server.log_level)
+    box = load_secret_box(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        monitor = MonitorService(settings.monitor, create_sessionmaker(engine), box)
+        try:
+            if args.once:
+                checked = await monitor.tick()
+                print(f"checked {checked} target(s)", file=sys.stderr)
+            else:
+                await monitor.run_forever()
+        finally:
+            await monitor.close()
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
     return 0
 
 
@@ -137,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    monitor = sub.add_parser("monitor", help="run the SIP health monitor standalone")
+    monitor.add_argument("--once", action="store_true", help="check what is due once, then exit")
+    monitor.set_defaults(func=cmd_monitor)
     sub.add_parser("workspaces", help="list workspaces").set_defaults(func=cmd_workspaces)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
@@ -152,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     tlist.add_argument("--workspace", required=True)
     tlist.set_defaults(func=cmd_token_list)
 
-    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="action", required=True)
+    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(
+        dest="action", required=True
+    )
     keys.add_parser("generate", help="print a new keyring entry").set_defaults(
         func=cmd_keys_generate
     )

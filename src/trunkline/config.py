@@ -50,6 +50,26 @@ class SipSettings(BaseModel):
     )
 
 
+class MonitorSettings(BaseModel):
+    """The SIP health monitor (``TRUNKLINE_MONITOR__*``)."""
+
+    enabled: bool = Field(default=True, description="Run the monitor inside `trunkline serve`.")
+    interval_s: float = Field(default=30.0, gt=0, description="Seconds between checks of a target.")
+    jitter_s: float = Field(default=3.0, ge=0, description="Random spread added to each interval.")
+    concurrency: int = Field(default=200, ge=1, description="Checks in flight at once.")
+    batch_size: int = Field(default=500, ge=1, description="Targets claimed per database round.")
+    timeout_s: float = Field(default=4.0, gt=0, description="Give up on one SIP transaction after.")
+    t1_s: float = Field(default=0.5, gt=0, description="RFC 3261 T1 (RTT estimate).")
+    t2_s: float = Field(default=4.0, gt=0, description="RFC 3261 T2 (max retransmit interval).")
+    misses_before_unreachable: int = Field(default=2, ge=1)
+    register_expires_s: int = Field(default=300, ge=1)
+    lease_s: float = Field(default=60.0, gt=0, description="A claim expires after (crash safety).")
+    tick_s: float = Field(default=1.0, gt=0, description="How often to look for due targets.")
+    tls_ca_file: str | None = Field(default=None, description="Extra CA bundle for TLS gateways.")
+    from_user: str = "trunkline"
+    instance_id: str | None = Field(default=None, description="Lease owner name; default host:pid")
+
+
 class LimitSettings(BaseModel):
     purchase_limit: int = 10
 
@@ -78,6 +98,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     sip: SipSettings = SipSettings()
     limits: LimitSettings = LimitSettings()
+    monitor: MonitorSettings = MonitorSettings()
     provider: ProviderSettings = ProviderSettings()
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.errors import InsufficientScope, InvalidAuthToken, MissingAuthToken
 from trunkline.kit.crypto import SecretBox
+from trunkline.monitor.service import MonitorService
 from trunkline.workspace.service import AuthContext, workspace_service
 
 
@@ -23,6 +24,7 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     secret_box: SecretBox
+    monitor: MonitorService
 
 
 def get_state(request: Request) -> AppState:
@@ -64,3 +66,10 @@ def get_secret_box(request: Request) -> SecretBox:
 
 
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+
+
+def get_monitor(request: Request) -> MonitorService:
+    return get_state(request).monitor
+
+
+MonitorDep = Annotated[MonitorService, Depends(get_monitor)]

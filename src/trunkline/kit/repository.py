@@ -16,6 +16,11 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
     another transaction holds the key, which the caller turns into the matching 409 by looking
     the holder up — never by parsing a driver's error text.
     """
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``postgresql`` or ``sqlite``: the few places that need dialect-specific SQL ask this."""
+    return str(session.get_bind().dialect.name)
