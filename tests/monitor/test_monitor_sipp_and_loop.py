@@ -1,0 +1,135 @@
+"""The monitor against a SIPp registrar scenario, and the background loop inside the service."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.monitor.conftest import MonitorFactory
+from tests.support.api import Api, unique_us_number
+from tests.support.sip_peers import DEFAULT_USERS, KamailioPeer, SippRegistrar
+from trunkline.models import SipConnection, Trunk
+
+pytestmark = pytest.mark.peer
+
+
+def sipp_body(peer: SippRegistrar, password: str) -> dict[str, Any]:
+    return {
+        "name": "sipp registrar",
+        "phone_number": "+14155550102",
+        "gateway": peer.host,
+        "port": peer.port,
+        "username": peer.user,
+        "password": password,
+    }
+
+
+class TestAgainstSippRegistrar:
+    async def test_right_password_is_active(self, api: Api, sipp_registrar: SippRegistrar) -> None:
+        r = await api.post(
+            "/channels/sip-trunk/connections", sipp_body(sipp_registrar, sipp_registrar.password)
+        )
+        cid = r.json()["data"]["uuid"]
+
+        checked = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+
+        data = checked.json()["data"]
+        assert data["status"] == "active", data
+        assert data["status_detail"]["sip_code"] == 200
+        assert data["status_detail"]["registered_until"] is not None
+
+    async def test_wrong_password_is_auth_failed(
+        self, api: Api, sipp_registrar: SippRegistrar
+    ) -> None:
+        r = await api.post("/channels/sip-trunk/connections", sipp_body(sipp_registrar, "wrong"))
+        cid = r.json()["data"]["uuid"]
+
+        checked = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+
+        data = checked.json()["data"]
+        assert data["status"] == "auth_failed", data
+        assert data["status_detail"]["sip_code"] == 403
+
+
+class TestBackgroundLoop:
+    async def test_new_connection_is_checked_within_seconds(
+        self,
+        api: Api,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        make_monitor: MonitorFactory,
+        kamailio_md5: KamailioPeer,
+    ) -> None:
+        monitor = make_monitor(tick_s=0.2)
+        monitor.start()
+        r = await api.post(
+            "/channels/sip-trunk/connections",
+            {
+                "name": "fresh",
+                "phone_number": unique_us_number(),
+                "gateway": "127.0.0.1",
+                "port": kamailio_md5.port,
+                "username": "trunk1",
+                "password": DEFAULT_USERS["trunk1"],
+            },
+        )
+        cid = uuid.UUID(r.json()["data"]["uuid"])
+
+        status = "pending"
+        for _ in range(40):  # up to 4 s
+            async with sessionmaker() as session:
+                status = (
+                    await session.scalar(
+                        select(SipConnection.status).where(SipConnection.id == cid)
+                    )
+                    or "missing"
+                )
+            if status != "pending":
+                break
+            await asyncio.sleep(0.1)
+
+        assert status == "active"
+
+    async def test_trunk_rows_with_sip_settings_are_checked(
+        self,
+        api: Api,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        make_monitor: MonitorFactory,
+        kamailio_md5: KamailioPeer,
+    ) -> None:
+        agent = await api.agent()
+        snap = await api.trunk(
+            agent["agent_uuid"],
+            sip={
+                "gateway": "127.0.0.1",
+                "port": kamailio_md5.port,
+                "username": "alice",
+                "password": DEFAULT_USERS["alice"],
+            },
+        )
+        without_sip = await api.trunk((await api.agent())["agent_uuid"])
+        monitor = make_monitor()
+
+        assert await monitor.tick() == 1  # the trunk without SIP settings has nothing to check
+
+        async with sessionmaker() as session:
+            trunks = {
+                t.phone_number_id: t
+                for t in await session.scalars(
+                    select(Trunk).where(
+                        Trunk.phone_number_id.in_(
+                            [
+                                uuid.UUID(snap["phone_number_uuid"]),
+                                uuid.UUID(without_sip["phone_number_uuid"]),
+                            ]
+                        )
+                    )
+                )
+            }
+        checked = trunks[uuid.UUID(snap["phone_number_uuid"])]
+        assert checked.status == "active", checked.status_detail
+        assert trunks[uuid.UUID(without_sip["phone_number_uuid"])].status == "pending"
