@@ -60,7 +60,7 @@ def parse_e164(value: str) -> NumberInfo | None:
 
 def normalize_query(value: str) -> str:
     """A number given in a query string, with or without ``+`` (a ``+`` may arrive as a space)."""
-    value = value.strip()
+    value = value.strip().replace("\x00", "")
     return value if value.startswith("+") else f"+{value}"
 
 

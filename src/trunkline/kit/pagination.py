@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class PageParams:
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    # Bounded so OFFSET never overflows a 64-bit integer in the database driver.
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page (1-200)")
     ] = 50,

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 from pydantic_core import PydanticCustomError
 
 from trunkline.kit.clock import iso_z
@@ -19,10 +19,33 @@ UtcDatetime = Annotated[
 ]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class RequestModel(BaseModel):
-    """Request bodies: unknown keys are ignored (upstream clients may send more)."""
+    """Request bodies: unknown keys are ignored (upstream clients may send more).
+
+    NUL characters are refused in every string, nested ones included: PostgreSQL cannot store
+    them in text or JSON, and no SIP or phone field has a use for them.
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise PydanticCustomError(
+                "string_nul", "Text must not contain NUL (\\u0000) characters."
+            )
+        return value
 
 
 class ResponseModel(BaseModel):
