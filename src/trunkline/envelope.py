@@ -114,7 +114,9 @@ def _validation_response(errors: Sequence[Any]) -> JSONResponse:
         message = str(chosen.get("msg", "The request is invalid."))
     else:
         code = "validation_failed"
-        message = f"Validation failed: {field or 'request'}: {chosen.get('msg', 'invalid')}."
+        # Our own validators' messages already end with a period; don't print two.
+        reason = str(chosen.get("msg", "invalid")).rstrip(".")
+        message = f"Validation failed: {field or 'request'}: {reason}."
     return error_response(422, code, message, field=field, details=details)
 
 
