@@ -72,8 +72,6 @@ class TrunkService:
         e164 = body.phone_number
         existing = await numbers.get_by_number(session, workspace_id, e164)
         live = existing if existing is not None and existing.status == "active" else None
-        if live is not None and live.is_external and await repo.get(session, live.id, channel):
-            raise NumberAlreadyBound(field="phone_number")
         error = check_trunk_register(
             number=e164,
             existing_source=Source(live.source) if live else None,
@@ -86,6 +84,9 @@ class TrunkService:
         )
         if error is not None:
             raise error
+        # A trunk row whose agent was force-deleted has no holder left, but still owns the pair.
+        if live is not None and live.is_external and await repo.get(session, live.id, channel):
+            raise NumberAlreadyBound(field="phone_number")
 
         number = await self._external_number(session, workspace_id, e164, existing)
         await binding_service.bind(
