@@ -1,15 +1,52 @@
-"""Queries for phone numbers."""
+"""Queries for phone numbers (one statement per function)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.kit.pagination import PageParams
 from trunkline.kit.repository import insert_ignoring_conflicts
-from trunkline.models import PhoneNumber
+from trunkline.models import (
+    Agent,
+    Binding,
+    PbxConnector,
+    PhoneNumber,
+    SipConnection,
+    SipConnectionAssignment,
+    Trunk,
+    Workspace,
+)
+
+
+@dataclass(frozen=True)
+class NumberFilters:
+    """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
+    way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
+
+    source: str | None = None
+    status: str | None = None
+    channel: Channel | None = None
+    agent_id: uuid.UUID | None = None
+    number_digits: str | None = None  # prefix of the E.164 digits
+    trunk_channel: Channel | None = None
 
 
 async def get(
@@ -41,3 +78,211 @@ async def insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> Non
 
 async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
     await session.execute(delete(PhoneNumber).where(PhoneNumber.id == phone_number_id))
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def _held(workspace_id: uuid.UUID, channel: Channel | None, agent_id: uuid.UUID | None) -> Any:
+    """Correlated condition: some agent (``agent_id`` if given) answers the row's number on
+    ``channel`` (or any) through a binding row, a connection assignment or a PBX connector."""
+    binding = select(Binding.id).where(Binding.phone_number_id == PhoneNumber.id)
+    if channel is not None:
+        binding = binding.where(Binding.channel == channel.value)
+    if agent_id is not None:
+        binding = binding.where(Binding.agent_id == agent_id)
+    parts: list[ColumnElement[bool]] = [exists(binding)]
+    if channel in (None, Channel.call):
+        assigned = (
+            select(SipConnectionAssignment.id)
+            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
+            .where(
+                SipConnection.workspace_id == workspace_id,
+                SipConnection.phone_number_e164 == PhoneNumber.number,
+            )
+        )
+        pbx = select(PbxConnector.id).where(
+            PbxConnector.workspace_id == workspace_id,
+            PbxConnector.phone_number == PhoneNumber.number,
+        )
+        if agent_id is not None:
+            assigned = assigned.where(SipConnectionAssignment.agent_id == agent_id)
+            pbx = pbx.where(PbxConnector.agent_id == agent_id)
+        parts += [exists(assigned), exists(pbx)]
+    return or_(*parts)
+
+
+def _conditions(workspace_id: uuid.UUID, f: NumberFilters) -> list[Any]:
+    conds: list[Any] = [PhoneNumber.workspace_id == workspace_id]
+    if f.source is not None:
+        conds.append(PhoneNumber.source == f.source)
+    if f.status is not None:
+        conds.append(PhoneNumber.status == f.status)
+    if f.number_digits is not None:
+        # Digits only (validated), so no LIKE wildcard can sneak in.
+        conds.append(PhoneNumber.number.like(f"+{f.number_digits}%"))
+    if f.trunk_channel is not None:
+        conds.append(
+            exists(
+                select(Trunk.id).where(
+                    Trunk.phone_number_id == PhoneNumber.id,
+                    Trunk.channel == f.trunk_channel.value,
+                )
+            )
+        )
+    if f.channel is not None or f.agent_id is not None:
+        conds.append(_held(workspace_id, f.channel, f.agent_id))
+    return conds
+
+
+async def count(session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters) -> int:
+    total = await session.scalar(
+        select(func.count()).select_from(PhoneNumber).where(*_conditions(workspace_id, f))
+    )
+    return int(total or 0)
+
+
+async def page(
+    session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters, params: PageParams
+) -> list[PhoneNumber]:
+    """One page, oldest first. The ids are picked from the (workspace_id, created_at, id) index
+    alone and only the page's rows are fetched, so deep pages stay cheap."""
+    ids = (
+        select(PhoneNumber.id)
+        .where(*_conditions(workspace_id, f))
+        .order_by(PhoneNumber.created_at, PhoneNumber.id)
+        .offset(params.offset)
+        .limit(params.per_page)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(PhoneNumber)
+        .join(ids, ids.c.id == PhoneNumber.id)
+        .order_by(PhoneNumber.created_at, PhoneNumber.id)
+    )
+    return list(rows.scalars())
+
+
+async def holdings_for_numbers(
+    session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
+) -> dict[str, list[Holding]]:
+    """Every holding of each of ``numbers``, keyed by E.164, in one UNION query."""
+    if not numbers:
+        return {}
+    ids = [n.id for n in numbers]
+    e164s = [n.number for n in numbers]
+    rows: Result[Any] = await session.execute(
+        union_all(
+            select(
+                PhoneNumber.number,
+                Binding.agent_id,
+                Agent.name,
+                Binding.channel,
+                Binding.kind.label("via"),
+                Binding.created_at,
+            )
+            .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
+            .join(Agent, Agent.id == Binding.agent_id)
+            .where(Binding.phone_number_id.in_(ids)),
+            select(
+                SipConnection.phone_number_e164,
+                SipConnectionAssignment.agent_id,
+                Agent.name,
+                literal(Channel.call.value).label("channel"),
+                literal(Via.connection.value).label("via"),
+                SipConnectionAssignment.created_at,
+            )
+            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
+            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
+            .where(
+                SipConnection.workspace_id == workspace_id,
+                SipConnection.phone_number_e164.in_(e164s),
+            ),
+            select(
+                PbxConnector.phone_number,
+                PbxConnector.agent_id,
+                Agent.name,
+                literal(Channel.call.value).label("channel"),
+                literal(Via.pbx.value).label("via"),
+                PbxConnector.created_at,
+            )
+            .join(Agent, Agent.id == PbxConnector.agent_id)
+            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.phone_number.in_(e164s)),
+        )
+    )
+    out: dict[str, list[Holding]] = {}
+    for row in rows:
+        number, agent_id, name, channel, via, at = tuple(row)
+        out.setdefault(number, []).append(
+            Holding(agent_id, name, number, Channel(channel), Via(via), at)
+        )
+    return out
+
+
+async def trunks_for_numbers(
+    session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Trunk]]:
+    """The trunk rows of each number, call before whatsapp, in one query."""
+    if not phone_number_ids:
+        return {}
+    rows = await session.execute(
+        select(Trunk)
+        .where(Trunk.phone_number_id.in_(phone_number_ids))
+        .order_by(Trunk.phone_number_id, Trunk.channel)
+    )
+    out: dict[uuid.UUID, list[Trunk]] = {}
+    for trunk in rows.scalars():
+        out.setdefault(trunk.phone_number_id, []).append(trunk)
+    return out
+
+
+# --- purchases ------------------------------------------------------------------------------
+
+
+async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Serialize purchases of one workspace until this transaction ends.
+
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the workspace row (the strength a no-op
+    UPDATE takes, so inserts referencing the workspace are not blocked); a second buyer waits
+    here and, under READ COMMITTED, then counts the first buyer's committed row. SQLite has no
+    row locks and (legacy transaction control) only BEGINs at the first write, so a no-op UPDATE
+    is that first write: it takes the database's write lock, and every later read of this
+    transaction sees the last committed purchase.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
+        )
+    else:
+        await session.execute(
+            update(Workspace).where(Workspace.id == workspace_id).values(slug=Workspace.slug)
+        )
+
+
+async def count_active_purchased(session: AsyncSession, workspace_id: uuid.UUID) -> int:
+    total = await session.scalar(
+        select(func.count())
+        .select_from(PhoneNumber)
+        .where(
+            PhoneNumber.workspace_id == workspace_id,
+            PhoneNumber.source == "purchased",
+            PhoneNumber.status == "active",
+        )
+    )
+    return int(total or 0)
+
+
+async def active_among(
+    session: AsyncSession, workspace_id: uuid.UUID, e164s: Sequence[str]
+) -> set[str]:
+    """Which of ``e164s`` the workspace already has (active, purchased or external)."""
+    if not e164s:
+        return set()
+    rows = await session.scalars(
+        select(PhoneNumber.number).where(
+            PhoneNumber.workspace_id == workspace_id,
+            PhoneNumber.number.in_(e164s),
+            PhoneNumber.status == "active",
+        )
+    )
+    return set(rows)

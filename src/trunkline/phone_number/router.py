@@ -1,17 +1,74 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from trunkline.binding.rules import Channel
 from trunkline.deps import AuthDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
-from trunkline.errors import PhoneNumberNotFound
-from trunkline.phone_number.schemas import ChannelsSnapshot
+from trunkline.errors import (
+    ChannelNotCapable,
+    NumberInInventory,
+    NumberIsExternal,
+    NumberNotAvailable,
+    PhoneNumberNotFound,
+    PurchaseLimitReached,
+)
+from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
+from trunkline.phone_number.inventory import inventory_service
+from trunkline.phone_number.provider import NumberType
+from trunkline.phone_number.repository import NumberFilters
+from trunkline.phone_number.schemas import (
+    AvailableNumber,
+    ChannelsSnapshot,
+    CountryCode,
+    Digits,
+    PhoneNumberPurchase,
+    PhoneNumberRead,
+    PhoneNumberUpdate,
+)
 from trunkline.phone_number.service import phone_number_service
 
 router = APIRouter(prefix="/phone-numbers", tags=["phone numbers"])
+
+NumberQuery = Annotated[
+    Digits | None,
+    Query(description="Prefix of the E.164 digits, with or without the leading +"),
+]
+AgentQuery = Annotated[
+    uuid.UUID | None,
+    Query(description="Only numbers this agent answers (binding, connection or PBX connector)"),
+]
+
+
+@router.get(
+    "/search",
+    response_model=Envelope[list[AvailableNumber]],
+    responses=error_responses(),
+)
+async def search_numbers(
+    auth: AuthDep,
+    session: SessionDep,
+    provider: ProviderDep,
+    country_code: Annotated[CountryCode, Query(description="ISO-3166 alpha-2, e.g. US")],
+    type: Annotated[NumberType | None, Query(description="Any type when omitted")] = None,
+    contains: Annotated[Digits | None, Query(description="Digits the number contains")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many offers")] = 20,
+) -> Envelope[list[AvailableNumber]]:
+    """Search numbers available from the number provider."""
+    offers = await inventory_service.search(
+        session,
+        auth.workspace_id,
+        provider,
+        country_code=country_code,
+        type=type,
+        contains=contains,
+        limit=limit,
+    )
+    return ok(offers, "Available numbers retrieved.")
 
 
 @router.get(
@@ -30,6 +87,86 @@ async def get_channels_by_number(
     """Get the channel snapshot of a number by its E.164 form."""
     snap = await phone_number_service.snapshot_by_number(session, auth.workspace_id, number)
     return ok(snap, "Channel snapshot retrieved.")
+
+
+@router.get("", response_model=Envelope[Page[PhoneNumberRead]], responses=error_responses())
+async def list_numbers(
+    auth: AuthDep,
+    session: SessionDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    source: Annotated[Literal["purchased", "external"] | None, Query()] = None,
+    status: Annotated[Literal["active", "released"] | None, Query()] = None,
+    channel: Annotated[
+        Channel | None, Query(description="Only numbers bound on this channel")
+    ] = None,
+    agent_uuid: AgentQuery = None,
+    number: NumberQuery = None,
+) -> Envelope[Page[PhoneNumberRead]]:
+    """List the inventory, purchased and external (paginated, oldest first)."""
+    filters = NumberFilters(
+        source=source, status=status, channel=channel, agent_id=agent_uuid, number_digits=number
+    )
+    items, total = await phone_number_service.page(session, auth.workspace_id, filters, params)
+    return ok(make_page(items, total, params), "Phone numbers retrieved.")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[PhoneNumberRead],
+    responses=error_responses(
+        NumberIsExternal, NumberInInventory, NumberNotAvailable, PurchaseLimitReached
+    ),
+)
+async def buy_number(
+    body: PhoneNumberPurchase,
+    auth: AuthDep,
+    session: SessionDep,
+    provider: ProviderDep,
+    purchase_limit: PurchaseLimitDep,
+) -> Envelope[PhoneNumberRead]:
+    """Buy a number from the number provider."""
+    item = await inventory_service.buy(session, auth.workspace_id, provider, purchase_limit, body)
+    return ok(item, "Phone number purchased.")
+
+
+@router.get(
+    "/{phone_number_uuid}",
+    response_model=Envelope[PhoneNumberRead],
+    responses=error_responses(PhoneNumberNotFound),
+)
+async def get_number(
+    phone_number_uuid: uuid.UUID, auth: AuthDep, session: SessionDep
+) -> Envelope[PhoneNumberRead]:
+    """Get one number of the inventory."""
+    item = await phone_number_service.read(session, auth.workspace_id, phone_number_uuid)
+    return ok(item, "Phone number retrieved.")
+
+
+@router.patch(
+    "/{phone_number_uuid}",
+    response_model=Envelope[PhoneNumberRead],
+    responses=error_responses(PhoneNumberNotFound, ChannelNotCapable),
+)
+async def update_number(
+    phone_number_uuid: uuid.UUID, body: PhoneNumberUpdate, auth: AuthDep, session: SessionDep
+) -> Envelope[PhoneNumberRead]:
+    """Update a number's channel settings (each sub-object merges key by key)."""
+    item = await phone_number_service.update(session, auth.workspace_id, phone_number_uuid, body)
+    return ok(item, "Phone number updated.")
+
+
+@router.delete(
+    "/{phone_number_uuid}",
+    response_model=Envelope[PhoneNumberRead],
+    responses=error_responses(PhoneNumberNotFound, NumberIsExternal),
+)
+async def release_number(
+    phone_number_uuid: uuid.UUID, auth: AuthDep, session: SessionDep
+) -> Envelope[PhoneNumberRead]:
+    """Release a purchased number (its bindings are removed first)."""
+    item = await phone_number_service.release(session, auth.workspace_id, phone_number_uuid)
+    return ok(item, "Phone number released.")
 
 
 @router.get(

@@ -13,13 +13,22 @@ from trunkline.binding.rules import (
     current_holder,
     direction_flags,
 )
-from trunkline.models import PhoneNumber
+from trunkline.errors import ChannelNotCapable
+from trunkline.models import PhoneNumber, Trunk
 from trunkline.phone_number.schemas import (
+    BillingRead,
+    BindingsRead,
     BindingState,
+    CapabilitiesRead,
     CapableChannelState,
+    ChannelSettingsRead,
     ChannelsSnapshot,
+    ComplianceRead,
     InboundState,
+    PhoneNumberRead,
     SnapshotChannels,
+    TrunkRead,
+    TrunkSipRead,
 )
 
 EXTERNAL_CAPABILITIES: dict[str, bool] = {
@@ -45,7 +54,9 @@ def default_channel_settings(country_code: str) -> dict[str, Any]:
     }
 
 
-def apply_call_direction(settings: dict[str, Any], direction: Direction | str | None) -> dict[str, Any]:
+def apply_call_direction(
+    settings: dict[str, Any], direction: Direction | str | None
+) -> dict[str, Any]:
     """A call trunk's direction decides outbound (voice) and inbound enablement; None = no trunk."""
     outbound, inbound = direction_flags(direction) if direction is not None else (False, False)
     return {
@@ -65,9 +76,7 @@ def _binding(holder: Holding | None) -> dict[str, Any]:
 
 def build_snapshot(number: PhoneNumber, holdings: Sequence[Holding]) -> ChannelsSnapshot:
     """The ChannelsSnapshot of a number from its row and every holding on it."""
-    holder = {
-        ch: current_holder([h for h in holdings if h.channel is ch]) for ch in Channel
-    }
+    holder = {ch: current_holder([h for h in holdings if h.channel is ch]) for ch in Channel}
     caps = number.capabilities
     cs = number.channel_settings
     voice, sms, inbound = cs["voice"], cs["sms"], cs["inbound"]
@@ -96,4 +105,108 @@ def build_snapshot(number: PhoneNumber, holdings: Sequence[Holding]) -> Channels
                 enabled=bool(inbound["enabled"]), channel_limit=inbound["channel_limit"]
             ),
         ),
+    )
+
+
+def purchased_channel_settings(country_code: str, capabilities: dict[str, bool]) -> dict[str, Any]:
+    """A bought number is ready for what it can carry: voice both ways, SMS, own country."""
+    voice, sms = bool(capabilities.get("voice")), bool(capabilities.get("sms"))
+    return {
+        "voice": {
+            "enabled": voice,
+            "channel_limit": DEFAULT_CHANNEL_LIMIT,
+            "whitelisted_destinations": [country_code],
+        },
+        "sms": {
+            "enabled": sms,
+            "channel_limit": None,
+            "whitelisted_destinations": [country_code] if sms else [],
+        },
+        "inbound": {"enabled": voice, "channel_limit": DEFAULT_CHANNEL_LIMIT},
+    }
+
+
+def merge_channel_settings(
+    settings: dict[str, Any], patch: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """PATCH semantics (contract §4.2): each sub-object merges key by key."""
+    return {key: {**value, **patch.get(key, {})} for key, value in settings.items()}
+
+
+def check_capable(
+    number: PhoneNumber, patch: dict[str, dict[str, Any]]
+) -> ChannelNotCapable | None:
+    """Enabling a channel the number cannot carry is refused (inbound calls need voice)."""
+    capable = {
+        "voice": bool(number.capabilities.get("voice")),
+        "inbound": bool(number.capabilities.get("voice")),
+        "sms": bool(number.capabilities.get("sms")) and not number.is_external,
+    }
+    for key in ("voice", "sms", "inbound"):
+        if patch.get(key, {}).get("enabled") and not capable[key]:
+            return ChannelNotCapable(
+                f"This number cannot carry {key}: it cannot be enabled.",
+                field=f"channel_settings.{key}.enabled",
+            )
+    return None
+
+
+def trunk_view(trunk: Trunk) -> TrunkRead:
+    """A trunk row as shown to clients: SIP credentials only as ``has_*`` flags."""
+    sip = None
+    if trunk.sip_gateway is not None:
+        sip = TrunkSipRead(
+            gateway=trunk.sip_gateway,
+            port=trunk.sip_port or 5060,
+            secondary_gateway=trunk.sip_secondary_gateway,
+            transport=trunk.sip_transport or "udp",
+            has_username=trunk.sip_username_secret is not None,
+            has_password=trunk.sip_password_secret is not None,
+        )
+    return TrunkRead(
+        channel=trunk.channel,
+        name=trunk.name,
+        direction=trunk.direction,
+        sip=sip,
+        additional_settings=trunk.additional_settings,
+        created_at=trunk.created_at,
+        updated_at=trunk.updated_at,
+    )
+
+
+def build_item(
+    number: PhoneNumber, holdings: Sequence[Holding], trunks: Sequence[Trunk]
+) -> PhoneNumberRead:
+    """The PhoneNumber inventory item (contract §3.2); a released number is bound to no one."""
+    live = holdings if number.status == "active" else ()
+    holder = {ch: current_holder([h for h in live if h.channel is ch]) for ch in Channel}
+    cs = number.channel_settings
+    billing = None
+    if not number.is_external and number.monthly_fee is not None:
+        billing = BillingRead(monthly_fee=float(number.monthly_fee), currency=number.currency or "")
+    return PhoneNumberRead(
+        phone_number_uuid=number.id,
+        number=number.number,
+        country_code=number.country_code,
+        location=number.location,
+        type=number.type,
+        is_external=number.is_external,
+        source=number.source,
+        status=number.status,
+        capabilities=CapabilitiesRead(
+            **{k: bool(number.capabilities.get(k)) for k in CapabilitiesRead.model_fields}
+        ),
+        channel_settings=ChannelSettingsRead.model_validate(cs),
+        billing=billing,
+        bindings=BindingsRead(
+            call=BindingState(**_binding(holder[Channel.call])),
+            sms=BindingState(**_binding(holder[Channel.sms])),
+            whatsapp=BindingState(**_binding(holder[Channel.whatsapp])),
+        ),
+        compliance=ComplianceRead.model_validate(number.compliance),
+        trunks=[trunk_view(t) for t in trunks] if number.is_external else None,
+        purchased_at=number.purchased_at,
+        released_at=number.released_at,
+        created_at=number.created_at,
+        updated_at=number.updated_at,
     )

@@ -1,12 +1,17 @@
-"""Read models for numbers: the ChannelsSnapshot (contract §3.1)."""
+"""Models for numbers: ChannelsSnapshot (§3.1), PhoneNumber (§3.2), requests (§4.2, §4.3)."""
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from trunkline.kit.schema import ResponseModel
+from trunkline.kit.e164 import COUNTRY_CODES
+from trunkline.kit.schema import E164, RequestModel, ResponseModel, UtcDatetime
+from trunkline.phone_number.provider.base import NumberType
 
 
 class CapableChannelState(ResponseModel):
@@ -45,3 +50,187 @@ class ChannelsSnapshot(ResponseModel):
     is_external: bool
     source: str = Field(examples=["external"])
     channels: SnapshotChannels
+
+
+# --- PhoneNumber (inventory item, contract §3.2) --------------------------------------------
+
+
+class CapabilitiesRead(ResponseModel):
+    voice: bool
+    sms: bool
+    mms: bool
+    fax: bool
+    emergency: bool
+    local_calling: bool
+
+
+class ChannelSettingRead(ResponseModel):
+    enabled: bool
+    channel_limit: int | None = Field(description="Max concurrent calls/messages; null = no limit")
+    whitelisted_destinations: list[str] = Field(examples=[["US"]])
+
+
+class ChannelSettingsRead(ResponseModel):
+    voice: ChannelSettingRead
+    sms: ChannelSettingRead
+    inbound: InboundState
+
+
+class BillingRead(ResponseModel):
+    monthly_fee: float = Field(examples=[1.15])
+    currency: str = Field(examples=["USD"])
+
+
+class BindingsRead(ResponseModel):
+    call: BindingState
+    sms: BindingState
+    whatsapp: BindingState
+
+
+class ComplianceRead(ResponseModel):
+    status: str = Field(examples=["not_required"])
+    requirements: list[str]
+
+
+class TrunkSipRead(ResponseModel):
+    """A trunk's SIP settings; credentials are write-only (only ``has_*`` flags are shown)."""
+
+    gateway: str
+    port: int
+    secondary_gateway: str | None
+    transport: str
+    has_username: bool
+    has_password: bool
+
+
+class TrunkRead(ResponseModel):
+    channel: str = Field(examples=["call"])
+    name: str
+    direction: str = Field(examples=["both"])
+    sip: TrunkSipRead | None
+    additional_settings: dict[str, Any]
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class PhoneNumberRead(ResponseModel):
+    """A number of the inventory: purchased through the provider, or external (BYO)."""
+
+    phone_number_uuid: uuid.UUID
+    number: str = Field(examples=["+12025550123"])
+    country_code: str = Field(examples=["US"])
+    location: str | None
+    type: str = Field(examples=["local"], description="local|toll_free|mobile|national|unknown")
+    is_external: bool
+    source: str = Field(examples=["purchased"], description="purchased|external")
+    status: str = Field(examples=["active"], description="active|released")
+    capabilities: CapabilitiesRead
+    channel_settings: ChannelSettingsRead
+    billing: BillingRead | None = Field(description="null for external numbers (never billed)")
+    bindings: BindingsRead
+    compliance: ComplianceRead
+    trunks: list[TrunkRead] | None = Field(
+        description="External numbers: their trunk rows (one per channel); null when purchased"
+    )
+    purchased_at: UtcDatetime | None
+    released_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class AvailableNumber(ResponseModel):
+    """A number the provider offers (contract §4.3 search)."""
+
+    number: str = Field(examples=["+12015550123"])
+    country_code: str = Field(examples=["US"])
+    type: str = Field(examples=["local"])
+    location: str | None = Field(examples=["New Jersey"])
+    monthly_fee: float = Field(examples=[1.15])
+    currency: str = Field(examples=["USD"])
+    capabilities: CapabilitiesRead
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in COUNTRY_CODES:
+        raise PydanticCustomError(
+            "invalid_country_code", "Must be an ISO-3166 alpha-2 country code, e.g. US."
+        )
+    return code
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+
+
+def _digits(value: str) -> str:
+    """A number or number prefix given with or without ``+`` (a ``+`` may arrive as a space)."""
+    digits = value.strip().removeprefix("+")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 15:
+        raise PydanticCustomError("invalid_digits", "Must be up to 15 digits, optionally after +.")
+    return digits
+
+
+Digits = Annotated[str, AfterValidator(_digits)]
+
+
+class _SettingPatch(RequestModel):
+    @field_validator("enabled", "whitelisted_destinations", mode="before", check_fields=False)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("null_not_allowed", "May not be null.")
+        return value
+
+
+class ChannelSettingPatch(_SettingPatch):
+    enabled: bool | None = None
+    channel_limit: int | None = Field(default=None, ge=1, description="null = no limit")
+    whitelisted_destinations: list[CountryCode] | None = Field(
+        default=None, max_length=300, description="ISO-3166 alpha-2 codes", examples=[["US"]]
+    )
+
+    @field_validator("whitelisted_destinations")
+    @classmethod
+    def _dedupe(cls, value: list[str] | None) -> list[str] | None:
+        return list(dict.fromkeys(value)) if value is not None else None
+
+
+class InboundPatch(_SettingPatch):
+    enabled: bool | None = None
+    channel_limit: int | None = Field(default=None, ge=1, description="null = no limit")
+
+
+class ChannelSettingsPatch(RequestModel):
+    voice: ChannelSettingPatch | None = None
+    sms: ChannelSettingPatch | None = None
+    inbound: InboundPatch | None = None
+
+
+class PhoneNumberUpdate(RequestModel):
+    """Only the keys sent change; ``channel_limit: null`` means no limit."""
+
+    channel_settings: ChannelSettingsPatch
+
+    def settings_patch(self) -> dict[str, dict[str, Any]]:
+        """The sent keys of each sub-object (unsent keys are absent, so they do not change)."""
+        return self.channel_settings.model_dump(exclude_unset=True)
+
+
+class PhoneNumberPurchase(RequestModel):
+    """Buy a number offered by the provider (see ``GET /phone-numbers/search``)."""
+
+    number: E164 = Field(examples=["+12015550123"])
+    country_code: CountryCode = Field(examples=["US"])
+    type: NumberType = Field(examples=["local"])
+    monthly_fee: Decimal | None = Field(
+        default=None, ge=0, description="Informational: the provider's quote is what is billed."
+    )
+    capabilities: dict[str, bool] | None = Field(
+        default=None, description="Informational: the provider's capabilities are recorded."
+    )
+    location: str | None = Field(
+        default=None, max_length=255, description="Used when the provider knows no location."
+    )

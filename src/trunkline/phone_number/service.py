@@ -1,18 +1,24 @@
-"""Phone numbers: inventory rows and their per-channel snapshots."""
+"""Phone numbers: inventory rows, their PhoneNumber items and per-channel snapshots."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.binding.rules import Channel
 from trunkline.binding.service import binding_service
-from trunkline.errors import PhoneNumberNotFound
+from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
+from trunkline.kit.clock import utcnow
 from trunkline.kit.e164 import normalize_query
+from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
-from trunkline.phone_number.rules import build_snapshot
-from trunkline.phone_number.schemas import ChannelsSnapshot
+from trunkline.phone_number.repository import NumberFilters
+from trunkline.phone_number.rules import build_item, build_snapshot, check_capable
+from trunkline.phone_number.rules import merge_channel_settings as merge
+from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead, PhoneNumberUpdate
 
 
 class PhoneNumberService:
@@ -46,6 +52,72 @@ class PhoneNumberService:
         if number is None:
             raise PhoneNumberNotFound(field="number")
         return await self.snapshot(session, number)
+
+    async def items(
+        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
+    ) -> list[PhoneNumberRead]:
+        """PhoneNumber items for rows, with holdings and trunks loaded in two queries in all."""
+        holdings = await repo.holdings_for_numbers(session, workspace_id, numbers)
+        external = [n.id for n in numbers if n.is_external]
+        trunks = await repo.trunks_for_numbers(session, external)
+        return [build_item(n, holdings.get(n.number, []), trunks.get(n.id, [])) for n in numbers]
+
+    async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
+        """The PhoneNumber item of one row."""
+        return (await self.items(session, number.workspace_id, [number]))[0]
+
+    async def read(
+        self, session: AsyncSession, workspace_id: uuid.UUID, phone_number_id: uuid.UUID
+    ) -> PhoneNumberRead:
+        """One PhoneNumber item by uuid."""
+        return await self.item(session, await self.get(session, workspace_id, phone_number_id))
+
+    async def page(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        filters: NumberFilters,
+        params: PageParams,
+    ) -> tuple[list[PhoneNumberRead], int]:
+        """A page of the inventory, oldest first, and the filtered total."""
+        total = await repo.count(session, workspace_id, filters)
+        rows = await repo.page(session, workspace_id, filters, params) if total else []
+        return await self.items(session, workspace_id, rows), total
+
+    async def update(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        phone_number_id: uuid.UUID,
+        body: PhoneNumberUpdate,
+    ) -> PhoneNumberRead:
+        """Merge channel settings key by key; enabling what the number cannot carry is 422."""
+        number = await self.get(session, workspace_id, phone_number_id)
+        patch = body.settings_patch()
+        error = check_capable(number, patch)
+        if error is not None:
+            raise error
+        number.channel_settings = merge(number.channel_settings, patch)
+        await session.flush()
+        return await self.item(session, number)
+
+    async def release(
+        self, session: AsyncSession, workspace_id: uuid.UUID, phone_number_id: uuid.UUID
+    ) -> PhoneNumberRead:
+        """Release a purchased number: unbind every channel, then mark it released (idempotent)."""
+        number = await self.get(session, workspace_id, phone_number_id)
+        if number.is_external:
+            raise NumberIsExternal(
+                "External numbers cannot be released; delete their trunks instead "
+                "(DELETE /api/v1/phone-numbers/trunks)."
+            )
+        if number.status != "released":
+            for channel in Channel:
+                await binding_service.unbind(session, number.id, channel)
+            number.status = "released"
+            number.released_at = utcnow()
+            await session.flush()
+        return await self.item(session, number)
 
 
 phone_number_service = PhoneNumberService()

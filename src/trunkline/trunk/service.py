@@ -12,25 +12,46 @@ from trunkline.binding.rules import (
     Channel,
     Source,
     Via,
+    check_agent_free,
     check_trunk_register,
     default_trunk_name,
 )
 from trunkline.binding.service import binding_service
-from trunkline.errors import NumberAlreadyBound, NumberInInventory, SipNotSupported
+from trunkline.errors import (
+    NumberAlreadyBound,
+    NumberInInventory,
+    SipNotSupported,
+    TrunkNotFound,
+    Unprocessable,
+)
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for
-from trunkline.kit.e164 import parse_e164
-from trunkline.models import PhoneNumber
+from trunkline.kit.e164 import normalize_query, parse_e164
+from trunkline.kit.pagination import PageParams
+from trunkline.models import PhoneNumber, Trunk
 from trunkline.phone_number import repository as numbers
+from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
     default_channel_settings,
 )
-from trunkline.phone_number.schemas import ChannelsSnapshot
+from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead
 from trunkline.phone_number.service import phone_number_service
 from trunkline.trunk import repository as repo
-from trunkline.trunk.schemas import TrunkCreate, TrunkSipIn
+from trunkline.trunk.schemas import (
+    TrunkAssign,
+    TrunkCreate,
+    TrunkDeleted,
+    TrunkSipIn,
+    TrunkSipPatch,
+    TrunkUpdate,
+)
+
+
+def seal(box: SecretBox, trunk_id: uuid.UUID, column: str, value: str | None) -> str | None:
+    """A credential sealed to its row and column; empty or missing means no credential."""
+    return box.encrypt(value, aad_for("trunk", column, trunk_id)) if value else None
 
 
 def sip_columns(box: SecretBox, trunk_id: uuid.UUID, sip: TrunkSipIn | None) -> dict[str, Any]:
@@ -47,17 +68,39 @@ def sip_columns(box: SecretBox, trunk_id: uuid.UUID, sip: TrunkSipIn | None) -> 
             )
         )
 
-    def seal(column: str, value: str | None) -> str | None:
-        return box.encrypt(value, aad_for("trunk", column, trunk_id)) if value else None
-
     return {
         "sip_gateway": sip.gateway,
         "sip_port": sip.port,
         "sip_secondary_gateway": sip.secondary_gateway,
         "sip_transport": sip.transport,
-        "sip_username_secret": seal("sip_username_secret", sip.username),
-        "sip_password_secret": seal("sip_password_secret", sip.password),
+        "sip_username_secret": seal(box, trunk_id, "sip_username_secret", sip.username),
+        "sip_password_secret": seal(box, trunk_id, "sip_password_secret", sip.password),
     }
+
+
+def sip_patch_columns(box: SecretBox, trunk: Trunk, patch: TrunkSipPatch) -> dict[str, Any]:
+    """The SIP columns a partial ``sip`` object changes (contract §4.1 PATCH)."""
+    sent = patch.model_fields_set
+    if trunk.sip_gateway is None and "gateway" not in sent:
+        message = "gateway is required when adding SIP settings to a trunk."
+        raise Unprocessable(
+            f"Validation failed: sip.gateway: {message}",
+            field="sip.gateway",
+            details=[{"field": "sip.gateway", "message": message}],
+        )
+    cols: dict[str, Any] = {}
+    if "gateway" in sent:
+        cols["sip_gateway"] = patch.gateway
+    if "port" in sent or trunk.sip_port is None:
+        cols["sip_port"] = patch.port or 5060
+    if "transport" in sent or trunk.sip_transport is None:
+        cols["sip_transport"] = patch.transport or "udp"
+    if "secondary_gateway" in sent:
+        cols["sip_secondary_gateway"] = patch.secondary_gateway
+    for name, column in (("username", "sip_username_secret"), ("password", "sip_password_secret")):
+        if name in sent:
+            cols[column] = seal(box, trunk.id, column, getattr(patch, name))
+    return cols
 
 
 class TrunkService:
@@ -68,6 +111,9 @@ class TrunkService:
         channel = Channel(body.channel)
         if channel is Channel.whatsapp and body.sip is not None:
             raise SipNotSupported(field="sip")
+        # Holdings span several tables, so no one constraint decides every race: queue the
+        # workspace's binding changes (and purchases) behind one lock.
+        await numbers.lock_workspace(session, workspace_id)
         agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         e164 = body.phone_number
         existing = await numbers.get_by_number(session, workspace_id, e164)
@@ -171,6 +217,128 @@ class TrunkService:
         if not number.is_external:
             raise NumberInInventory(field="phone_number")  # bought concurrently
         return number
+
+    async def _find(
+        self, session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel
+    ) -> tuple[PhoneNumber, Trunk]:
+        """The external number and its trunk row on ``channel``, or ``TrunkNotFound``."""
+        number = await numbers.get_by_number(session, workspace_id, e164)
+        trunk = None
+        if number is not None and number.is_external:
+            trunk = await repo.get(session, number.id, channel)
+        if number is None or trunk is None:
+            raise TrunkNotFound(field="phone_number")
+        return number, trunk
+
+    async def page(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        params: PageParams,
+        *,
+        channel: Channel | None,
+        agent_id: uuid.UUID | None,
+        number_digits: str | None,
+    ) -> tuple[list[PhoneNumberRead], int]:
+        """External numbers with their trunks; ``channel`` = has a trunk row on that channel."""
+        filters = NumberFilters(
+            source=Source.external.value,
+            status="active",
+            trunk_channel=channel,
+            channel=channel if agent_id is not None else None,
+            agent_id=agent_id,
+            number_digits=number_digits,
+        )
+        return await phone_number_service.page(session, workspace_id, filters, params)
+
+    async def update(
+        self, session: AsyncSession, workspace_id: uuid.UUID, box: SecretBox, body: TrunkUpdate
+    ) -> ChannelsSnapshot:
+        """Change a trunk row's name, direction, SIP settings or additional settings."""
+        channel = Channel(body.channel)
+        sent = body.model_fields_set
+        if channel is Channel.whatsapp and body.sip is not None:
+            raise SipNotSupported(field="sip")
+        await numbers.lock_workspace(session, workspace_id)
+        number, trunk = await self._find(session, workspace_id, body.phone_number, channel)
+        if "name" in sent:
+            trunk.name = body.name or default_trunk_name(channel, number.number)
+        if body.direction is not None:
+            trunk.direction = body.direction
+            if channel is Channel.call:
+                number.channel_settings = apply_call_direction(
+                    number.channel_settings, body.direction
+                )
+        if "sip" in sent:
+            cols = (
+                sip_columns(box, trunk.id, None)
+                if body.sip is None
+                else sip_patch_columns(box, trunk, body.sip)
+            )
+            for key, value in cols.items():
+                setattr(trunk, key, value)
+            # New SIP settings have not been checked yet: the monitor picks the row up now.
+            trunk.status, trunk.status_detail, trunk.last_checked_at = "pending", None, None
+            trunk.next_check_at = utcnow()
+        if "additional_settings" in sent:
+            trunk.additional_settings = body.additional_settings or {}
+        await session.flush()
+        return await phone_number_service.snapshot(session, number)
+
+    async def assign(
+        self, session: AsyncSession, workspace_id: uuid.UUID, body: TrunkAssign
+    ) -> ChannelsSnapshot:
+        """Move a trunk row's binding to another agent; credentials and settings stay."""
+        channel = Channel(body.channel)
+        await numbers.lock_workspace(session, workspace_id)
+        number, _ = await self._find(session, workspace_id, body.phone_number, channel)
+        agent = await agent_service.get(session, workspace_id, body.agent_uuid)
+        holdings = await binding_service.holdings_for_number(
+            session, workspace_id, number.number, channel
+        )
+        bound = next((h for h in holdings if h.via in (Via.trunk, Via.provision)), None)
+        if bound is not None and bound.agent_id == agent.id:
+            return await phone_number_service.snapshot(session, number)
+        error = check_agent_free(
+            number=number.number,
+            agent_holdings=await binding_service.holdings_for_agent(
+                session, workspace_id, agent.id, channel
+            ),
+        )
+        if error is not None:
+            raise error
+        if bound is not None:
+            await binding_service.unbind(session, number.id, channel)
+        await binding_service.bind(
+            session,
+            workspace_id=workspace_id,
+            phone_number_id=number.id,
+            agent_id=agent.id,
+            channel=channel,
+            via=Via.trunk,
+        )
+        return await phone_number_service.snapshot(session, number)
+
+    async def delete(
+        self, session: AsyncSession, workspace_id: uuid.UUID, raw_number: str, channel: Channel
+    ) -> TrunkDeleted:
+        """Remove a trunk row and its binding; the number goes with its last trunk row."""
+        await numbers.lock_workspace(session, workspace_id)
+        number, trunk = await self._find(
+            session, workspace_id, normalize_query(raw_number), channel
+        )
+        await binding_service.unbind(session, number.id, channel)
+        await repo.remove(session, trunk.id)
+        removed = await repo.count_for_number(session, number.id) == 0
+        if removed:
+            for other in Channel:
+                await binding_service.unbind(session, number.id, other)
+            await numbers.remove(session, number.id)
+        elif channel is Channel.call:
+            number.capabilities = {**number.capabilities, "voice": False}
+            number.channel_settings = apply_call_direction(number.channel_settings, None)
+            await session.flush()
+        return TrunkDeleted(phone_number=number.number, channel=channel, number_removed=removed)
 
 
 trunk_service = TrunkService()

@@ -1,0 +1,158 @@
+"""Purchased inventory (contract §4.3): search the provider's offers, buy a number."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.binding.rules import Source
+from trunkline.errors import (
+    NumberInInventory,
+    NumberIsExternal,
+    NumberNotAvailable,
+    PurchaseLimitReached,
+    Unprocessable,
+)
+from trunkline.kit.clock import utcnow
+from trunkline.models import PhoneNumber
+from trunkline.phone_number import repository as repo
+from trunkline.phone_number.provider import NumberProvider, NumberType, Offer
+from trunkline.phone_number.rules import purchased_channel_settings
+from trunkline.phone_number.schemas import (
+    AvailableNumber,
+    CapabilitiesRead,
+    PhoneNumberPurchase,
+    PhoneNumberRead,
+)
+from trunkline.phone_number.service import phone_number_service
+
+SEARCH_ROUNDS = 3  # refills when the workspace already owns some of the offered numbers
+
+
+def available_view(offer: Offer) -> AvailableNumber:
+    return AvailableNumber(
+        number=offer.number,
+        country_code=offer.country_code,
+        type=offer.type,
+        location=offer.location,
+        monthly_fee=float(offer.monthly_fee),
+        currency=offer.currency,
+        capabilities=CapabilitiesRead(**offer.capabilities.as_dict()),
+    )
+
+
+def _mismatch(field: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        f"Validation failed: {field}: {message}",
+        field=field,
+        details=[{"field": field, "message": message}],
+    )
+
+
+class InventoryService:
+    async def search(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        provider: NumberProvider,
+        *,
+        country_code: str,
+        type: NumberType | None,
+        contains: str | None,
+        limit: int,
+    ) -> list[AvailableNumber]:
+        """Up to ``limit`` offers, leaving out numbers the workspace already has."""
+        fetch = limit
+        available: list[Offer] = []
+        for _ in range(SEARCH_ROUNDS):
+            offers = await provider.search(
+                country_code=country_code, type=type, contains=contains, limit=fetch
+            )
+            owned = await repo.active_among(session, workspace_id, [o.number for o in offers])
+            available = [o for o in offers if o.number not in owned]
+            if len(available) >= limit or len(offers) < fetch:
+                break
+            fetch = limit + len(owned)
+        return [available_view(o) for o in available[:limit]]
+
+    async def buy(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        provider: NumberProvider,
+        purchase_limit: int,
+        body: PhoneNumberPurchase,
+    ) -> PhoneNumberRead:
+        """Buy a number: checks, the per-workspace limit (race-safe), then the row."""
+        # Everything below runs with the workspace's purchases serialized, so the count of
+        # active numbers cannot change between the check and the insert.
+        await repo.lock_workspace(session, workspace_id)
+        existing = await repo.get_by_number(session, workspace_id, body.number)
+        self._check_existing(existing)
+        offer = await provider.quote(body.number)
+        if offer is None:
+            raise NumberNotAvailable(field="number")
+        if offer.country_code != body.country_code:
+            raise _mismatch("country_code", f"{body.number} is a number of {offer.country_code}.")
+        if offer.type != body.type:
+            raise _mismatch("type", f"{body.number} is a {offer.type} number.")
+        current = await repo.count_active_purchased(session, workspace_id)
+        if current >= purchase_limit:
+            raise PurchaseLimitReached(data={"limit": purchase_limit, "current": current})
+
+        now = utcnow()
+        fresh: dict[str, Any] = {
+            "country_code": offer.country_code,
+            "location": offer.location or body.location,
+            "type": offer.type,
+            "source": Source.purchased.value,
+            "status": "active",
+            "capabilities": offer.capabilities.as_dict(),
+            "channel_settings": purchased_channel_settings(
+                offer.country_code, offer.capabilities.as_dict()
+            ),
+            # The first active number of a workspace is free.
+            "monthly_fee": offer.monthly_fee if current else Decimal(0),
+            "currency": offer.currency,
+            "compliance": {"status": "not_required", "requirements": []},
+            "purchased_at": now,
+            "released_at": None,
+        }
+        if existing is not None:  # released earlier: the same row comes back to life
+            for key, value in fresh.items():
+                setattr(existing, key, value)
+            await session.flush()
+            return await phone_number_service.item(session, existing)
+        await repo.insert_if_absent(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": workspace_id,
+                "number": body.number,
+                "created_at": now,
+                "updated_at": now,
+                **fresh,
+            },
+        )
+        number = await repo.get_by_number(session, workspace_id, body.number)
+        assert number is not None
+        if number.is_external:  # registered as a trunk concurrently; it won the row
+            raise NumberIsExternal(field="number")
+        return await phone_number_service.item(session, number)
+
+    @staticmethod
+    def _check_existing(existing: PhoneNumber | None) -> None:
+        if existing is None or existing.status != "active":
+            return
+        if existing.is_external:
+            raise NumberIsExternal(
+                "This number is registered as an external trunk in this workspace.",
+                field="number",
+            )
+        raise NumberInInventory(field="number")
+
+
+inventory_service = InventoryService()
