@@ -77,6 +77,31 @@ class Api:
         assert r.status_code == 201, r.text
         return dict(r.json()["data"])
 
+    async def assign_connection(
+        self, agent_uuid: str, connection_uuid: str, force: bool = False
+    ) -> dict[str, Any]:
+        r = await self.post(
+            f"/agents/{agent_uuid}/channels/call/sip-trunk",
+            {"connection_uuid": connection_uuid, "force": force},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json()["data"])
+
+    async def pbx_connector(
+        self, agent_uuid: str, number: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        body = {
+            "agent_uuid": agent_uuid,
+            "phone_number": number or unique_us_number(),
+            "registrar_server": "pbx.example.com",
+            "username_extension": "201",
+            "pbx_password": "ext-secret",
+            **extra,
+        }
+        r = await self.post("/pbx_extension_connectors", body)
+        assert r.status_code == 201, r.text
+        return dict(r.json()["data"])
+
 
 def error_body(
     code: str,
@@ -133,28 +158,3 @@ async def purchased_number(sessionmaker: Any, slug: str, number: str) -> uuid.UU
         )
         session.add(row)
     return row.id
-
-    async def assign_connection(
-        self, agent_uuid: str, connection_uuid: str, force: bool = False
-    ) -> dict[str, Any]:
-        r = await self.post(
-            f"/agents/{agent_uuid}/channels/call/sip-trunk",
-            {"connection_uuid": connection_uuid, "force": force},
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json()["data"])
-
-    async def pbx_connector(
-        self, agent_uuid: str, number: str | None = None, **extra: Any
-    ) -> dict[str, Any]:
-        body = {
-            "agent_uuid": agent_uuid,
-            "phone_number": number or unique_us_number(),
-            "registrar_server": "pbx.example.com",
-            "username_extension": "201",
-            "pbx_password": "ext-secret",
-            **extra,
-        }
-        r = await self.post("/pbx_extension_connectors", body)
-        assert r.status_code == 201, r.text
-        return dict(r.json()["data"])
