@@ -18,6 +18,11 @@ def unique_us_number() -> str:
     return f"+1415{2_000_000 + next(_counter) % 7_999_999:07d}"
 
 
+def sandbox_number(i: int | None = None) -> str:
+    """A US local number of the sandbox provider's catalogue (+1 201 555 XXXX)."""
+    return f"+1201555{(next(_counter) if i is None else i) % 10_000:04d}"
+
+
 class Api:
     def __init__(self, http: httpx.AsyncClient, token: str, slug: str) -> None:
         self.http = http
@@ -99,6 +104,20 @@ class Api:
             **extra,
         }
         r = await self.post("/pbx_extension_connectors", body)
+        assert r.status_code == 201, r.text
+        return dict(r.json()["data"])
+
+    async def buy(
+        self, number: str | None = None, country_code: str = "US", type: str = "local", **extra: Any
+    ) -> dict[str, Any]:
+        """Buy a number from the sandbox provider (default: a US local one)."""
+        body = {
+            "number": number or sandbox_number(),
+            "country_code": country_code,
+            "type": type,
+            **extra,
+        }
+        r = await self.post("/phone-numbers", body)
         assert r.status_code == 201, r.text
         return dict(r.json()["data"])
 
