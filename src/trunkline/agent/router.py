@@ -15,10 +15,10 @@ from trunkline.kit.pagination import Page, PageParams, make_page, page_params
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 
-@router.post(
-    "", status_code=201, response_model=Envelope[AgentRead], responses=error_responses()
-)
-async def create_agent(body: AgentCreate, auth: AuthDep, session: SessionDep) -> Envelope[AgentRead]:
+@router.post("", status_code=201, response_model=Envelope[AgentRead], responses=error_responses())
+async def create_agent(
+    body: AgentCreate, auth: AuthDep, session: SessionDep
+) -> Envelope[AgentRead]:
     """Create an agent."""
     agent = await agent_service.create(session, auth.workspace_id, body)
     return ok(AgentRead.of(agent), "Agent created.")
@@ -36,7 +36,9 @@ async def list_agents(
 @router.get(
     "/{agent_uuid}", response_model=Envelope[AgentRead], responses=error_responses(AgentNotFound)
 )
-async def get_agent(agent_uuid: uuid.UUID, auth: AuthDep, session: SessionDep) -> Envelope[AgentRead]:
+async def get_agent(
+    agent_uuid: uuid.UUID, auth: AuthDep, session: SessionDep
+) -> Envelope[AgentRead]:
     """Get one agent."""
     agent = await agent_service.get(session, auth.workspace_id, agent_uuid)
     return ok(AgentRead.of(agent), "Agent retrieved.")

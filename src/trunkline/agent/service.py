@@ -8,19 +8,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.agent import repository as repo
 from trunkline.agent.schemas import AgentCreate, AgentUpdate
+from trunkline.binding.service import binding_service
 from trunkline.errors import AgentInUse, AgentNotFound
 from trunkline.kit.pagination import PageParams
 from trunkline.models import Agent
+from trunkline.sip_connection import repository as connections
 
 
 class AgentService:
-    async def create(self, session: AsyncSession, workspace_id: uuid.UUID, body: AgentCreate) -> Agent:
+    async def create(
+        self, session: AsyncSession, workspace_id: uuid.UUID, body: AgentCreate
+    ) -> Agent:
         """Create an agent."""
-        agent = Agent(id=uuid.uuid4(), workspace_id=workspace_id, name=body.name, status=body.status)
+        agent = Agent(
+            id=uuid.uuid4(), workspace_id=workspace_id, name=body.name, status=body.status
+        )
         await repo.add(session, agent)
         return agent
 
-    async def get(self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
+    async def get(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> Agent:
         """One agent of the workspace, or ``AgentNotFound`` (also for foreign agents)."""
         agent = await repo.get(session, workspace_id, agent_id)
         if agent is None:
@@ -46,12 +54,18 @@ class AgentService:
     async def delete(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, force: bool
     ) -> None:
-        """Delete; with bindings left only when ``force`` (which unbinds everything atomically)."""
+        """Delete; with bindings left only when ``force``, which removes every way the agent
+        answers traffic — binding rows (trunk rows stay, unbound), connection assignments (the
+        connections stay) and PBX connectors — in the request's one transaction: a failure
+        anywhere rolls all of it back."""
         agent = await self.get(session, workspace_id, agent_id)
         in_use = await repo.count_bindings(session, agent.id)
         if in_use and not force:
             raise AgentInUse(data={"bindings": in_use})
-        await repo.delete_with_bindings(session, agent.id)
+        await binding_service.unbind_agent(session, agent.id)
+        await connections.delete_assignments(session, agent_id=agent.id)
+        await repo.delete_pbx_connectors(session, agent.id)
+        await repo.remove(session, agent.id)
 
 
 agent_service = AgentService()

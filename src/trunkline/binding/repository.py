@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, literal, select, union_all
+from sqlalchemy import and_, delete, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Channel, Holding, Via
@@ -16,13 +16,18 @@ from trunkline.models import (
     PhoneNumber,
     SipConnection,
     SipConnectionAssignment,
+    Workspace,
 )
 
 
 async def holdings_for_number(
     session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel | None = None
 ) -> list[Holding]:
-    """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query."""
+    """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query.
+
+    ``e164`` may also be a connection's verbatim number that does not parse as E.164: it then
+    matches only connections stored with exactly that text (contract §2.4).
+    """
     bindings = (
         select(
             Binding.agent_id,
@@ -30,6 +35,7 @@ async def holdings_for_number(
             Binding.channel,
             Binding.kind.label("via"),
             Binding.created_at,
+            Binding.phone_number_id.label("ref_id"),
         )
         .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
         .join(Agent, Agent.id == Binding.agent_id)
@@ -46,12 +52,19 @@ async def holdings_for_number(
                 literal(Channel.call.value).label("channel"),
                 literal(Via.connection.value).label("via"),
                 SipConnectionAssignment.created_at,
+                SipConnectionAssignment.connection_id,
             )
             .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
             .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
             .where(
                 SipConnectionAssignment.workspace_id == workspace_id,
-                SipConnection.phone_number_e164 == e164,
+                or_(
+                    SipConnection.phone_number_e164 == e164,
+                    and_(
+                        SipConnection.phone_number_e164.is_(None),
+                        SipConnection.phone_number == e164,
+                    ),
+                ),
             )
         )
         parts.append(
@@ -61,12 +74,13 @@ async def holdings_for_number(
                 literal(Channel.call.value).label("channel"),
                 literal(Via.pbx.value).label("via"),
                 PbxConnector.created_at,
+                PbxConnector.id,
             )
             .join(Agent, Agent.id == PbxConnector.agent_id)
             .where(PbxConnector.workspace_id == workspace_id, PbxConnector.phone_number == e164)
         )
     rows = await session.execute(union_all(*parts))
-    return [Holding(a, n, e164, Channel(c), Via(v), at) for a, n, c, v, at in rows]
+    return [Holding(a, n, e164, Channel(c), Via(v), at, ref) for a, n, c, v, at, ref in rows]
 
 
 async def holdings_for_agent(
@@ -74,7 +88,7 @@ async def holdings_for_agent(
 ) -> list[Holding]:
     """Every number ``agent_id`` answers on ``channel``."""
     rows = await session.execute(
-        select(PhoneNumber.number, Agent.name, Binding.kind, Binding.created_at)
+        select(PhoneNumber.number, Agent.name, Binding.kind, Binding.created_at, PhoneNumber.id)
         .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
         .join(Agent, Agent.id == Binding.agent_id)
         .where(
@@ -83,7 +97,7 @@ async def holdings_for_agent(
             Binding.channel == channel.value,
         )
     )
-    out = [Holding(agent_id, n, num, channel, Via(k), at) for num, n, k, at in rows]
+    out = [Holding(agent_id, n, num, channel, Via(k), at, ref) for num, n, k, at, ref in rows]
     if channel is Channel.call:
         assigned = await session.execute(
             select(
@@ -91,6 +105,7 @@ async def holdings_for_agent(
                 SipConnection.phone_number_e164,
                 Agent.name,
                 SipConnectionAssignment.created_at,
+                SipConnection.id,
             )
             .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
             .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
@@ -100,15 +115,15 @@ async def holdings_for_agent(
             )
         )
         out += [
-            Holding(agent_id, n, e164 or raw, channel, Via.connection, at)
-            for raw, e164, n, at in assigned
+            Holding(agent_id, n, e164 or raw, channel, Via.connection, at, ref)
+            for raw, e164, n, at, ref in assigned
         ]
         pbx = await session.execute(
-            select(PbxConnector.phone_number, Agent.name, PbxConnector.created_at)
+            select(PbxConnector.phone_number, Agent.name, PbxConnector.created_at, PbxConnector.id)
             .join(Agent, Agent.id == PbxConnector.agent_id)
             .where(PbxConnector.workspace_id == workspace_id, PbxConnector.agent_id == agent_id)
         )
-        out += [Holding(agent_id, n, num, channel, Via.pbx, at) for num, n, at in pbx]
+        out += [Holding(agent_id, n, num, channel, Via.pbx, at, ref) for num, n, at, ref in pbx]
     return out
 
 
@@ -139,9 +154,36 @@ async def get_binding(
     return result.scalar_one_or_none()
 
 
-async def delete_binding(session: AsyncSession, phone_number_id: uuid.UUID, channel: Channel) -> None:
+async def delete_binding(
+    session: AsyncSession, phone_number_id: uuid.UUID, channel: Channel
+) -> None:
     await session.execute(
         delete(Binding).where(
             Binding.phone_number_id == phone_number_id, Binding.channel == channel.value
         )
     )
+
+
+async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Serialize the workspace's cross-table binding checks until the transaction ends.
+
+    A holding can be a binding row, a connection assignment or a PBX connector, so no single
+    unique constraint can stop two requests from both passing a "nobody holds this number"
+    check. A no-op write to the workspace row makes them queue: PostgreSQL takes a row lock
+    (FOR NO KEY UPDATE, which does not block inserts referencing the workspace), SQLite takes its
+    database write lock. Reads issued after this see everything committed before it.
+    """
+    await session.execute(
+        update(Workspace).where(Workspace.id == workspace_id).values(slug=Workspace.slug)
+    )
+
+
+async def delete_agent_bindings(
+    session: AsyncSession, agent_id: uuid.UUID, channel: Channel | None = None
+) -> int:
+    """Remove the agent's binding rows (on ``channel``, or on all); trunk rows stay, unbound."""
+    stmt = delete(Binding).where(Binding.agent_id == agent_id)
+    if channel is not None:
+        stmt = stmt.where(Binding.channel == channel.value)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -16,8 +16,10 @@ from enum import StrEnum
 
 from trunkline.errors import (
     AgentChannelBusy,
+    ChannelNotCapable,
     NumberAlreadyBound,
     NumberInInventory,
+    NumberIsExternal,
     PhoneInUse,
     TrunklineError,
 )
@@ -58,6 +60,9 @@ class Holding:
     channel: Channel
     via: Via
     assigned_at: datetime
+    # The row that makes the holding: the number's id for binding rows (trunk, provision), the
+    # connection's id for assignments, the connector's id for PBX connectors.
+    ref_id: uuid.UUID | None = None
 
 
 def default_trunk_name(channel: str, e164: str) -> str:
@@ -115,3 +120,105 @@ def check_connection_assign(
     if holder is not None and not force:
         return PhoneInUse(data=_holder_data(holder))
     return None
+
+
+def check_connection_renumber(
+    *,
+    connection_id: uuid.UUID,
+    assigned_agent_ids: Sequence[uuid.UUID],
+    number_holdings: Sequence[Holding],
+) -> TrunklineError | None:
+    """Changing an assigned connection's number: the new number must not be held on call by an
+    agent the connection is not attached to (PATCH has no force; assign with force instead)."""
+    others = [
+        h
+        for h in number_holdings
+        if h.agent_id not in assigned_agent_ids
+        and not (h.via is Via.connection and h.ref_id == connection_id)
+    ]
+    holder = current_holder(others)
+    if holder is not None:
+        return PhoneInUse(field="phone_number", data=_holder_data(holder))
+    return None
+
+
+def check_pbx_bind(
+    *,
+    agent_id: uuid.UUID,
+    number_holdings: Sequence[Holding],
+    connector_id: uuid.UUID | None = None,
+) -> TrunklineError | None:
+    """A PBX connector binds its number on ``call``: refused while another agent holds it.
+
+    ``connector_id`` (on update) excludes the connector's own holding. There is no force: a PBX
+    extension cannot share a number the way forced connection assignments do.
+    """
+    others = [
+        h
+        for h in number_holdings
+        if h.agent_id != agent_id and not (h.via is Via.pbx and h.ref_id == connector_id)
+    ]
+    holder = current_holder(others)
+    if holder is not None:
+        return NumberAlreadyBound(field="phone_number", data=_holder_data(holder))
+    return None
+
+
+class Action(StrEnum):
+    bind = "bind"  # insert a provision binding row
+    keep = "keep"  # the agent already has this number on this channel: nothing to do
+    swap = "swap"  # sms: drop the agent's previous number, then bind
+
+
+@dataclass(frozen=True)
+class BindDecision:
+    action: Action | None
+    error: TrunklineError | None = None
+    replaces: Holding | None = None
+
+
+def decide_channel_bind(
+    *,
+    agent_id: uuid.UUID,
+    number: str,
+    channel: Channel,
+    source: Source,
+    capable: bool,
+    number_holdings: Sequence[Holding],
+    agent_holdings: Sequence[Holding],
+) -> BindDecision:
+    """Binding an owned number to an agent through the agent channel endpoints (contract §4.5).
+
+    Checked in this order: external numbers belong to the trunk endpoints (409
+    ``number_is_external``); the number must carry the channel (422 ``channel_not_capable``); no
+    other agent may hold it on the channel by any means (409 ``number_already_bound``); then the
+    agent side: ``sms`` replaces the agent's previous number, ``call`` and ``whatsapp`` refuse
+    while the agent serves another number there (409 ``agent_channel_busy``).
+    """
+    if source is Source.external:
+        return BindDecision(
+            None,
+            NumberIsExternal(
+                "External numbers are bound through the trunk endpoints "
+                "(POST /api/v1/phone-numbers/trunks).",
+                field="phone_number_uuid",
+            ),
+        )
+    if not capable:
+        return BindDecision(None, ChannelNotCapable(field="phone_number_uuid"))
+    holder = current_holder([h for h in number_holdings if h.agent_id != agent_id])
+    if holder is not None:
+        return BindDecision(
+            None, NumberAlreadyBound(field="phone_number_uuid", data=_holder_data(holder))
+        )
+    if any(h.agent_id == agent_id and h.via in (Via.provision, Via.trunk) for h in number_holdings):
+        return BindDecision(Action.keep)
+    if channel is Channel.sms:
+        previous = next((h for h in agent_holdings if h.number != number), None)
+        if previous is not None:
+            return BindDecision(Action.swap, replaces=previous)
+        return BindDecision(Action.bind)
+    busy = check_agent_free(number=number, agent_holdings=agent_holdings)
+    if busy is not None:
+        return BindDecision(None, busy)
+    return BindDecision(Action.bind)

@@ -54,7 +54,9 @@ class BindingService:
             return binding
         holder = await repo.get_binding(session, phone_number_id, channel)
         if holder is not None:
-            raise NumberAlreadyBound(field="phone_number", data={"agent_uuid": str(holder.agent_id)})
+            raise NumberAlreadyBound(
+                field="phone_number", data={"agent_uuid": str(holder.agent_id)}
+            )
         raise AgentChannelBusy(field="agent_uuid")
 
     async def unbind(
@@ -62,6 +64,20 @@ class BindingService:
     ) -> None:
         """Remove the binding row of (number, channel), if any."""
         await repo.delete_binding(session, phone_number_id, channel)
+
+    async def unbind_agent(
+        self, session: AsyncSession, agent_id: uuid.UUID, channel: Channel | None = None
+    ) -> int:
+        """Remove the agent's binding rows on ``channel`` (or all); returns how many."""
+        return await repo.delete_agent_bindings(session, agent_id, channel)
+
+    async def lock(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        """Queue this transaction behind others checking holdings in the workspace.
+
+        Call it before reading holdings for a check that spans tables (see
+        ``repository.lock_workspace``).
+        """
+        await repo.lock_workspace(session, workspace_id)
 
 
 binding_service = BindingService()

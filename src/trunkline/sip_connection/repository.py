@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.kit.pagination import PageParams
-from trunkline.models import SipConnection
+from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.models import SipConnection, SipConnectionAssignment
 
 
 async def get(
@@ -43,3 +45,51 @@ async def page(
         .limit(params.per_page)
     )
     return list(rows.scalars()), int(total or 0)
+
+
+async def remove(session: AsyncSession, connection_id: uuid.UUID) -> None:
+    await session.execute(delete(SipConnection).where(SipConnection.id == connection_id))
+
+
+async def assigned_agent_ids(session: AsyncSession, connection_id: uuid.UUID) -> list[uuid.UUID]:
+    """Agents the connection is attached to, oldest assignment first."""
+    rows = await session.execute(
+        select(SipConnectionAssignment.agent_id)
+        .where(SipConnectionAssignment.connection_id == connection_id)
+        .order_by(SipConnectionAssignment.created_at, SipConnectionAssignment.id)
+    )
+    return list(rows.scalars())
+
+
+async def assigned_connection_ids(session: AsyncSession, agent_id: uuid.UUID) -> list[uuid.UUID]:
+    """Connections attached to an agent, oldest assignment first."""
+    rows = await session.execute(
+        select(SipConnectionAssignment.connection_id)
+        .where(SipConnectionAssignment.agent_id == agent_id)
+        .order_by(SipConnectionAssignment.created_at, SipConnectionAssignment.id)
+    )
+    return list(rows.scalars())
+
+
+async def insert_assignment(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Attach unless (connection, agent) is already attached; False means it was."""
+    result = await session.execute(
+        insert_ignoring_conflicts(session, SipConnectionAssignment).values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def delete_assignments(
+    session: AsyncSession,
+    *,
+    connection_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> None:
+    """Detach by connection, by agent, or the one (connection, agent) pair."""
+    assert connection_id is not None or agent_id is not None
+    stmt = delete(SipConnectionAssignment)
+    if connection_id is not None:
+        stmt = stmt.where(SipConnectionAssignment.connection_id == connection_id)
+    if agent_id is not None:
+        stmt = stmt.where(SipConnectionAssignment.agent_id == agent_id)
+    await session.execute(stmt)

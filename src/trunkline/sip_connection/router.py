@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
-from trunkline.errors import ConnectionNotFound, InvalidGateway
+from trunkline.errors import ConnectionInUse, ConnectionNotFound, InvalidGateway, PhoneInUse
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
-from trunkline.sip_connection.schemas import ConnectionCreate, ConnectionRead
+from trunkline.sip_connection.schemas import ConnectionCreate, ConnectionRead, ConnectionUpdate
 from trunkline.sip_connection.service import sip_connection_service
 
 router = APIRouter(prefix="/channels/sip-trunk/connections", tags=["sip trunk connections"])
@@ -35,7 +35,9 @@ async def list_connections(
 ) -> Envelope[Page[ConnectionRead]]:
     """List SIP trunk connections (paginated)."""
     rows, total = await sip_connection_service.page(session, auth.workspace_id, params)
-    return ok(make_page([ConnectionRead.of(c) for c in rows], total, params), "Connections retrieved.")
+    return ok(
+        make_page([ConnectionRead.of(c) for c in rows], total, params), "Connections retrieved."
+    )
 
 
 @router.get(
@@ -49,3 +51,43 @@ async def get_connection(
     """Get one SIP trunk connection."""
     connection = await sip_connection_service.get(session, auth.workspace_id, connection_uuid)
     return ok(ConnectionRead.of(connection), "Connection retrieved.")
+
+
+@router.patch(
+    "/{connection_uuid}",
+    response_model=Envelope[ConnectionRead],
+    responses=error_responses(ConnectionNotFound, InvalidGateway, PhoneInUse),
+    description=(ConnectionUpdate.__doc__ or "").strip(),
+)
+async def update_connection(
+    connection_uuid: uuid.UUID,
+    body: ConnectionUpdate,
+    auth: AuthDep,
+    session: SessionDep,
+    box: SecretBoxDep,
+) -> Envelope[ConnectionRead]:
+    """Update a SIP trunk connection (partial; credentials replaceable, never readable)."""
+    connection = await sip_connection_service.update(
+        session, auth.workspace_id, box, connection_uuid, body
+    )
+    return ok(ConnectionRead.of(connection), "Connection updated.")
+
+
+@router.delete(
+    "/{connection_uuid}",
+    response_model=Envelope[None],
+    responses=error_responses(ConnectionNotFound, ConnectionInUse),
+    description=(
+        "409 `connection_in_use` (with `data.agent_uuids`) while the connection is attached to "
+        "agents, unless `force=true`, which detaches it from every agent first."
+    ),
+)
+async def delete_connection(
+    connection_uuid: uuid.UUID,
+    auth: AuthDep,
+    session: SessionDep,
+    force: Annotated[bool, Query(description="Detach it from every agent first")] = False,
+) -> Envelope[None]:
+    """Delete a SIP trunk connection."""
+    await sip_connection_service.delete(session, auth.workspace_id, connection_uuid, force=force)
+    return ok(None, "Connection deleted.")

@@ -6,12 +6,15 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from trunkline.kit.schema import Gateway, RequestModel, ResponseModel, UtcDatetime
 from trunkline.models import SipConnection
 
 Transport = Literal["udp", "tcp", "tls"]
-ConnectionStatus = Literal["pending", "active", "degraded", "auth_failed", "unreachable", "disabled"]
+ConnectionStatus = Literal[
+    "pending", "active", "degraded", "auth_failed", "unreachable", "disabled"
+]
 
 
 class ConnectionCreate(RequestModel):
@@ -32,6 +35,44 @@ class ConnectionCreate(RequestModel):
     register_: bool = Field(
         default=True, alias="register", description="Keep a SIP registration with the gateway."
     )
+
+    @field_validator("secondary_gateway", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip() == "" else value
+
+
+# Fields a PATCH may leave out but never set to null (only secondary_gateway may be cleared).
+_NOT_NULLABLE = ("name", "phone_number", "gateway", "username", "password", "port", "transport")
+
+
+class ConnectionUpdate(RequestModel):
+    """Partial update: only the keys sent change, each under the same rules as on create.
+
+    ``username``/``password`` may be replaced, never read. ``secondary_gateway`` null or ""
+    removes it. Changing what the live check uses (gateway, secondary gateway, port, transport,
+    register, username, password) resets ``status`` to ``pending`` until it is checked again.
+    Changing ``phone_number`` of an assigned connection re-applies the assignment rule: 409
+    ``phone_in_use`` if another agent (not assigned to this connection) holds the new number on
+    call.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    phone_number: str | None = Field(default=None, min_length=1, max_length=32)
+    gateway: Gateway | None = Field(default=None, max_length=255)
+    username: str | None = Field(default=None, min_length=1, max_length=255)
+    password: str | None = Field(default=None, min_length=1, max_length=255)
+    secondary_gateway: Gateway | None = Field(default=None, max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    transport: Transport | None = None
+    register_: bool | None = Field(default=None, alias="register")
+
+    @field_validator(*_NOT_NULLABLE, "register_", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("null_not_allowed", "This field cannot be null.")
+        return value
 
     @field_validator("secondary_gateway", mode="before")
     @classmethod
@@ -63,11 +104,41 @@ class ConnectionRead(ResponseModel):
             gateway=c.gateway,
             secondary_gateway=c.secondary_gateway,
             port=c.port,
-            transport=c.transport,  # type: ignore[arg-type]
+            transport=c.transport,
             register_=c.register,
-            status=c.status,  # type: ignore[arg-type]
+            status=c.status,
             status_detail=c.status_detail,
             last_checked_at=c.last_checked_at,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )
+
+
+class ConnectionAssign(RequestModel):
+    connection_uuid: uuid.UUID
+    force: bool = Field(
+        default=False,
+        description=(
+            "Attach even when another agent holds the number on call. The newest assignment "
+            "receives inbound calls; earlier agents keep outbound use."
+        ),
+    )
+
+
+class ConnectionUnassign(RequestModel):
+    connection_uuid: uuid.UUID | None = Field(
+        default=None, description="The connection to detach; omit to detach all of them."
+    )
+
+
+class AssignmentRead(ResponseModel):
+    agent_uuid: uuid.UUID
+    connection_uuid: uuid.UUID
+    phone_number: str = Field(description="The connection's number, verbatim.")
+
+
+class UnassignmentRead(ResponseModel):
+    agent_uuid: uuid.UUID
+    unassigned_connection_uuids: list[uuid.UUID] = Field(
+        description="Connections that were detached by this request (empty when none were)."
+    )

@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.errors import ConnectionNotFound
+from trunkline.agent.service import agent_service
+from trunkline.binding.rules import Channel, check_connection_assign, check_connection_renumber
+from trunkline.binding.service import binding_service
+from trunkline.errors import ConnectionInUse, ConnectionNotFound
+from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.e164 import e164_or_none
 from trunkline.kit.pagination import PageParams
 from trunkline.models import SipConnection
 from trunkline.sip_connection import repository as repo
-from trunkline.sip_connection.schemas import ConnectionCreate
+from trunkline.sip_connection.schemas import (
+    AssignmentRead,
+    ConnectionAssign,
+    ConnectionCreate,
+    ConnectionUpdate,
+    UnassignmentRead,
+)
+
+# What the live check uses: changing any of these makes the last check result meaningless.
+_CHECKED_FIELDS = ("gateway", "secondary_gateway", "port", "transport", "register")
+_SECRET_FIELDS = ("username", "password")
+
+
+def number_key(connection: SipConnection) -> str:
+    """What the connection's number is compared by: E.164 when it parses, else verbatim."""
+    return connection.phone_number_e164 or connection.phone_number
+
+
+def reset_status(target: Any) -> None:
+    """Back to ``pending`` and due now: the monitor re-checks it on its next pass."""
+    target.status = "pending"
+    target.status_detail = None
+    target.last_checked_at = None
+    target.check_misses = 0
+    target.next_check_at = utcnow()
 
 
 class SipConnectionService:
@@ -48,12 +77,17 @@ class SipConnectionService:
         return connection
 
     async def get(
-        self, session: AsyncSession, workspace_id: uuid.UUID, connection_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        *,
+        field: str | None = None,
     ) -> SipConnection:
         """One connection of the workspace, or ``ConnectionNotFound``."""
         connection = await repo.get(session, workspace_id, connection_id)
         if connection is None:
-            raise ConnectionNotFound()
+            raise ConnectionNotFound(field=field)
         return connection
 
     async def page(
@@ -61,6 +95,134 @@ class SipConnectionService:
     ) -> tuple[list[SipConnection], int]:
         """A page of the workspace's connections, oldest first."""
         return await repo.page(session, workspace_id, params)
+
+    async def update(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        box: SecretBox,
+        connection_id: uuid.UUID,
+        body: ConnectionUpdate,
+    ) -> SipConnection:
+        """Change the fields sent; a changed gateway or credential makes the status ``pending``."""
+        connection = await self.get(session, workspace_id, connection_id)
+        sent = body.model_dump(exclude_unset=True, by_alias=True)
+        if "phone_number" in sent:
+            new_e164 = e164_or_none(sent["phone_number"])
+            new_key = new_e164 or sent["phone_number"]
+            if new_key != number_key(connection):
+                await binding_service.lock(session, workspace_id)
+                agents = await repo.assigned_agent_ids(session, connection.id)
+                if agents:
+                    error = check_connection_renumber(
+                        connection_id=connection.id,
+                        assigned_agent_ids=agents,
+                        number_holdings=await binding_service.holdings_for_number(
+                            session, workspace_id, new_key, Channel.call
+                        ),
+                    )
+                    if error is not None:
+                        raise error
+            connection.phone_number = sent["phone_number"]
+            connection.phone_number_e164 = new_e164
+        if "name" in sent:
+            connection.name = sent["name"]
+        recheck = False
+        for key in _CHECKED_FIELDS:
+            if key in sent and sent[key] != getattr(connection, key):
+                setattr(connection, key, sent[key])
+                recheck = True
+        for key in _SECRET_FIELDS:
+            if key in sent:
+                column = f"{key}_secret"
+                setattr(
+                    connection,
+                    column,
+                    box.encrypt(sent[key], aad_for("sip_connection", column, connection.id)),
+                )
+                recheck = True  # a replaced credential is a changed one: it is never compared
+        if recheck:
+            reset_status(connection)
+        await session.flush()
+        await session.refresh(connection)
+        return connection
+
+    async def delete(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        *,
+        force: bool,
+    ) -> None:
+        """Delete; while attached to agents only with ``force`` (which detaches it first)."""
+        connection = await self.get(session, workspace_id, connection_id)
+        await binding_service.lock(session, workspace_id)
+        agents = await repo.assigned_agent_ids(session, connection.id)
+        if agents and not force:
+            raise ConnectionInUse(data={"agent_uuids": [str(a) for a in agents]})
+        await repo.delete_assignments(session, connection_id=connection.id)
+        await repo.remove(session, connection.id)
+
+    async def assign(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        body: ConnectionAssign,
+    ) -> AssignmentRead:
+        """Attach a connection to an agent's call channel (contract §4.4)."""
+        agent = await agent_service.get(session, workspace_id, agent_id)
+        connection = await self.get(
+            session, workspace_id, body.connection_uuid, field="connection_uuid"
+        )
+        result = AssignmentRead(
+            agent_uuid=agent.id, connection_uuid=connection.id, phone_number=connection.phone_number
+        )
+        await binding_service.lock(session, workspace_id)
+        if agent.id in await repo.assigned_agent_ids(session, connection.id):
+            return result  # idempotent: the assignment keeps its original time (and inbound rank)
+        error = check_connection_assign(
+            agent_id=agent.id,
+            number_holdings=await binding_service.holdings_for_number(
+                session, workspace_id, number_key(connection), Channel.call
+            ),
+            force=body.force,
+        )
+        if error is not None:
+            raise error
+        await repo.insert_assignment(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": workspace_id,
+                "connection_id": connection.id,
+                "agent_id": agent.id,
+                "created_at": utcnow(),
+            },
+        )
+        return result
+
+    async def unassign(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        connection_id: uuid.UUID | None,
+    ) -> UnassignmentRead:
+        """Detach one connection from the agent, or all of them when none is named."""
+        agent = await agent_service.get(session, workspace_id, agent_id)
+        attached = await repo.assigned_connection_ids(session, agent.id)
+        if connection_id is None:
+            removed = attached
+            await repo.delete_assignments(session, agent_id=agent.id)
+        else:
+            connection = await self.get(
+                session, workspace_id, connection_id, field="connection_uuid"
+            )
+            removed = [connection.id] if connection.id in attached else []
+            await repo.delete_assignments(session, connection_id=connection.id, agent_id=agent.id)
+        return UnassignmentRead(agent_uuid=agent.id, unassigned_connection_uuids=removed)
 
 
 sip_connection_service = SipConnectionService()

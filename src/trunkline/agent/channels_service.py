@@ -1,0 +1,161 @@
+"""An agent's channels (contract §4.5): bind owned numbers, unbind channels, list every holding."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.agent import repository as repo
+from trunkline.agent.schemas import AgentChannelMap, AgentChannels, ChannelBindingRead
+from trunkline.agent.service import agent_service
+from trunkline.binding.rules import (
+    Action,
+    Channel,
+    Holding,
+    Source,
+    Via,
+    current_holder,
+    decide_channel_bind,
+)
+from trunkline.binding.service import binding_service
+from trunkline.errors import PhoneNumberNotFound
+from trunkline.models import Agent, PhoneNumber
+from trunkline.phone_number import repository as numbers
+from trunkline.sip_connection import repository as connections
+
+
+def _capable(number: PhoneNumber, channel: Channel) -> bool:
+    """Purchased numbers carry what the provider sold: voice → call, sms → sms. WhatsApp has no
+    provider capability flag, so any owned number may be bound on it."""
+    caps = number.capabilities
+    if channel is Channel.call:
+        return bool(caps.get("voice"))
+    if channel is Channel.sms:
+        return bool(caps.get("sms"))
+    return True
+
+
+class AgentChannelsService:
+    async def bind(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        channel: Channel,
+        phone_number_id: uuid.UUID,
+    ) -> AgentChannels:
+        """Bind an owned active number to the agent on ``channel`` (see ``decide_channel_bind``)."""
+        agent = await agent_service.get(session, workspace_id, agent_id)
+        number = await numbers.get(session, workspace_id, phone_number_id)
+        if number is None or number.status != "active":
+            raise PhoneNumberNotFound(field="phone_number_uuid")
+        await binding_service.lock(session, workspace_id)
+        decision = decide_channel_bind(
+            agent_id=agent.id,
+            number=number.number,
+            channel=channel,
+            source=Source(number.source),
+            capable=_capable(number, channel),
+            number_holdings=await binding_service.holdings_for_number(
+                session, workspace_id, number.number, channel
+            ),
+            agent_holdings=await binding_service.holdings_for_agent(
+                session, workspace_id, agent.id, channel
+            ),
+        )
+        if decision.error is not None:
+            raise decision.error
+        if decision.action is Action.swap:
+            assert decision.replaces is not None and decision.replaces.ref_id is not None
+            await binding_service.unbind(session, decision.replaces.ref_id, channel)
+        if decision.action is not Action.keep:
+            await binding_service.bind(
+                session,
+                workspace_id=workspace_id,
+                phone_number_id=number.id,
+                agent_id=agent.id,
+                channel=channel,
+                via=Via.provision,
+            )
+        return await self.view(session, workspace_id, agent)
+
+    async def unbind(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+    ) -> AgentChannels:
+        """Stop the agent answering anything on ``channel``.
+
+        Binding rows go (an external trunk row stays, unbound, ready for PUT
+        /phone-numbers/trunks/assign). On ``call`` the agent's connection assignments go too (the
+        connections stay) and so do its PBX connectors, which exist only as the agent's extension.
+        """
+        agent = await agent_service.get(session, workspace_id, agent_id)
+        await binding_service.unbind_agent(session, agent.id, channel)
+        if channel is Channel.call:
+            await connections.delete_assignments(session, agent_id=agent.id)
+            await repo.delete_pbx_connectors(session, agent.id)
+        return await self.view(session, workspace_id, agent)
+
+    async def get(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> AgentChannels:
+        """The agent with every holding per channel."""
+        agent = await agent_service.get(session, workspace_id, agent_id)
+        return await self.view(session, workspace_id, agent)
+
+    async def view(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent: Agent
+    ) -> AgentChannels:
+        """Every way ``agent`` answers traffic, per channel, oldest first."""
+        per_channel = {
+            ch: await binding_service.holdings_for_agent(session, workspace_id, agent.id, ch)
+            for ch in Channel
+        }
+        outside = sorted(
+            {
+                h.number
+                for hs in per_channel.values()
+                for h in hs
+                if h.via in (Via.connection, Via.pbx)
+            }
+        )
+        inventory = await repo.active_numbers_by_e164(session, workspace_id, outside)
+        inbound: dict[str, uuid.UUID | None] = {}
+        for h in per_channel[Channel.call]:
+            if h.number not in inbound:
+                holder = current_holder(
+                    await binding_service.holdings_for_number(
+                        session, workspace_id, h.number, Channel.call
+                    )
+                )
+                inbound[h.number] = holder.agent_id if holder else None
+
+        def read(h: Holding) -> ChannelBindingRead:
+            is_row = h.via in (Via.trunk, Via.provision)
+            return ChannelBindingRead(
+                number=h.number,
+                phone_number_uuid=h.ref_id if is_row else inventory.get(h.number),
+                bound_via=h.via,
+                connection_uuid=h.ref_id if h.via is Via.connection else None,
+                pbx_extension_connector_uuid=h.ref_id if h.via is Via.pbx else None,
+                # One agent per (number, channel) on sms/whatsapp: the holder is this agent.
+                receives_inbound=h.channel is not Channel.call or inbound[h.number] == agent.id,
+                bound_at=h.assigned_at,
+            )
+
+        def ordered(hs: list[Holding]) -> list[ChannelBindingRead]:
+            return [read(h) for h in sorted(hs, key=lambda h: (h.assigned_at, h.number))]
+
+        return AgentChannels(
+            agent_uuid=agent.id,
+            name=agent.name,
+            status=agent.status,
+            channels=AgentChannelMap(
+                call=ordered(per_channel[Channel.call]),
+                sms=ordered(per_channel[Channel.sms]),
+                whatsapp=ordered(per_channel[Channel.whatsapp]),
+            ),
+        )
+
+
+agent_channels_service = AgentChannelsService()
