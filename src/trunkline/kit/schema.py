@@ -7,7 +7,14 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from trunkline.kit.clock import iso_z
@@ -83,7 +90,9 @@ def _gateway(value: str) -> str:
     return value
 
 
-Gateway = Annotated[str, AfterValidator(_gateway)]
+# The length limit lives in the type so it is checked before the host rule on every field,
+# including optional ones (``Gateway | None``), where a Field(max_length=...) ran after it.
+Gateway = Annotated[str, StringConstraints(max_length=255), AfterValidator(_gateway)]
 
 
 def _e164(value: str) -> str:
