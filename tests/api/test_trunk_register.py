@@ -369,7 +369,8 @@ class TestSipSettings:
             details=[{"field": f"sip.{key}", "message": INVALID_GATEWAY}],
         )
 
-    async def test_gateway_longer_than_255(self, api: Api) -> None:
+    @pytest.mark.parametrize("key", ["gateway", "secondary_gateway"])
+    async def test_gateway_longer_than_255(self, api: Api, key: str) -> None:
         agent = await api.agent()
 
         r = await api.post(
@@ -378,12 +379,12 @@ class TestSipSettings:
                 "phone_number": unique_us_number(),
                 "agent_uuid": agent["agent_uuid"],
                 "channel": "call",
-                "sip": {"gateway": "a" * 256},
+                "sip": {"gateway": "sip.acme.com", key: "a" * 256},
             },
         )
 
         assert r.status_code == 422
-        assert r.json() == invalid("sip.gateway", "String should have at most 255 characters")
+        assert r.json() == invalid(f"sip.{key}", "String should have at most 255 characters")
 
     @pytest.mark.parametrize("key", ["username", "password"])
     async def test_credentials_longer_than_255(self, api: Api, key: str) -> None:
