@@ -18,7 +18,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from trunkline.kit.e164 import parse_e164
-from trunkline.phone_number.provider.base import Capabilities, NumberType, Offer
+from trunkline.phone_number.provider.base import NUMBER_TYPES, Capabilities, NumberType, Offer
 
 BLOCK_DIGITS = 4  # numbers vary in their last four digits: up to 10,000 per country and type
 
@@ -127,7 +127,7 @@ class SandboxProvider:
         limit: int,
     ) -> list[Offer]:
         """Up to ``limit`` offers, block by block in a fixed type order, ascending numbers."""
-        types = (type,) if type is not None else tuple(_SEED_TYPES)
+        types = (type,) if type is not None else NUMBER_TYPES
         out: list[Offer] = []
         for kind in types:
             for offer in _block(country_code, kind, contains):
