@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from typing import Any
-from uuid import UUID
 from unittest.mock import ANY
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
