@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import ANY
 
+from trunkline.kit.e164 import parse_e164
+
 UNBOUND = {"bound": False, "agent_uuid": None, "agent_name": None}
 ALL_CAPS = {
     "voice": True,
@@ -146,17 +148,18 @@ def external(
     *,
     voice: bool = True,
     channel_settings: dict[str, Any] | None = None,
-    location: str | None = "California",
     uuid: Any = ANY,
     call: dict[str, Any] | None = None,
     whatsapp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An external PhoneNumber item (a +1415 number from unique_us_number by default)."""
+    """An external PhoneNumber item of a US number (e.g. from unique_us_number)."""
+    info = parse_e164(number)
+    assert info is not None, number
     return {
         "phone_number_uuid": uuid,
         "number": number,
         "country_code": "US",
-        "location": location,
+        "location": info.location,
         "type": "local",
         "is_external": True,
         "source": "external",
