@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VERSION = "v1"
 KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
 
 
 class CryptoError(Exception):
@@ -84,30 +86,43 @@ class SecretBox:
 
     def encrypt(self, plaintext: str, aad: str) -> str:
         kid = self.current_kid
-        nonce = os.urandom(12)
+        nonce = os.urandom(NONCE_BYTES)
         ct = self._by_kid[kid].encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
         return f"{VERSION}:{kid}:{_b64e(nonce)}:{_b64e(ct)}"
 
     def decrypt(self, token: str, aad: str) -> str:
-        try:
-            version, kid, nonce, ct = token.split(":")
-        except ValueError as exc:
-            raise CryptoError("malformed ciphertext") from exc
-        if version != VERSION:
-            raise CryptoError(f"unknown ciphertext version {version!r}")
+        kid, nonce, ct = _parse(token)
         aead = self._by_kid.get(kid)
         if aead is None:
             raise CryptoError(f"no key with id {kid!r} in the keyring")
         try:
-            return aead.decrypt(_b64d(nonce), _b64d(ct), aad.encode("utf-8")).decode("utf-8")
+            return aead.decrypt(nonce, ct, aad.encode("utf-8")).decode("utf-8")
         except InvalidTag as exc:
             raise CryptoError("ciphertext failed authentication") from exc
 
     def needs_rotation(self, token: str) -> bool:
-        return token.split(":", 2)[1] != self.current_kid
+        return _parse(token)[0] != self.current_kid
 
     def kids(self) -> Iterable[str]:
         return (kid for kid, _ in self.keys)
+
+
+def _parse(token: str) -> tuple[str, bytes, bytes]:
+    """``(kid, nonce, ciphertext)`` of a stored value; anything malformed is a CryptoError
+    (never a ValueError/IndexError from deep inside, which callers would not expect)."""
+    parts = token.split(":")
+    if len(parts) != 4:
+        raise CryptoError("malformed ciphertext")
+    version, kid, nonce_b64, ct_b64 = parts
+    if version != VERSION:
+        raise CryptoError(f"unknown ciphertext version {version!r}")
+    try:
+        nonce, ct = _b64d(nonce_b64), _b64d(ct_b64)
+    except ValueError as exc:
+        raise CryptoError("malformed ciphertext") from exc
+    if len(nonce) != NONCE_BYTES or len(ct) < TAG_BYTES:
+        raise CryptoError("malformed ciphertext")
+    return kid, nonce, ct
 
 
 def load_or_create_dev_key(data_dir: Path) -> str:
