@@ -72,12 +72,14 @@ def is_host(value: str) -> bool:
         return True
     except ValueError:
         pass
-    name = value.rstrip(".")
+    # One trailing dot is the DNS root; fullmatch, because "$" would accept a trailing newline.
+    name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")
-    if not all(_LABEL.match(label) for label in labels):
+    if not all(_LABEL.fullmatch(label) for label in labels):
         return False
-    # A numeric top label is not a host name: it is a phone number or a malformed IPv4.
-    return not labels[-1].isdigit()
+    # A top label without a letter is not a host name (RFC 3696 §2): it is a phone number
+    # ("12025550123", "1-202-555-0123") or a malformed IPv4.
+    return any(c.isalpha() for c in labels[-1])
 
 
 def _gateway(value: str) -> str:
