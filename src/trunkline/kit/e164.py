@@ -39,7 +39,7 @@ class NumberInfo:
 
 def parse_e164(value: str) -> NumberInfo | None:
     """The number's facts if ``value`` is ``+digits`` and valid for its country, else None."""
-    if not isinstance(value, str) or not _E164_SHAPE.match(value):
+    if not isinstance(value, str) or not _E164_SHAPE.fullmatch(value):  # "$" allows "\n"
         return None
     try:
         parsed = phonenumbers.parse(value, None)
