@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from starlette.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
 
 from trunkline.errors import (
     SPECIFIC_VALIDATION_CODES,
@@ -157,12 +157,12 @@ def install_exception_handlers(app: FastAPI) -> None:
 def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for an endpoint: its documented error codes, grouped by status.
 
-    Every authenticated endpoint can also answer 401 and 422, so those are always listed.
+    Every endpoint can also answer 400, 401 and 422, so those are always listed.
     """
     from trunkline.errors import InvalidAuthToken, MissingAuthToken, Unprocessable
 
     by_status: dict[int, list[str]] = {}
-    for err in (MissingAuthToken, InvalidAuthToken, Unprocessable, *errors):
+    for err in (MalformedRequest, MissingAuthToken, InvalidAuthToken, Unprocessable, *errors):
         codes = by_status.setdefault(err.status, [])
         if err.code not in codes:
             codes.append(err.code)
