@@ -284,6 +284,7 @@ class TestOperations:
         described = {status: body["description"] for status, body in responses.items()}
         assert described == {
             "201": "Successful Response",
+            "400": "Error codes: malformed_request",
             "401": "Error codes: missing_auth_token, invalid_auth_token",
             "404": "Error codes: agent_not_found",
             "409": "Error codes: number_in_inventory, number_already_bound, agent_channel_busy",

@@ -127,8 +127,17 @@ class TestPlaintextNeverStored:
         for name, value in sealed["creds"].items():
             assert value not in dump, name
         async with sessionmaker() as session:
-            trunk = await session.scalar(select(Trunk.sip_password_secret).limit(1))
-            conn = await session.scalar(select(SipConnection.password_secret).limit(1))
+            trunk = await session.scalar(
+                select(Trunk.sip_password_secret).where(
+                    Trunk.phone_number_id == uuid.UUID(sealed["phone_number_uuid"]),
+                    Trunk.channel == "call",
+                )
+            )
+            conn = await session.scalar(
+                select(SipConnection.password_secret).where(
+                    SipConnection.id == uuid.UUID(sealed["connection_uuid"])
+                )
+            )
         assert trunk is not None and conn is not None
         assert trunk in dump and conn in dump  # the ciphertexts are what is stored
 
