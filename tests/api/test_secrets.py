@@ -3,8 +3,10 @@ every response — while the ciphertext is present, so the searches cannot pass 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,31 @@ async def all_rows_text(sm: async_sessionmaker[AsyncSession]) -> str:
     return "\n".join(chunks)
 
 
-def sqlite_bytes(settings: Settings) -> bytes:
-    """The SQLite database file and its write-ahead log, raw."""
+async def sqlite_bytes(settings: Settings) -> bytes:
+    """The SQLite database file and its write-ahead log, raw.
+
+    Read by a child process: closing any descriptor of the database file in *this* process
+    would drop the server's POSIX locks on it (SQLite "How To Corrupt", §2.2), and the CLI tests
+    write to the same file from another process.
+    """
     path = Path(make_url(settings.database_url_resolved).database or "")
-    return b"".join(
-        p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+    script = (
+        "import sys, pathlib\n"
+        "for p in sys.argv[1:]:\n"
+        "    f = pathlib.Path(p)\n"
+        "    if f.exists(): sys.stdout.buffer.write(f.read_bytes())\n"
     )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        str(path),
+        str(path.with_name(path.name + "-wal")),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return out
 
 
 @pytest.fixture
@@ -157,7 +178,7 @@ class TestPlaintextNeverStored:
             )
             assert cipher is not None
             if backend == "sqlite":
-                raw = sqlite_bytes(settings)
+                raw = await sqlite_bytes(settings)
                 assert cipher.encode() in raw
                 found = {name: value.encode() in raw for name, value in sealed["creds"].items()}
             else:
