@@ -1,0 +1,34 @@
+"""The benchmark harness still runs end to end (tiny sizes; figures are never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.harness import TABLE_HEADER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestBenchSmoke:
+    def test_smoke_run_prints_the_table(self) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--smoke"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert TABLE_HEADER in done.stdout
+        assert "== targets (reported, not asserted)" in done.stdout
+        for scenario in (
+            "POST /phone-numbers/trunks",
+            "GET /phone-numbers/channels?number=",
+            "POST /channels/sip-trunk/connections",
+            "baseline POST /items (insert)",
+            "baseline GET /items/{key} (select)",
+        ):
+            assert f"\n{scenario} " in done.stdout, scenario
