@@ -41,7 +41,9 @@ async def get_active_token(session: AsyncSession, token_hash: str) -> ApiToken |
     return result.scalar_one_or_none()
 
 
-async def revoke_tokens(session: AsyncSession, *, token_hash: str | None, prefix: str | None) -> int:
+async def revoke_tokens(
+    session: AsyncSession, *, token_hash: str | None, prefix: str | None
+) -> int:
     stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
     if token_hash is not None:
         stmt = stmt.where(ApiToken.token_hash == token_hash)

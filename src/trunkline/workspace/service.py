@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.errors import InvalidAuthToken, NotFound, Unprocessable
 from trunkline.models import ApiToken
 from trunkline.workspace import repository as repo
 
-TOKEN_PREFIX = "tl_"
+TOKEN_PREFIX = "tl_"  # noqa: S105 - a display prefix, not a secret
 SCOPES = frozenset({"admin", "media"})
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -32,6 +35,49 @@ class AuthContext:
     scopes: frozenset[str]
 
 
+class AuthCache:
+    """Token hash → AuthContext for a few seconds: a busy client costs no token query per request.
+
+    Revocation stays immediate in this process: ``WorkspaceService.revoke_token`` clears the
+    cache when it runs and again once its transaction has committed, and a lookup that read the
+    token row before that commit may not store what it read (the generation changed). A token
+    revoked by *another* process (``trunkline token revoke``, another server instance) keeps
+    working here for at most ``ttl_s`` seconds. Unknown tokens are never cached. Keys are
+    SHA-256 hashes, so no plaintext token is kept in memory.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: dict[str, tuple[float, AuthContext]] = {}
+
+    def get(self, token_hash: str) -> AuthContext | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(token_hash, None)
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, ctx: AuthContext, generation: int) -> None:
+        if generation != self.generation or self.ttl_s <= 0:
+            return  # a revocation happened while the row was being read
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # bounded memory; the next requests refill it
+        self._entries[token_hash] = (time.monotonic() + self.ttl_s, ctx)
+
+    def clear(self, *_: Any) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
+# Seconds a server may keep accepting a token revoked by another process (see AuthCache).
+AUTH_CACHE_TTL_S = 2.0
+AUTH_CACHE_MAX_ENTRIES = 10_000
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str  # plaintext: returned once, never stored
@@ -41,6 +87,9 @@ class IssuedToken:
 
 
 class WorkspaceService:
+    def __init__(self) -> None:
+        self.auth_cache = AuthCache(AUTH_CACHE_TTL_S, AUTH_CACHE_MAX_ENTRIES)
+
     async def create_token(
         self,
         session: AsyncSession,
@@ -69,10 +118,15 @@ class WorkspaceService:
             scopes=wanted,
         )
         await repo.add_token(session, row)
-        return IssuedToken(token=token, token_id=row.id, workspace_id=workspace.id, prefix=row.prefix)
+        return IssuedToken(
+            token=token, token_id=row.id, workspace_id=workspace.id, prefix=row.prefix
+        )
 
     async def revoke_token(self, session: AsyncSession, token_or_prefix: str) -> int:
         """Revoke a token given in full, or every live token with that display prefix."""
+        # Forget cached tokens now and once more when the revocation is committed (AuthCache).
+        self.auth_cache.clear()
+        event.listen(session.sync_session, "after_commit", self.auth_cache.clear, once=True)
         if len(token_or_prefix) > len(TOKEN_PREFIX) + 8:
             count = await repo.revoke_tokens(
                 session, token_hash=hash_token(token_or_prefix), prefix=None
@@ -85,12 +139,19 @@ class WorkspaceService:
 
     async def authenticate(self, session: AsyncSession, token: str) -> AuthContext:
         """Resolve a bearer token to its workspace, or raise ``InvalidAuthToken``."""
-        row = await repo.get_active_token(session, hash_token(token))
+        token_hash = hash_token(token)
+        cached = self.auth_cache.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self.auth_cache.generation
+        row = await repo.get_active_token(session, token_hash)
         if row is None:
             raise InvalidAuthToken()
-        return AuthContext(
+        ctx = AuthContext(
             workspace_id=row.workspace_id, token_id=row.id, scopes=frozenset(row.scopes)
         )
+        self.auth_cache.put(token_hash, ctx, generation)
+        return ctx
 
 
 workspace_service = WorkspaceService()
