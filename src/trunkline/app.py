@@ -13,7 +13,7 @@ from trunkline.api import api_router
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
-from trunkline.envelope import install_exception_handlers
+from trunkline.envelope import docstring_summaries, install_exception_handlers
 from trunkline.keys import load_secret_box
 from trunkline.monitor.service import MonitorService
 
@@ -77,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    docstring_summaries(app)
     return app

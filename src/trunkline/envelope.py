@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
@@ -120,6 +121,19 @@ def _validation_response(errors: Sequence[Any]) -> JSONResponse:
     return error_response(422, code, message, field=field, details=details)
 
 
+def docstring_summaries(router: Any) -> None:
+    """Use each endpoint's one-line docstring as its OpenAPI summary (not its function name).
+
+    Walks included routers too (FastAPI keeps them as nested router objects).
+    """
+    for route in getattr(router, "routes", []):
+        if isinstance(route, APIRoute):
+            if not route.summary and route.endpoint.__doc__:
+                route.summary = route.endpoint.__doc__.strip().splitlines()[0]
+        else:
+            docstring_summaries(getattr(route, "original_router", None))
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(TrunklineError)
     async def _domain(_: Request, exc: TrunklineError) -> JSONResponse:
@@ -145,7 +159,8 @@ def install_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
-        return error_response(exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
@@ -162,7 +177,13 @@ def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, 
     from trunkline.errors import InvalidAuthToken, MissingAuthToken, Unprocessable
 
     by_status: dict[int, list[str]] = {}
-    for err in (MalformedRequest, MissingAuthToken, InvalidAuthToken, Unprocessable, *errors):
+    always: tuple[type[TrunklineError], ...] = (
+        MalformedRequest,
+        MissingAuthToken,
+        InvalidAuthToken,
+        Unprocessable,
+    )
+    for err in (*always, *errors):
         codes = by_status.setdefault(err.status, [])
         if err.code not in codes:
             codes.append(err.code)
