@@ -15,7 +15,7 @@
     │   └── ConnectionNotFound · ConnectorNotFound
     ├── Conflict (409)
     │   ├── NumberInInventory · NumberAlreadyBound · AgentChannelBusy · NumberIsExternal
-    │   └── ConnectionInUse · PhoneInUse · AgentInUse
+    │   └── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
     ├── Unprocessable (422 validation_failed)
     │   ├── SmsNotSupported · SipNotSupported · InvalidGateway
     │   └── NumberNotAvailable · ChannelNotCapable
@@ -148,6 +148,11 @@ class NumberIsExternal(Conflict):
 class ConnectionInUse(Conflict):
     code = "connection_in_use"
     default_message = "The connection is assigned to an agent; unassign it or pass force=true."
+
+
+class ConnectionDisabled(Conflict):
+    code = "connection_disabled"
+    default_message = "The connection is disabled; enable it (PATCH enabled=true) to check it."
 
 
 class PhoneInUse(Conflict):

@@ -43,6 +43,7 @@ def read(**fields: Any) -> dict[str, Any]:
         "port": 5060,
         "transport": "udp",
         "register": True,
+        "enabled": True,
         "status": "pending",
         "status_detail": None,
         "last_checked_at": None,

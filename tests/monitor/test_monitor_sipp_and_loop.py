@@ -133,3 +133,69 @@ class TestBackgroundLoop:
         checked = trunks[uuid.UUID(snap["phone_number_uuid"])]
         assert checked.status == "active", checked.status_detail
         assert trunks[uuid.UUID(without_sip["phone_number_uuid"])].status == "pending"
+
+
+class TestDisable:
+    """enabled=false: status disabled, never checked, un-REGISTERed; enabled=true: checked again."""
+
+    async def test_disable_and_enable(
+        self,
+        api: Api,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        make_monitor: MonitorFactory,
+        kamailio_md5: KamailioPeer,
+    ) -> None:
+        r = await api.post(
+            "/channels/sip-trunk/connections",
+            {
+                "name": "to disable",
+                "phone_number": unique_us_number(),
+                "gateway": "127.0.0.1",
+                "port": kamailio_md5.port,
+                "username": "trunk1",
+                "password": DEFAULT_USERS["trunk1"],
+            },
+        )
+        cid = r.json()["data"]["uuid"]
+        monitor = make_monitor()
+        assert await monitor.tick() == 1
+        assert monitor.registrations.targets() == {("connection", uuid.UUID(cid))}
+
+        off = await api.patch(f"/channels/sip-trunk/connections/{cid}", {"enabled": False})
+        await monitor.reconcile()  # what the loop does every few ticks
+
+        assert off.status_code == 200
+        assert (off.json()["data"]["enabled"], off.json()["data"]["status"]) == (False, "disabled")
+        assert monitor.registrations.targets() == set()
+        unregisters = [r for r in kamailio_md5.received("REGISTER") if r["expires"] == "0"]
+        assert unregisters
+        async with sessionmaker.begin() as session:  # even when due, a disabled row is skipped
+            row = await session.get(SipConnection, uuid.UUID(cid))
+            assert row is not None
+            row.next_check_at = row.created_at
+        assert await monitor.tick() == 0
+        refused = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "connection_disabled"
+
+        on = await api.patch(f"/channels/sip-trunk/connections/{cid}", {"enabled": True})
+
+        assert (on.json()["data"]["enabled"], on.json()["data"]["status"]) == (True, "pending")
+        assert await monitor.tick() == 1
+        checked = await api.get(f"/channels/sip-trunk/connections/{cid}")
+        assert checked.json()["data"]["status"] == "active"
+
+    async def test_created_disabled(self, api: Api) -> None:
+        r = await api.post(
+            "/channels/sip-trunk/connections",
+            {
+                "name": "off from the start",
+                "phone_number": unique_us_number(),
+                "gateway": "sip.example.com",
+                "username": "u",
+                "password": "p",
+                "enabled": False,
+            },
+        )
+        assert r.status_code == 201
+        assert (r.json()["data"]["enabled"], r.json()["data"]["status"]) == (False, "disabled")

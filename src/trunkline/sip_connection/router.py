@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
-from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
+from trunkline.deps import AuthDep, MonitorDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import ConnectionInUse, ConnectionNotFound, InvalidGateway, PhoneInUse
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
@@ -65,11 +65,16 @@ async def update_connection(
     auth: AuthDep,
     session: SessionDep,
     box: SecretBoxDep,
+    monitor: MonitorDep,
+    background: BackgroundTasks,
 ) -> Envelope[ConnectionRead]:
     """Update a SIP trunk connection (partial; credentials replaceable, never readable)."""
     connection = await sip_connection_service.update(
         session, auth.workspace_id, box, connection_uuid, body
     )
+    if connection.status == "disabled":
+        # After the commit: un-REGISTER it if this process keeps it registered.
+        background.add_task(monitor.forget, "connection", connection.id)
     return ok(ConnectionRead.of(connection), "Connection updated.")
 
 
@@ -86,8 +91,11 @@ async def delete_connection(
     connection_uuid: uuid.UUID,
     auth: AuthDep,
     session: SessionDep,
+    monitor: MonitorDep,
+    background: BackgroundTasks,
     force: Annotated[bool, Query(description="Detach it from every agent first")] = False,
 ) -> Envelope[None]:
     """Delete a SIP trunk connection."""
     await sip_connection_service.delete(session, auth.workspace_id, connection_uuid, force=force)
+    background.add_task(monitor.forget, "connection", connection_uuid)
     return ok(None, "Connection deleted.")

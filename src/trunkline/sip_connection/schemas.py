@@ -35,6 +35,10 @@ class ConnectionCreate(RequestModel):
     register_: bool = Field(
         default=True, alias="register", description="Keep a SIP registration with the gateway."
     )
+    enabled: bool = Field(
+        default=True,
+        description="false: status `disabled`, never checked nor registered until re-enabled.",
+    )
 
     @field_validator("secondary_gateway", mode="before")
     @classmethod
@@ -66,8 +70,13 @@ class ConnectionUpdate(RequestModel):
     port: int | None = Field(default=None, ge=1, le=65535)
     transport: Transport | None = None
     register_: bool | None = Field(default=None, alias="register")
+    enabled: bool | None = Field(
+        default=None,
+        description="false disables the connection (status `disabled`, un-REGISTERed); "
+        "true re-enables it (status `pending`, checked at once).",
+    )
 
-    @field_validator(*_NOT_NULLABLE, "register_", mode="before")
+    @field_validator(*_NOT_NULLABLE, "register_", "enabled", mode="before")
     @classmethod
     def _no_null(cls, value: Any) -> Any:
         if value is None:
@@ -89,6 +98,7 @@ class ConnectionRead(ResponseModel):
     port: int
     transport: Transport
     register_: bool = Field(alias="register")
+    enabled: bool
     status: ConnectionStatus
     status_detail: dict[str, Any] | None
     last_checked_at: UtcDatetime | None
@@ -106,6 +116,7 @@ class ConnectionRead(ResponseModel):
             port=c.port,
             transport=c.transport,
             register_=c.register,
+            enabled=c.status != "disabled",
             status=c.status,
             status_detail=c.status_detail,
             last_checked_at=c.last_checked_at,

@@ -71,7 +71,7 @@ class SipConnectionService:
             password_secret=box.encrypt(
                 body.password, aad_for("sip_connection", "password_secret", connection_id)
             ),
-            status="pending",
+            status="pending" if body.enabled else "disabled",
         )
         await repo.add(session, connection)
         return connection
@@ -141,7 +141,11 @@ class SipConnectionService:
                     box.encrypt(sent[key], aad_for("sip_connection", column, connection.id)),
                 )
                 recheck = True  # a replaced credential is a changed one: it is never compared
-        if recheck:
+        disabled = sent.get("enabled", connection.status != "disabled") is False
+        if disabled:
+            # Disabled wins over any other change: no checks, and the monitor un-REGISTERs it.
+            connection.status, connection.check_misses = "disabled", 0
+        elif recheck or connection.status == "disabled":
             reset_status(connection)
         await session.flush()
         await session.refresh(connection)
