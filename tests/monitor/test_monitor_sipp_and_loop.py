@@ -133,6 +133,10 @@ class TestBackgroundLoop:
         checked = trunks[uuid.UUID(snap["phone_number_uuid"])]
         assert checked.status == "active", checked.status_detail
         assert trunks[uuid.UUID(without_sip["phone_number_uuid"])].status == "pending"
+        listed = await api.get(f"/phone-numbers/{snap['phone_number_uuid']}")
+        sip = listed.json()["data"]["trunks"][0]["sip"]
+        assert (sip["status"], sip["status_detail"]["sip_code"]) == ("active", 200)
+        assert sip["last_checked_at"] is not None
 
 
 class TestDisable:

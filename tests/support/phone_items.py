@@ -131,6 +131,7 @@ def sip(
     transport: str = "udp",
     has_username: bool = True,
     has_password: bool = True,
+    status: str = "pending",
 ) -> dict[str, Any]:
     return {
         "gateway": gateway,
@@ -139,6 +140,9 @@ def sip(
         "transport": transport,
         "has_username": has_username,
         "has_password": has_password,
+        "status": status,
+        "status_detail": None,
+        "last_checked_at": None,
     }
 
 

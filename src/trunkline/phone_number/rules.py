@@ -162,6 +162,9 @@ def trunk_view(trunk: Trunk) -> TrunkRead:
             transport=trunk.sip_transport or "udp",
             has_username=trunk.sip_username_secret is not None,
             has_password=trunk.sip_password_secret is not None,
+            status=trunk.status,
+            status_detail=trunk.status_detail,
+            last_checked_at=trunk.last_checked_at,
         )
     return TrunkRead(
         channel=trunk.channel,

@@ -101,6 +101,12 @@ class TrunkSipRead(ResponseModel):
     transport: str
     has_username: bool
     has_password: bool
+    status: str = Field(
+        examples=["active"],
+        description="Live SIP health from the monitor (same values as connections).",
+    )
+    status_detail: dict[str, Any] | None
+    last_checked_at: UtcDatetime | None
 
 
 class TrunkRead(ResponseModel):
