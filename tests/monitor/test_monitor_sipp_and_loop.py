@@ -203,3 +203,38 @@ class TestDisable:
         )
         assert r.status_code == 201
         assert (r.json()["data"]["enabled"], r.json()["data"]["status"]) == (False, "disabled")
+
+
+class TestPbxConnectors:
+    async def test_connector_registers_as_its_extension(
+        self, api: Api, make_monitor: MonitorFactory, kamailio_sha256: KamailioPeer
+    ) -> None:
+        agent = await api.agent("Extension bot")
+        body = {
+            "agent_uuid": agent["agent_uuid"],
+            "phone_number": unique_us_number(),
+            "registrar_server": "127.0.0.1",
+            "port": kamailio_sha256.port,
+            "username_extension": "alice",
+            "pbx_password": DEFAULT_USERS["alice"],
+        }
+        good = (await api.post("/pbx_extension_connectors", body)).json()["data"]
+        wrong = (
+            await api.post(
+                "/pbx_extension_connectors",
+                body | {"phone_number": unique_us_number(), "pbx_password": "nope"},
+            )
+        ).json()["data"]
+        monitor = make_monitor()
+
+        assert await monitor.tick() == 2
+
+        ok = (
+            await api.get(f"/pbx_extension_connectors/{good['pbx_extension_connector_uuid']}")
+        ).json()
+        bad = (
+            await api.get(f"/pbx_extension_connectors/{wrong['pbx_extension_connector_uuid']}")
+        ).json()
+        assert ok["data"]["status"] == "active", ok["data"]["status_detail"]
+        assert ok["data"]["status_detail"]["registered_until"] is not None
+        assert bad["data"]["status"] == "auth_failed", bad["data"]["status_detail"]
