@@ -14,8 +14,13 @@ _PATTERNS = [
     (re.compile(r"(?i)(authorization:\s*)(bearer|digest|basic)\s+[^\r\n]*"), r"\1\2 ***"),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
     # Keys quoted JSON-style ("password") or repr-style ('password', a logged dict).
-    (re.compile(r"(?i)([\"']?(?:password|pbx_password|auth_password|username)[\"']?\s*[:=]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|[^\s,}&]+)"), r"\1***"),
+    (
+        re.compile(
+            r"(?i)([\"']?(?:password|pbx_password|auth_password|username)[\"']?\s*[:=]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s,}&]+)"
+        ),
+        r"\1***",
+    ),
     (re.compile(r"\btl_[A-Za-z0-9_-]{20,}"), "tl_***"),
     (re.compile(r"v1:[0-9a-f]{8}:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+"), "v1:***"),
 ]

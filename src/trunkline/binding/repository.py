@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, delete, literal, or_, select, union_all, update
+from sqlalchemy import and_, delete, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Channel, Holding, Via
@@ -16,7 +16,6 @@ from trunkline.models import (
     PhoneNumber,
     SipConnection,
     SipConnectionAssignment,
-    Workspace,
 )
 
 
@@ -161,20 +160,6 @@ async def delete_binding(
         delete(Binding).where(
             Binding.phone_number_id == phone_number_id, Binding.channel == channel.value
         )
-    )
-
-
-async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> None:
-    """Serialize the workspace's cross-table binding checks until the transaction ends.
-
-    A holding can be a binding row, a connection assignment or a PBX connector, so no single
-    unique constraint can stop two requests from both passing a "nobody holds this number"
-    check. A no-op write to the workspace row makes them queue: PostgreSQL takes a row lock
-    (FOR NO KEY UPDATE, which does not block inserts referencing the workspace), SQLite takes its
-    database write lock. Reads issued after this see everything committed before it.
-    """
-    await session.execute(
-        update(Workspace).where(Workspace.id == workspace_id).values(slug=Workspace.slug)
     )
 
 

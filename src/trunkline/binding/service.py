@@ -11,6 +11,7 @@ from trunkline.binding.rules import Channel, Holding, Via
 from trunkline.errors import AgentChannelBusy, NumberAlreadyBound
 from trunkline.kit.clock import utcnow
 from trunkline.models import Binding
+from trunkline.workspace import repository as workspaces
 
 
 class BindingService:
@@ -75,9 +76,9 @@ class BindingService:
         """Queue this transaction behind others checking holdings in the workspace.
 
         Call it before reading holdings for a check that spans tables (see
-        ``repository.lock_workspace``).
+        ``workspace.repository.lock``).
         """
-        await repo.lock_workspace(session, workspace_id)
+        await workspaces.lock(session, workspace_id)
 
 
 binding_service = BindingService()

@@ -28,6 +28,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
 )
 from trunkline.phone_number.service import phone_number_service
+from trunkline.workspace import repository as workspaces
 
 SEARCH_ROUNDS = 3  # refills when the workspace already owns some of the offered numbers
 
@@ -89,7 +90,7 @@ class InventoryService:
         """Buy a number: checks, the per-workspace limit (race-safe), then the row."""
         # Everything below runs with the workspace's purchases serialized, so the count of
         # active numbers cannot change between the check and the insert.
-        await repo.lock_workspace(session, workspace_id)
+        await workspaces.lock(session, workspace_id)
         existing = await repo.get_by_number(session, workspace_id, body.number)
         self._check_existing(existing)
         offer = await provider.quote(body.number)

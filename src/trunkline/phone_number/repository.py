@@ -16,7 +16,6 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
-    update,
 )
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +31,6 @@ from trunkline.models import (
     SipConnection,
     SipConnectionAssignment,
     Trunk,
-    Workspace,
 )
 
 
@@ -237,26 +235,6 @@ async def trunks_for_numbers(
 
 
 # --- purchases ------------------------------------------------------------------------------
-
-
-async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> None:
-    """Serialize purchases of one workspace until this transaction ends.
-
-    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the workspace row (the strength a no-op
-    UPDATE takes, so inserts referencing the workspace are not blocked); a second buyer waits
-    here and, under READ COMMITTED, then counts the first buyer's committed row. SQLite has no
-    row locks and (legacy transaction control) only BEGINs at the first write, so a no-op UPDATE
-    is that first write: it takes the database's write lock, and every later read of this
-    transaction sees the last committed purchase.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
-        )
-    else:
-        await session.execute(
-            update(Workspace).where(Workspace.id == workspace_id).values(slug=Workspace.slug)
-        )
 
 
 async def count_active_purchased(session: AsyncSession, workspace_id: uuid.UUID) -> int:

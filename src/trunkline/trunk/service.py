@@ -52,7 +52,7 @@ class TrunkService:
             raise SipNotSupported(field="sip")
         # Holdings span several tables, so no one constraint decides every race: queue the
         # workspace's binding changes (and purchases) behind one lock.
-        await numbers.lock_workspace(session, workspace_id)
+        await binding_service.lock(session, workspace_id)
         agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         e164 = body.phone_number
         existing = await numbers.get_by_number(session, workspace_id, e164)
@@ -198,7 +198,7 @@ class TrunkService:
         sent = body.model_fields_set
         if channel is Channel.whatsapp and body.sip is not None:
             raise SipNotSupported(field="sip")
-        await numbers.lock_workspace(session, workspace_id)
+        await binding_service.lock(session, workspace_id)
         number, trunk = await self._find(session, workspace_id, body.phone_number, channel)
         if "name" in sent:
             trunk.name = body.name or default_trunk_name(channel, number.number)
@@ -229,7 +229,7 @@ class TrunkService:
     ) -> ChannelsSnapshot:
         """Move a trunk row's binding to another agent; credentials and settings stay."""
         channel = Channel(body.channel)
-        await numbers.lock_workspace(session, workspace_id)
+        await binding_service.lock(session, workspace_id)
         number, _ = await self._find(session, workspace_id, body.phone_number, channel)
         agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         holdings = await binding_service.holdings_for_number(
@@ -262,7 +262,7 @@ class TrunkService:
         self, session: AsyncSession, workspace_id: uuid.UUID, raw_number: str, channel: Channel
     ) -> TrunkDeleted:
         """Remove a trunk row and its binding; the number goes with its last trunk row."""
-        await numbers.lock_workspace(session, workspace_id)
+        await binding_service.lock(session, workspace_id)
         number, trunk = await self._find(
             session, workspace_id, normalize_query(raw_number), channel
         )

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.kit.clock import utcnow
-from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
 from trunkline.models import ApiToken, Workspace
 
 
@@ -65,3 +65,24 @@ async def list_tokens(session: AsyncSession, workspace_id: uuid.UUID) -> list[Ap
 async def list_workspaces(session: AsyncSession) -> list[Workspace]:
     result = await session.execute(select(Workspace).order_by(Workspace.slug))
     return list(result.scalars())
+
+
+async def lock(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Queue this transaction behind others that check-then-write in the workspace.
+
+    Used where no single unique constraint can decide a race: a holding of a number can be a
+    binding row, a connection assignment or a PBX connector, and the purchase limit counts rows.
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the workspace row (it does not block inserts
+    that reference the workspace); under READ COMMITTED every later statement of the waiting
+    transaction sees what the first one committed. SQLite has no row locks and (legacy
+    transaction control) BEGINs only at the first write, so a no-op UPDATE is that first write:
+    it takes the database write lock before any of the transaction's reads.
+    """
+    if dialect_name(session) == "postgresql":
+        await session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
+        )
+    else:
+        await session.execute(
+            update(Workspace).where(Workspace.id == workspace_id).values(slug=Workspace.slug)
+        )

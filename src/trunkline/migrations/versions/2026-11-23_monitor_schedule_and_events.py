@@ -12,7 +12,6 @@ from alembic import op
 
 import trunkline.models.base
 
-
 revision: str = "9e8b6b002fc8"
 down_revision: str | None = "13e5e2a9a778"
 branch_labels: str | Sequence[str] | None = None
