@@ -172,3 +172,7 @@ async def delete_agent_bindings(
         stmt = stmt.where(Binding.channel == channel.value)
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def agent_name(session: AsyncSession, agent_id: uuid.UUID) -> str | None:
+    return await session.scalar(select(Agent.name).where(Agent.id == agent_id))

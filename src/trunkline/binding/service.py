@@ -55,8 +55,14 @@ class BindingService:
             return binding
         holder = await repo.get_binding(session, phone_number_id, channel)
         if holder is not None:
+            # Name the holder as fully as the pre-checks do (agent, name, how it is bound).
             raise NumberAlreadyBound(
-                field="phone_number", data={"agent_uuid": str(holder.agent_id)}
+                field="phone_number",
+                data={
+                    "agent_uuid": str(holder.agent_id),
+                    "agent_name": await repo.agent_name(session, holder.agent_id),
+                    "bound_via": holder.kind,
+                },
             )
         raise AgentChannelBusy(field="agent_uuid")
 
