@@ -131,9 +131,7 @@ async def api(http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSes
 
 
 @pytest.fixture
-async def other_api(
-    http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
-) -> Api:
+async def other_api(http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]) -> Api:
     """A second, unrelated workspace (for tenancy tests)."""
     slug, token = await new_workspace(sessionmaker)
     return Api(http, token, slug)

@@ -80,9 +80,7 @@ class TestConcurrentRegistration:
         # The losers' number rows were rolled back with their transactions.
         async with sessionmaker() as session:
             rows = await session.scalar(
-                select(func.count())
-                .select_from(PhoneNumber)
-                .where(PhoneNumber.number.in_(numbers))
+                select(func.count()).select_from(PhoneNumber).where(PhoneNumber.number.in_(numbers))
             )
         assert rows == 1
 
