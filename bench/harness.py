@@ -175,6 +175,10 @@ class Run:
     args: argparse.Namespace
     work: Path
 
+    def settle(self, pid: int) -> None:
+        if not self.args.smoke:  # a smoke run's server is never saturated
+            settle(pid)
+
     def closed(self, port: int, w: Workload, duration_s: float) -> dict:
         """Fixed concurrency for a fixed duration (closed loop)."""
         if self.args.driver == "wrk":
@@ -263,6 +267,9 @@ async def prepare_data(
         spare = await seed.seed_trunkline(engine, ws, box, args.numbers, args.post_pool)
         baseline_token = "bl_" + secrets.token_urlsafe(32)
         keys = await seed.seed_baseline(engine, ws, baseline_token, args.numbers)
+        if engine.dialect.name == "sqlite" and args.sqlite_analyze:
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
         if engine.dialect.name == "postgresql":
             async with engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -336,7 +343,7 @@ def bench_trunkline(
                 if status in (404, 405):
                     report.results[name] = Result(name, note="n/a (endpoint missing)")
                     continue
-            settle(proc.pid)
+            run.settle(proc.pid)
             if args.warmup > 0:
                 warm = w
                 if w.kind == "trunk_post":
@@ -344,7 +351,7 @@ def bench_trunkline(
                 run.closed(port, warm, args.warmup)
             raw = run.closed(port, w, args.duration)
             report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), baseline)
-        settle(proc.pid)
+        run.settle(proc.pid)
         snap, _ = trunkline_workloads(token, work, args.numbers)[SNAPSHOT]
         name = f"open loop {args.rate:g} req/s GET channels?number="
         raw = run.open(port, snap, args.rate, args.open_duration)
@@ -369,7 +376,7 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
     for name, (w, _) in trunkline_workloads(token, work, run.args.numbers).items():
         if w.kind == "trunk_post":
             w = Workload(w.kind, w.path, token, str(work / "trunk_post_profile.txt"))
-        settle(pid)
+        run.settle(pid)
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
         target = out_dir / f"{db}-{slug}.txt"
         seconds = run.args.profile_seconds
@@ -398,13 +405,13 @@ def bench_baseline(
     }
     with running(cmd, env, work, port, "/openapi.json", log) as proc:
         for name, w in workloads.items():
-            settle(proc.pid)
+            run.settle(proc.pid)
             if args.warmup > 0:
                 warm = Workload(w.kind, w.path, token, w.data, key_prefix="warm")
                 run.closed(port, warm, args.warmup)
             raw = run.closed(port, w, args.duration)
             report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
-        settle(proc.pid)
+        run.settle(proc.pid)
         name = f"baseline open loop {args.rate:g} req/s GET /items/{{key}}"
         raw = run.open(port, workloads[BASELINE_SELECT], args.rate,
                        args.open_duration)  # fmt: skip
@@ -552,6 +559,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
     p.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
     p.add_argument("--open-duration", type=float, default=10.0)
+    p.add_argument(
+        "--sqlite-analyze",
+        action="store_true",
+        help="run ANALYZE after seeding SQLite (PostgreSQL always gets VACUUM ANALYZE)",
+    )
     p.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
     p.add_argument("--profile", metavar="DIR", help="also record py-spy profiles into DIR")
     p.add_argument("--profile-seconds", type=int, default=8)
