@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import and_, delete, literal, or_, select, union_all
+from sqlalchemy import and_, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.kit.e164 import is_e164_shaped
 from trunkline.kit.repository import insert_ignoring_conflicts
 from trunkline.models import (
     Agent,
@@ -38,7 +40,9 @@ async def holdings_for_number(
         )
         .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
         .join(Agent, Agent.id == Binding.agent_id)
-        .where(Binding.workspace_id == workspace_id, PhoneNumber.number == e164)
+        # Driven by the (workspace_id, number) unique key, then binding's (number, channel) key:
+        # filtering on binding.workspace_id instead lets SQLite walk the workspace's bindings.
+        .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.number == e164)
     )
     if channel is not None:
         bindings = bindings.where(Binding.channel == channel.value)
@@ -55,14 +59,14 @@ async def holdings_for_number(
             )
             .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
             .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
+            # Driven by sip_connection's (workspace_id, phone_number_e164) index. A value that is
+            # not E.164 can only equal a connection number that did not parse (stored verbatim).
             .where(
-                SipConnectionAssignment.workspace_id == workspace_id,
-                or_(
-                    SipConnection.phone_number_e164 == e164,
-                    and_(
-                        SipConnection.phone_number_e164.is_(None),
-                        SipConnection.phone_number == e164,
-                    ),
+                SipConnection.workspace_id == workspace_id,
+                SipConnection.phone_number_e164 == e164
+                if is_e164_shaped(e164)
+                else and_(
+                    SipConnection.phone_number_e164.is_(None), SipConnection.phone_number == e164
                 ),
             )
         )
@@ -85,45 +89,60 @@ async def holdings_for_number(
 async def holdings_for_agent(
     session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
 ) -> list[Holding]:
-    """Every number ``agent_id`` answers on ``channel``."""
-    rows = await session.execute(
-        select(PhoneNumber.number, Agent.name, Binding.kind, Binding.created_at, PhoneNumber.id)
-        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .join(Agent, Agent.id == Binding.agent_id)
-        .where(
-            Binding.workspace_id == workspace_id,
-            Binding.agent_id == agent_id,
-            Binding.channel == channel.value,
+    """Every number ``agent_id`` answers on ``channel``, in one UNION query.
+
+    Each branch is driven by the agent (its primary key scoped to the workspace, then the
+    per-agent keys), never by a workspace-wide index.
+    """
+    agent = (Agent.id == agent_id) & (Agent.workspace_id == workspace_id)
+    parts: list[Any] = [  # branches differ in column types (e164 is NULL for bindings)
+        select(
+            PhoneNumber.number,
+            literal(None).label("e164"),
+            Agent.name,
+            Binding.kind.label("via"),
+            Binding.created_at,
+            PhoneNumber.id.label("ref_id"),
         )
-    )
-    out = [Holding(agent_id, n, num, channel, Via(k), at, ref) for num, n, k, at, ref in rows]
+        .select_from(Agent)
+        .join(Binding, Binding.agent_id == Agent.id)
+        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
+        .where(agent, Binding.channel == channel.value)
+    ]
     if channel is Channel.call:
-        assigned = await session.execute(
+        parts.append(
             select(
                 SipConnection.phone_number,
                 SipConnection.phone_number_e164,
                 Agent.name,
+                literal(Via.connection.value),
                 SipConnectionAssignment.created_at,
                 SipConnection.id,
             )
+            .select_from(Agent)
+            .join(SipConnectionAssignment, SipConnectionAssignment.agent_id == Agent.id)
             .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
-            .where(
-                SipConnectionAssignment.workspace_id == workspace_id,
-                SipConnectionAssignment.agent_id == agent_id,
+            .where(agent)
+        )
+        parts.append(
+            select(
+                PbxConnector.phone_number,
+                literal(None),
+                Agent.name,
+                literal(Via.pbx.value),
+                PbxConnector.created_at,
+                PbxConnector.id,
             )
+            .select_from(Agent)
+            .join(PbxConnector, PbxConnector.agent_id == Agent.id)
+            .where(agent)
         )
-        out += [
-            Holding(agent_id, n, e164 or raw, channel, Via.connection, at, ref)
-            for raw, e164, n, at, ref in assigned
-        ]
-        pbx = await session.execute(
-            select(PbxConnector.phone_number, Agent.name, PbxConnector.created_at, PbxConnector.id)
-            .join(Agent, Agent.id == PbxConnector.agent_id)
-            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.agent_id == agent_id)
-        )
-        out += [Holding(agent_id, n, num, channel, Via.pbx, at, ref) for num, n, at, ref in pbx]
-    return out
+    rows = await session.execute(union_all(*parts))
+    # A connection's number is compared in E.164 when it parses, else verbatim (contract §2.4).
+    return [
+        Holding(agent_id, name, e164 or number, channel, Via(via), at, ref)
+        for number, e164, name, via, at, ref in rows
+    ]
 
 
 async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:

@@ -25,6 +25,11 @@ _TYPE_NAMES = {
 COUNTRY_CODES: frozenset[str] = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
+def type_name(raw: int) -> str:
+    """Trunkline's name for a ``phonenumbers`` number type (``unknown`` when it has none)."""
+    return _TYPE_NAMES.get(raw, "unknown")
+
+
 @dataclass(frozen=True)
 class NumberInfo:
     e164: str
@@ -56,6 +61,11 @@ def parse_e164(value: str) -> NumberInfo | None:
         type=kind,
         location=location,
     )
+
+
+def is_e164_shaped(value: str) -> bool:
+    """``+`` and 2-15 digits: the only form an E.164 column can hold."""
+    return bool(_E164_SHAPE.fullmatch(value))
 
 
 def normalize_query(value: str) -> str:
