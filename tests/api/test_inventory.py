@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api, error_body, sandbox_number, unique_us_number
-from tests.support.phone_items import ALL_CAPS, bound, ok, purchased, settings
+from tests.support.phone_items import ALL_CAPS, bound, ok, paginated, purchased, settings
 from trunkline.db import session_scope
 from trunkline.kit.clock import utcnow
 from trunkline.models import Binding, PhoneNumber, Workspace
@@ -73,25 +73,81 @@ async def count_numbers(sm: async_sessionmaker[AsyncSession], api: Api, numbers:
     return int(found or 0)
 
 
+def us_local(*suffixes: int) -> list[dict[str, Any]]:
+    """Offers of the sandbox's US local block (+1 201 555 XXXX)."""
+    return [offer(sandbox_number(i)) for i in suffixes]
+
+
+def found(items: list[Any], *, total: int, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    return ok(
+        paginated(items, total=total, page=page, per_page=per_page),
+        "Available numbers retrieved.",
+    )
+
+
+US_LOCAL = 10_000  # the whole US local block is valid
+US_ALL = 30_000  # local, toll-free and national blocks (no US mobile block)
+
+
 class TestSearch:
     async def test_lists_offers_of_a_country_and_type(self, api: Api) -> None:
-        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "limit": 2})
+        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "per_page": 2})
 
         assert r.status_code == 200
-        assert r.json() == ok(
-            [offer("+12015550000"), offer("+12015550001")], "Available numbers retrieved."
+        assert r.json() == found(us_local(0, 1), total=US_LOCAL, per_page=2)
+
+    async def test_defaults_to_the_first_page_of_fifty(self, api: Api) -> None:
+        r = await api.get(SEARCH, params={"country_code": "US", "type": "local"})
+
+        assert r.json() == found(us_local(*range(50)), total=US_LOCAL)
+
+    async def test_page_two_continues_page_one(self, api: Api) -> None:
+        query = {"country_code": "US", "type": "local", "per_page": 3}
+
+        first = await api.get(SEARCH, params={**query, "page": 1})
+        second = await api.get(SEARCH, params={**query, "page": 2})
+
+        assert first.json() == found(us_local(0, 1, 2), total=US_LOCAL, per_page=3)
+        assert second.json() == found(us_local(3, 4, 5), total=US_LOCAL, page=2, per_page=3)
+
+    async def test_pages_run_across_types_without_overlap(self, api: Api) -> None:
+        # "0077" matches one number per GB block: four offers, one per type, in a fixed order.
+        query = {"country_code": "GB", "contains": "0077", "per_page": 3}
+
+        first = await api.get(SEARCH, params={**query, "page": 1})
+        second = await api.get(SEARCH, params={**query, "page": 2})
+
+        assert [o["number"] for o in first.json()["data"]["items"]] == [
+            "+441212340077",
+            "+448001230077",
+            "+447400120077",
+        ]
+        assert second.json() == found(
+            [
+                offer(
+                    "+445612340077",
+                    country_code="GB",
+                    type="national",
+                    location=None,
+                    monthly_fee=2.5,
+                    capabilities=NATIONAL_CAPS,
+                )
+            ],
+            total=4,
+            page=2,
+            per_page=3,
         )
 
     async def test_contains_filters_on_digits(self, api: Api) -> None:
         r = await api.get(SEARCH, params={"country_code": "US", "contains": "5554321"})
 
-        assert r.json() == ok([offer("+12015554321")], "Available numbers retrieved.")
+        assert r.json() == found([offer("+12015554321")], total=1)
 
     async def test_without_type_every_type_is_offered_in_a_fixed_order(self, api: Api) -> None:
         r = await api.get(SEARCH, params={"country_code": "GB", "contains": "0077"})
 
         gb = {"country_code": "GB", "currency": "USD"}
-        assert r.json() == ok(
+        assert r.json() == found(
             [
                 offer("+441212340077", **gb, location="Birmingham", monthly_fee=2.15),
                 offer(
@@ -119,29 +175,101 @@ class TestSearch:
                     capabilities=NATIONAL_CAPS,
                 ),
             ],
-            "Available numbers retrieved.",
+            total=4,
         )
 
     async def test_numbers_the_workspace_has_are_left_out(self, api: Api) -> None:
-        await api.buy("+12015550000")
-        await api.trunk((await api.agent())["agent_uuid"], "+12015550001")
+        await api.buy(sandbox_number(0))
+        await api.trunk((await api.agent())["agent_uuid"], sandbox_number(1))
+        await api.buy(sandbox_number(4))
 
-        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "limit": 2})
+        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "per_page": 2})
+
+        assert r.json() == found(us_local(2, 3), total=US_LOCAL - 3, per_page=2)
+
+    async def test_pages_after_owned_numbers_neither_overlap_nor_skip(self, api: Api) -> None:
+        for i in (1, 2, 5):
+            await api.buy(sandbox_number(i))
+        query = {"country_code": "US", "type": "local", "per_page": 2}
+
+        pages = [(await api.get(SEARCH, params={**query, "page": p})).json() for p in (1, 2, 3)]
+
+        assert pages == [
+            found(us_local(0, 3), total=US_LOCAL - 3, page=1, per_page=2),
+            found(us_local(4, 6), total=US_LOCAL - 3, page=2, per_page=2),
+            found(us_local(7, 8), total=US_LOCAL - 3, page=3, per_page=2),
+        ]
+
+    async def test_released_numbers_are_offered_again(self, api: Api) -> None:
+        first = await api.buy(sandbox_number(0))
+        await api.delete(f"/phone-numbers/{first['phone_number_uuid']}")
+
+        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "per_page": 1})
+
+        assert r.json() == found(us_local(0), total=US_LOCAL, per_page=1)
+
+    async def test_owned_numbers_only_count_where_they_match(self, api: Api) -> None:
+        await api.buy(sandbox_number(4321))
+        await api.buy(sandbox_number(1))
+
+        r = await api.get(SEARCH, params={"country_code": "US", "contains": "555432"})
+
+        # 555432X and 5555432 match; the owned 5554321 is left out, the owned 5550001 never matched.
+        assert r.json() == found(us_local(4320, *range(4322, 4330), 5432), total=10)
+
+    async def test_another_workspace_s_numbers_are_still_offered(
+        self, api: Api, other_api: Api
+    ) -> None:
+        await other_api.buy(sandbox_number(0))
+
+        r = await api.get(SEARCH, params={"country_code": "US", "type": "local", "per_page": 1})
+
+        assert r.json() == found(us_local(0), total=US_LOCAL, per_page=1)
+
+    async def test_per_page_one(self, api: Api) -> None:
+        r = await api.get(SEARCH, params={"country_code": "US", "per_page": 1, "page": 7})
+
+        assert r.json() == found(us_local(6), total=US_ALL, page=7, per_page=1)
+
+    async def test_per_page_two_hundred(self, api: Api) -> None:
+        r = await api.get(
+            SEARCH, params={"country_code": "US", "type": "local", "per_page": 200, "page": 50}
+        )
+
+        assert r.json() == found(
+            us_local(*range(9800, 10_000)), total=US_LOCAL, page=50, per_page=200
+        )
+        assert r.json()["data"]["pagination"]["has_more"] is False
+
+    async def test_a_page_past_the_end_is_empty(self, api: Api) -> None:
+        r = await api.get(SEARCH, params={"country_code": "US", "contains": "5554321", "page": 2})
 
         assert r.json() == ok(
-            [offer("+12015550002"), offer("+12015550003")], "Available numbers retrieved."
+            {
+                "items": [],
+                "pagination": {
+                    "current_page": 2,
+                    "per_page": 50,
+                    "total": 1,
+                    "last_page": 1,
+                    "from": None,
+                    "to": None,
+                    "has_more": False,
+                },
+            },
+            "Available numbers retrieved.",
         )
 
     async def test_a_type_the_country_lacks_finds_nothing(self, api: Api) -> None:
         # US mobile numbers are indistinguishable from fixed lines: the sandbox sells them as local.
         r = await api.get(SEARCH, params={"country_code": "US", "type": "mobile"})
 
-        assert r.json() == ok([], "Available numbers retrieved.")
+        assert r.json() == found([], total=0)
 
     async def test_country_code_is_case_insensitive(self, api: Api) -> None:
-        r = await api.get(SEARCH, params={"country_code": "us", "limit": 1})
+        r = await api.get(SEARCH, params={"country_code": "us", "per_page": 1})
 
-        assert r.json() == ok([offer("+12015550000")], "Available numbers retrieved.")
+        assert r.json() == found(us_local(0), total=US_ALL, per_page=1)
 
     @pytest.mark.parametrize(
         ("params", "field", "message"),
@@ -163,14 +291,24 @@ class TestSearch:
                 "Must be up to 15 digits, optionally after +.",
             ),
             (
-                {"country_code": "US", "limit": "0"},
-                "limit",
+                {"country_code": "US", "per_page": "0"},
+                "per_page",
                 "Input should be greater than or equal to 1",
             ),
             (
-                {"country_code": "US", "limit": "101"},
-                "limit",
-                "Input should be less than or equal to 100",
+                {"country_code": "US", "per_page": "201"},
+                "per_page",
+                "Input should be less than or equal to 200",
+            ),
+            (
+                {"country_code": "US", "page": "0"},
+                "page",
+                "Input should be greater than or equal to 1",
+            ),
+            (
+                {"country_code": "US", "page": "x"},
+                "page",
+                "Input should be a valid integer, unable to parse string as an integer",
             ),
         ],
     )

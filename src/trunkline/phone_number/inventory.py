@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Source
@@ -17,6 +18,7 @@ from trunkline.errors import (
     Unprocessable,
 )
 from trunkline.kit.clock import utcnow
+from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
 from trunkline.phone_number.provider import NumberProvider, NumberType, Offer
@@ -29,8 +31,6 @@ from trunkline.phone_number.schemas import (
 )
 from trunkline.phone_number.service import phone_number_service
 from trunkline.workspace import repository as workspaces
-
-SEARCH_ROUNDS = 3  # refills when the workspace already owns some of the offered numbers
 
 
 def available_view(offer: Offer) -> AvailableNumber:
@@ -59,25 +59,29 @@ class InventoryService:
         session: AsyncSession,
         workspace_id: uuid.UUID,
         provider: NumberProvider,
+        params: PageParams,
         *,
         country_code: str,
         type: NumberType | None,
         contains: str | None,
-        limit: int,
-    ) -> list[AvailableNumber]:
-        """Up to ``limit`` offers, leaving out numbers the workspace already has."""
-        fetch = limit
-        available: list[Offer] = []
-        for _ in range(SEARCH_ROUNDS):
-            offers = await provider.search(
-                country_code=country_code, type=type, contains=contains, limit=fetch
-            )
-            owned = await repo.active_among(session, workspace_id, [o.number for o in offers])
-            available = [o for o in offers if o.number not in owned]
-            if len(available) >= limit or len(offers) < fetch:
-                break
-            fetch = limit + len(owned)
-        return [available_view(o) for o in available[:limit]]
+    ) -> tuple[list[AvailableNumber], int]:
+        """A page of the provider's offers, leaving out numbers the workspace already has, and
+        how many offers there are in all."""
+        # Every number of a country starts with its calling code: one query finds the owned
+        # numbers the offers could include, however many the workspace has elsewhere.
+        calling_code = phonenumbers.country_code_for_region(country_code)
+        owned = await repo.active_matching(
+            session, workspace_id, prefix=f"+{calling_code}", contains=contains
+        )
+        offers, total = await provider.search(
+            country_code=country_code,
+            type=type,
+            contains=contains,
+            exclude=owned,
+            offset=params.offset,
+            limit=params.per_page,
+        )
+        return [available_view(o) for o in offers], total
 
     async def buy(
         self,

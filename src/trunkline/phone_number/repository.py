@@ -250,17 +250,16 @@ async def count_active_purchased(session: AsyncSession, workspace_id: uuid.UUID)
     return int(total or 0)
 
 
-async def active_among(
-    session: AsyncSession, workspace_id: uuid.UUID, e164s: Sequence[str]
+async def active_matching(
+    session: AsyncSession, workspace_id: uuid.UUID, *, prefix: str, contains: str | None
 ) -> set[str]:
-    """Which of ``e164s`` the workspace already has (active, purchased or external)."""
-    if not e164s:
-        return set()
-    rows = await session.scalars(
-        select(PhoneNumber.number).where(
-            PhoneNumber.workspace_id == workspace_id,
-            PhoneNumber.number.in_(e164s),
-            PhoneNumber.status == "active",
-        )
+    """The workspace's active numbers (purchased or external) that start with ``prefix`` and,
+    when given, contain the digits ``contains``."""
+    query = select(PhoneNumber.number).where(
+        PhoneNumber.workspace_id == workspace_id,
+        PhoneNumber.number.startswith(prefix, autoescape=True),
+        PhoneNumber.status == "active",
     )
-    return set(rows)
+    if contains:
+        query = query.where(PhoneNumber.number.contains(contains, autoescape=True))
+    return set(await session.scalars(query))

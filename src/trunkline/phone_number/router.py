@@ -46,29 +46,29 @@ AgentQuery = Annotated[
 
 @router.get(
     "/search",
-    response_model=Envelope[list[AvailableNumber]],
+    response_model=Envelope[Page[AvailableNumber]],
     responses=error_responses(),
 )
 async def search_numbers(
     auth: AuthDep,
     session: SessionDep,
     provider: ProviderDep,
+    params: Annotated[PageParams, Depends(page_params)],
     country_code: Annotated[CountryCode, Query(description="ISO-3166 alpha-2, e.g. US")],
     type: Annotated[NumberType | None, Query(description="Any type when omitted")] = None,
     contains: Annotated[Digits | None, Query(description="Digits the number contains")] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="At most this many offers")] = 20,
-) -> Envelope[list[AvailableNumber]]:
-    """Search numbers available from the number provider."""
-    offers = await inventory_service.search(
+) -> Envelope[Page[AvailableNumber]]:
+    """Search numbers available from the number provider (paginated; owned ones left out)."""
+    offers, total = await inventory_service.search(
         session,
         auth.workspace_id,
         provider,
+        params,
         country_code=country_code,
         type=type,
         contains=contains,
-        limit=limit,
     )
-    return ok(offers, "Available numbers retrieved.")
+    return ok(make_page(offers, total, params), "Available numbers retrieved.")
 
 
 @router.get(

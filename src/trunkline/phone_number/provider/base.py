@@ -8,6 +8,7 @@ itself is recorded by Trunkline; a provider that must reserve a number upstream 
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -58,10 +59,14 @@ class NumberProvider(Protocol):
         country_code: str,
         type: NumberType | None,
         contains: str | None,
+        exclude: Set[str],
+        offset: int,
         limit: int,
-    ) -> list[Offer]:
-        """Up to ``limit`` available numbers of a country (and type), whose digits contain
-        ``contains``; the same query answers the same list (stable order)."""
+    ) -> tuple[list[Offer], int]:
+        """One page of the available numbers of a country (and type) whose digits contain
+        ``contains``, leaving out the E.164 numbers in ``exclude``: the offers at positions
+        ``offset`` to ``offset + limit - 1``, and how many there are in all. The order is stable,
+        so consecutive pages of the same query neither overlap nor skip."""
         ...
 
     async def quote(self, number: str) -> Offer | None:

@@ -10,14 +10,17 @@ the inventory's job), so two workspaces may buy the same sandbox number.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from array import array
+from collections.abc import Set
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType, geocoder
 
-from trunkline.kit.e164 import parse_e164
+from trunkline.kit.e164 import parse_e164, type_name
 from trunkline.phone_number.provider.base import NUMBER_TYPES, Capabilities, NumberType, Offer
 
 BLOCK_DIGITS = 4  # numbers vary in their last four digits: up to 10,000 per country and type
@@ -84,33 +87,89 @@ def block_prefix(country_code: str, type: NumberType) -> str | None:
     return None
 
 
-def _offer(number: str, country_code: str, type: NumberType) -> Offer | None:
-    info = parse_e164(number)
-    if info is None or info.country_code != country_code or info.type != type:
-        return None
-    return Offer(
-        number=info.e164,
-        country_code=country_code,
-        type=type,
-        location=info.location,
-        monthly_fee=monthly_fee(country_code, type),
-        currency=CURRENCY,
-        capabilities=CAPABILITIES[type],
-    )
+@dataclass(frozen=True)
+class _Block:
+    """The numbers of a (country, type) block: ``prefix`` followed by a four-digit suffix."""
+
+    country_code: str
+    type: NumberType
+    prefix: str
+    base: PhoneNumber  # the parsed number with suffix 0000
+
+    def number(self, suffix: int) -> str:
+        return f"{self.prefix}{suffix:0{BLOCK_DIGITS}d}"
+
+    def parsed(self, suffix: int) -> PhoneNumber:
+        # Only the last digits vary, so the parse of the block's first number, shifted, is the
+        # parse of any other (``fits`` checks it by formatting the number back).
+        return PhoneNumber(
+            country_code=self.base.country_code,
+            national_number=(self.base.national_number or 0) + suffix,
+            italian_leading_zero=self.base.italian_leading_zero,
+            number_of_leading_zeros=self.base.number_of_leading_zeros,
+        )
+
+    def fits(self, suffix: int) -> bool:
+        """Whether the library says this member is a valid number of the block's country and
+        type, as ``kit.e164.parse_e164`` would (a valid number is one with a known type)."""
+        parsed = self.parsed(suffix)
+        return (
+            type_name(phonenumbers.number_type(parsed)) == self.type
+            and phonenumbers.region_code_for_number(parsed) == self.country_code
+            and phonenumbers.format_number(parsed, PhoneNumberFormat.E164) == self.number(suffix)
+        )
+
+    def offer(self, suffix: int) -> Offer:
+        return Offer(
+            number=self.number(suffix),
+            country_code=self.country_code,
+            type=self.type,
+            location=geocoder.description_for_number(self.parsed(suffix), "en") or None,
+            monthly_fee=monthly_fee(self.country_code, self.type),
+            currency=CURRENCY,
+            capabilities=CAPABILITIES[self.type],
+        )
 
 
-def _block(country_code: str, type: NumberType, contains: str | None) -> Iterator[Offer]:
+@lru_cache(maxsize=4096)
+def _block(country_code: str, type: NumberType) -> _Block | None:
     prefix = block_prefix(country_code, type)
     if prefix is None:
-        return
-    for i in range(10**BLOCK_DIGITS):
-        number = f"{prefix}{i:0{BLOCK_DIGITS}d}"
-        # Cheap substring test first: only candidates that match are validated.
-        if contains and contains not in number[1:]:
+        return None
+    base = phonenumbers.parse(prefix + "0" * BLOCK_DIGITS, None)
+    return _Block(country_code, type, prefix, base)
+
+
+# Every (country, type) pair at most once per process: a few hundred milliseconds to compute,
+# 20 kB to keep (the suffixes as unsigned shorts).
+@lru_cache(maxsize=1024)
+def _suffixes(country_code: str, type: NumberType) -> array[int]:
+    """The suffixes of the block's numbers that are in the catalogue, ascending."""
+    block = _block(country_code, type)
+    if block is None:
+        return array("H")
+    return array("H", (i for i in range(10**BLOCK_DIGITS) if block.fits(i)))
+
+
+def _search(
+    country_code: str,
+    type: NumberType | None,
+    contains: str | None,
+    exclude: Set[str],
+    offset: int,
+    limit: int,
+) -> tuple[list[Offer], int]:
+    found: list[tuple[_Block, int]] = []
+    for kind in (type,) if type is not None else NUMBER_TYPES:
+        block = _block(country_code, kind)
+        if block is None:
             continue
-        offer = _offer(number, country_code, type)
-        if offer is not None:
-            yield offer
+        for suffix in _suffixes(country_code, kind):
+            number = block.number(suffix)
+            if (contains and contains not in number[1:]) or number in exclude:
+                continue
+            found.append((block, suffix))
+    return [block.offer(suffix) for block, suffix in found[offset : offset + limit]], len(found)
 
 
 class SandboxProvider:
@@ -124,24 +183,25 @@ class SandboxProvider:
         country_code: str,
         type: NumberType | None,
         contains: str | None,
+        exclude: Set[str],
+        offset: int,
         limit: int,
-    ) -> list[Offer]:
-        """Up to ``limit`` offers, block by block in a fixed type order, ascending numbers."""
-        types = (type,) if type is not None else NUMBER_TYPES
-        out: list[Offer] = []
-        for kind in types:
-            for offer in _block(country_code, kind, contains):
-                if len(out) >= limit:
-                    return out
-                out.append(offer)
-        return out
+    ) -> tuple[list[Offer], int]:
+        """A page of offers, block by block in a fixed type order, ascending numbers, and the
+        count of all that match."""
+        # CPU-bound (the numbering-plan checks of a whole block the first time): off the loop.
+        return await asyncio.to_thread(
+            _search, country_code, type, contains, exclude, offset, limit
+        )
 
     async def quote(self, number: str) -> Offer | None:
-        """The offer for ``number`` if it lies in one of the catalogue's blocks."""
+        """The offer for ``number`` if it is in one of the catalogue's blocks."""
         info = parse_e164(number)
         if info is None or info.type not in _SEED_TYPES:
             return None
         kind: NumberType = info.type
-        if block_prefix(info.country_code, kind) != info.e164[:-BLOCK_DIGITS]:
+        block = _block(info.country_code, kind)
+        if block is None or block.prefix != info.e164[:-BLOCK_DIGITS]:
             return None
-        return _offer(info.e164, info.country_code, kind)
+        suffix = int(info.e164[-BLOCK_DIGITS:])
+        return block.offer(suffix) if block.fits(suffix) else None
