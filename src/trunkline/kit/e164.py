@@ -30,11 +30,6 @@ def type_name(raw: int) -> str:
     return _TYPE_NAMES.get(raw, "unknown")
 
 
-def type_name(raw: int) -> str:
-    """Trunkline's name for a ``phonenumbers`` number type (``unknown`` when it has none)."""
-    return _TYPE_NAMES.get(raw, "unknown")
-
-
 @dataclass(frozen=True)
 class NumberInfo:
     e164: str
