@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, geocoder
+from phonenumbers import NumberParseException, PhoneNumberType
 
 _E164_SHAPE = re.compile(r"^\+[1-9]\d{1,14}$")
 
@@ -54,7 +54,9 @@ def parse_e164(value: str) -> NumberInfo | None:
         return None
     region = phonenumbers.region_code_for_number(parsed) or "ZZ"
     kind = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown")
-    location = geocoder.description_for_number(parsed, "en") or None
+    # No geocoder: phonenumbers.geocoder keeps ~100 MB of place names resident for a cosmetic
+    # field; a number's location comes from the provider that sells it, or stays unknown.
+    location = None
     return NumberInfo(
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         country_code=region,
