@@ -36,7 +36,7 @@ def offer(number: str, **over: Any) -> dict[str, Any]:
         "number": number,
         "country_code": "US",
         "type": "local",
-        "location": "New Jersey",
+        "location": None,  # the sandbox knows no place names (no geocoder: memory budget)
         "monthly_fee": 1.15,
         "currency": "USD",
         "capabilities": ALL_CAPS,
@@ -149,7 +149,7 @@ class TestSearch:
         gb = {"country_code": "GB", "currency": "USD"}
         assert r.json() == found(
             [
-                offer("+441212340077", **gb, location="Birmingham", monthly_fee=2.15),
+                offer("+441212340077", **gb, monthly_fee=2.15),
                 offer(
                     "+448001230077",
                     **gb,
@@ -162,7 +162,6 @@ class TestSearch:
                     "+447400120077",
                     **gb,
                     type="mobile",
-                    location="United Kingdom",
                     monthly_fee=3.0,
                     capabilities={**ALL_CAPS, "fax": False, "local_calling": False},
                 ),

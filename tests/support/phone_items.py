@@ -69,7 +69,7 @@ def purchased(
     fee: float = 0,
     caps: dict[str, bool] | None = None,
     channel_settings: dict[str, Any] | None = None,
-    location: str | None = "New Jersey",
+    location: str | None = None,  # kit.e164 has no geocoder: purchased numbers get no location
     type: str = "local",
     country: str = "US",
     status: str = "active",

@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from trunkline.kit.e164 import parse_e164, type_name
 from trunkline.phone_number.provider.base import NUMBER_TYPES, Capabilities, NumberType, Offer
@@ -120,11 +120,13 @@ class _Block:
         )
 
     def offer(self, suffix: int) -> Offer:
+        number = self.number(suffix)
+        info = parse_e164(number)  # the location, as everywhere else in Trunkline
         return Offer(
-            number=self.number(suffix),
+            number=number,
             country_code=self.country_code,
             type=self.type,
-            location=geocoder.description_for_number(self.parsed(suffix), "en") or None,
+            location=info.location if info is not None else None,
             monthly_fee=monthly_fee(self.country_code, self.type),
             currency=CURRENCY,
             capabilities=CAPABILITIES[self.type],
