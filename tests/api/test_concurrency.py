@@ -104,3 +104,41 @@ class TestConcurrentRegistration:
         assert (r1.status_code, r2.status_code) == (201, 201), (r1.text, r2.text)
         assert r1.json()["data"]["phone_number_uuid"] == r2.json()["data"]["phone_number_uuid"]
         assert await _count(sessionmaker, PhoneNumber, number=number) == 1
+
+
+class TestCrossTableRaces:
+    """Holdings in different tables have no shared unique constraint: the per-number lock
+    decides. A trunk registration and a connection assignment race for the same number."""
+
+    async def test_trunk_registration_vs_connection_assignment(self, api: Api) -> None:
+        pairs = []
+        for _ in range(10):
+            number = unique_us_number()
+            connection = await api.connection(phone_number=number)
+            a, b = await api.agent("Trunk side"), await api.agent("Connection side")
+            pairs.append((number, connection["uuid"], a["agent_uuid"], b["agent_uuid"]))
+
+        results = await asyncio.gather(
+            *(
+                asyncio.gather(
+                    api.post(
+                        "/phone-numbers/trunks",
+                        {"phone_number": number, "agent_uuid": a, "channel": "call"},
+                    ),
+                    api.post(f"/agents/{b}/channels/call/sip-trunk", {"connection_uuid": cid}),
+                )
+                for number, cid, a, b in pairs
+            )
+        )
+
+        for trunk, assign in results:
+            statuses = sorted([trunk.status_code, assign.status_code])
+            assert statuses in ([200, 409], [201, 409]), (trunk.text, assign.text)
+            loser = trunk if trunk.status_code == 409 else assign
+            assert loser.json()["error"]["code"] in {"number_already_bound", "phone_in_use"}
+        for (number, _, a, _), (trunk, _) in zip(pairs, results, strict=True):
+            snap = await api.get(f"/phone-numbers/channels?number={number[1:]}")
+            if trunk.status_code == 201:  # the trunk won: its agent answers the number on call
+                assert snap.json()["data"]["channels"]["call"]["agent_uuid"] == a
+            else:  # the assignment won: no external number was created
+                assert snap.status_code == 404

@@ -50,7 +50,9 @@ class AgentChannelsService:
         number = await numbers.get(session, workspace_id, phone_number_id)
         if number is None or number.status != "active":
             raise PhoneNumberNotFound(field="phone_number_uuid")
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(
+            session, workspace_id, numbers=[number.number], agents=[agent.id]
+        )
         decision = decide_channel_bind(
             agent_id=agent.id,
             number=number.number,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, literal, select, union_all
+from sqlalchemy import and_, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Channel, Holding, Via
 from trunkline.kit.e164 import is_e164_shaped
-from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
 from trunkline.models import (
     Agent,
     Binding,
@@ -19,6 +20,7 @@ from trunkline.models import (
     SipConnection,
     SipConnectionAssignment,
 )
+from trunkline.workspace import repository as workspaces
 
 
 async def holdings_for_number(
@@ -195,3 +197,22 @@ async def delete_agent_bindings(
 
 async def agent_name(session: AsyncSession, agent_id: uuid.UUID) -> str | None:
     return await session.scalar(select(Agent.name).where(Agent.id == agent_id))
+
+
+def _advisory_key(key: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_xact_lock."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_keys(session: AsyncSession, workspace_id: uuid.UUID, keys: list[str]) -> None:
+    """Hold these keys until the transaction ends (see ``BindingService.lock``).
+
+    Keys are taken in one global order, so two transactions can never wait on each other in a
+    cycle. On SQLite the first write of the transaction takes the database write lock, which
+    already serializes every writer; a no-op update of the workspace row is that write.
+    """
+    if dialect_name(session) != "postgresql":
+        await workspaces.lock(session, workspace_id)
+        return
+    for key in sorted({_advisory_key(k) for k in keys}):
+        await session.execute(select(func.pg_advisory_xact_lock(key)))

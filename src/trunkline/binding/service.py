@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,13 +79,30 @@ class BindingService:
         """Remove the agent's binding rows on ``channel`` (or all); returns how many."""
         return await repo.delete_agent_bindings(session, agent_id, channel)
 
-    async def lock(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
-        """Queue this transaction behind others checking holdings in the workspace.
+    async def lock(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        *,
+        numbers: Iterable[str] = (),
+        agents: Iterable[uuid.UUID] = (),
+    ) -> None:
+        """Queue this transaction behind others that check-then-write the same numbers or agents.
 
-        Call it before reading holdings for a check that spans tables (see
-        ``workspace.repository.lock``).
+        Call it before reading holdings for a check that spans tables: a holding can be a
+        binding row, a connection assignment or a PBX connector, so no one unique constraint
+        decides every race. ``numbers`` are compared keys (E.164, or a connection's verbatim
+        number); ``agents`` cover every channel. PostgreSQL takes transaction-scoped advisory
+        locks on exactly these keys, so unrelated registrations of one workspace run in
+        parallel; SQLite serializes writers anyway and only needs its write transaction to
+        start before the reads. Without keys, the whole workspace is locked.
         """
-        await workspaces.lock(session, workspace_id)
+        keys = [f"{workspace_id}:number:{n}" for n in numbers]
+        keys += [f"{workspace_id}:agent:{a}" for a in agents]
+        if not keys:
+            await workspaces.lock(session, workspace_id)
+        else:
+            await repo.lock_keys(session, workspace_id, keys)
 
 
 binding_service = BindingService()

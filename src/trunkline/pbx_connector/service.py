@@ -181,7 +181,7 @@ class PbxConnectorService:
         e164: str,
         connector_id: uuid.UUID | None,
     ) -> None:
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(session, workspace_id, numbers=[e164], agents=[agent_id])
         error = check_pbx_bind(
             agent_id=agent_id,
             number_holdings=await binding_service.holdings_for_number(

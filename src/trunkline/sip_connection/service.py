@@ -111,7 +111,9 @@ class SipConnectionService:
             new_e164 = e164_or_none(sent["phone_number"])
             new_key = new_e164 or sent["phone_number"]
             if new_key != number_key(connection):
-                await binding_service.lock(session, workspace_id)
+                await binding_service.lock(
+                    session, workspace_id, numbers=[number_key(connection), new_key]
+                )
                 agents = await repo.assigned_agent_ids(session, connection.id)
                 if agents:
                     error = check_connection_renumber(
@@ -161,7 +163,7 @@ class SipConnectionService:
     ) -> None:
         """Delete; while attached to agents only with ``force`` (which detaches it first)."""
         connection = await self.get(session, workspace_id, connection_id)
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(session, workspace_id, numbers=[number_key(connection)])
         agents = await repo.assigned_agent_ids(session, connection.id)
         if agents and not force:
             raise ConnectionInUse(data={"agent_uuids": [str(a) for a in agents]})
@@ -183,7 +185,9 @@ class SipConnectionService:
         result = AssignmentRead(
             agent_uuid=agent.id, connection_uuid=connection.id, phone_number=connection.phone_number
         )
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(
+            session, workspace_id, numbers=[number_key(connection)], agents=[agent.id]
+        )
         if agent.id in await repo.assigned_agent_ids(session, connection.id):
             return result  # idempotent: the assignment keeps its original time (and inbound rank)
         error = check_connection_assign(

@@ -50,9 +50,11 @@ class TrunkService:
         channel = Channel(body.channel)
         if channel is Channel.whatsapp and body.sip is not None:
             raise SipNotSupported(field="sip")
-        # Holdings span several tables, so no one constraint decides every race: queue the
-        # workspace's binding changes (and purchases) behind one lock.
-        await binding_service.lock(session, workspace_id)
+        # Holdings span several tables, so no one constraint decides every race: queue behind
+        # others that touch this number or this agent.
+        await binding_service.lock(
+            session, workspace_id, numbers=[body.phone_number], agents=[body.agent_uuid]
+        )
         agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         e164 = body.phone_number
         existing = await numbers.get_by_number(session, workspace_id, e164)
@@ -198,7 +200,7 @@ class TrunkService:
         sent = body.model_fields_set
         if channel is Channel.whatsapp and body.sip is not None:
             raise SipNotSupported(field="sip")
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(session, workspace_id, numbers=[body.phone_number])
         number, trunk = await self._find(session, workspace_id, body.phone_number, channel)
         if "name" in sent:
             trunk.name = body.name or default_trunk_name(channel, number.number)
@@ -229,7 +231,9 @@ class TrunkService:
     ) -> ChannelsSnapshot:
         """Move a trunk row's binding to another agent; credentials and settings stay."""
         channel = Channel(body.channel)
-        await binding_service.lock(session, workspace_id)
+        await binding_service.lock(
+            session, workspace_id, numbers=[body.phone_number], agents=[body.agent_uuid]
+        )
         number, _ = await self._find(session, workspace_id, body.phone_number, channel)
         agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         holdings = await binding_service.holdings_for_number(
@@ -262,10 +266,9 @@ class TrunkService:
         self, session: AsyncSession, workspace_id: uuid.UUID, raw_number: str, channel: Channel
     ) -> TrunkDeleted:
         """Remove a trunk row and its binding; the number goes with its last trunk row."""
-        await binding_service.lock(session, workspace_id)
-        number, trunk = await self._find(
-            session, workspace_id, normalize_query(raw_number), channel
-        )
+        e164 = normalize_query(raw_number)
+        await binding_service.lock(session, workspace_id, numbers=[e164])
+        number, trunk = await self._find(session, workspace_id, e164, channel)
         await binding_service.unbind(session, number.id, channel)
         await repo.remove(session, trunk.id)
         removed = await repo.count_for_number(session, number.id) == 0
