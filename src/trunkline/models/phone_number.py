@@ -20,6 +20,16 @@ class PhoneNumber(IdMixin, TimestampMixin, Base):
         Index("ix_phone_number_workspace_source_number", "workspace_id", "source", "number"),
         # Every inventory list pages in (created_at, id) order within a workspace.
         Index("ix_phone_number_workspace_created", "workspace_id", "created_at", "id"),
+        # Lists filtered by source (the trunks list: external + active) page and count from this
+        # index alone; status trails so its filter needs no table lookup either.
+        Index(
+            "ix_phone_number_workspace_source_created",
+            "workspace_id",
+            "source",
+            "created_at",
+            "id",
+            "status",
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
