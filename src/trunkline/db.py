@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,8 +53,69 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_s: float) -> None:
         cur.close()
 
 
+class SqliteWriteGateSession(AsyncSession):
+    """A session that queues for an in-process write gate before its first write (SQLite).
+
+    SQLite admits one writer at a time. Without the gate, a writer that finds the database
+    locked sleeps in SQLite's busy handler (1, 2, 5 … 100 ms naps) and wakes late; under load
+    that costs throughput and makes seconds-long tails. With it, writers of this process wait
+    on an asyncio lock and start the moment the previous one commits. The busy timeout still
+    covers writers in other processes (a standalone monitor, the CLI).
+    """
+
+    _gate: asyncio.Lock
+    _holding: bool = False
+
+    async def _enter_gate(self) -> None:
+        if not self._holding:
+            await self._gate.acquire()
+            self._holding = True
+
+    def _leave_gate(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._gate.release()
+
+    def _has_changes(self) -> bool:
+        return bool(self.new or self.dirty or self.deleted)
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_dml", False):
+            await self._enter_gate()
+        return await super().execute(statement, *args, **kwargs)
+
+    async def flush(self, objects: Any = None) -> None:
+        if self._has_changes():
+            await self._enter_gate()
+        await super().flush(objects)
+
+    async def commit(self) -> None:
+        if self._has_changes():
+            await self._enter_gate()
+        try:
+            await super().commit()
+        finally:
+            self._leave_gate()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._leave_gate()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._leave_gate()
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    if engine.dialect.name != "sqlite":
+        return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    gate = asyncio.Lock()
+    gated = type("GatedSession", (SqliteWriteGateSession,), {"_gate": gate})
+    return async_sessionmaker(engine, class_=gated, expire_on_commit=False, autoflush=False)
 
 
 @asynccontextmanager

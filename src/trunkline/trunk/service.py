@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.agent.service import agent_service
 from trunkline.binding.rules import (
     Channel,
+    Holding,
     Source,
     Via,
     check_agent_free,
@@ -33,6 +34,7 @@ from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
+    build_snapshot,
     default_channel_settings,
 )
 from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead
@@ -40,6 +42,13 @@ from trunkline.phone_number.service import phone_number_service
 from trunkline.trunk import repository as repo
 from trunkline.trunk.schemas import TrunkAssign, TrunkCreate, TrunkDeleted, TrunkUpdate
 from trunkline.trunk.sip import sip_columns, sip_patch_columns
+
+
+def _apply_registration(row: dict[str, Any], body: TrunkCreate) -> None:
+    """A call trunk makes its number voice-capable and decides voice/inbound enablement."""
+    if body.channel == Channel.call.value:
+        row["capabilities"] = {**row["capabilities"], "voice": True}
+        row["channel_settings"] = apply_call_direction(row["channel_settings"], body.direction)
 
 
 class TrunkService:
@@ -59,12 +68,12 @@ class TrunkService:
         e164 = body.phone_number
         existing = await numbers.get_by_number(session, workspace_id, e164)
         live = existing if existing is not None and existing.status == "active" else None
+        # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
+        holdings = await binding_service.holdings_for_number(session, workspace_id, e164)
         error = check_trunk_register(
             number=e164,
             existing_source=Source(live.source) if live else None,
-            number_holdings=await binding_service.holdings_for_number(
-                session, workspace_id, e164, channel
-            ),
+            number_holdings=[h for h in holdings if h.channel is channel],
             agent_holdings=await binding_service.holdings_for_agent(
                 session, workspace_id, agent.id, channel
             ),
@@ -75,8 +84,8 @@ class TrunkService:
         if live is not None and live.is_external and await repo.get(session, live.id, channel):
             raise NumberAlreadyBound(field="phone_number")
 
-        number = await self._external_number(session, workspace_id, e164, existing)
-        await binding_service.bind(
+        number = await self._external_number(session, workspace_id, body, existing)
+        binding = await binding_service.bind(
             session,
             workspace_id=workspace_id,
             phone_number_id=number.id,
@@ -104,20 +113,24 @@ class TrunkService:
         )
         if not inserted:
             raise NumberAlreadyBound(field="phone_number")
-        if channel is Channel.call:
-            number.capabilities = {**number.capabilities, "voice": True}
-            number.channel_settings = apply_call_direction(number.channel_settings, body.direction)
         await session.flush()
-        return await phone_number_service.snapshot(session, number)
+        # The snapshot from what is known: the holdings read above plus the new binding.
+        mine = Holding(
+            agent.id, agent.name, e164, channel, Via.trunk, binding.created_at, number.id
+        )
+        return build_snapshot(number, [*holdings, mine])
 
     async def _external_number(
         self,
         session: AsyncSession,
         workspace_id: uuid.UUID,
-        e164: str,
+        body: TrunkCreate,
         existing: PhoneNumber | None,
     ) -> PhoneNumber:
-        """The external number row, created on first registration (race-safe)."""
+        """The external number row with this registration applied (a call trunk makes it
+        voice-capable and sets its direction flags); created on first registration, race-safe.
+        """
+        e164 = body.phone_number
         info = parse_e164(e164)
         assert info is not None  # the schema validated it
         fresh: dict[str, Any] = {
@@ -134,30 +147,38 @@ class TrunkService:
             "purchased_at": None,
             "released_at": None,
         }
-        if existing is not None and existing.status == "released":
+        if existing is None:
+            now = utcnow()
+            values = {
+                "id": uuid.uuid4(),
+                "workspace_id": workspace_id,
+                "number": e164,
+                "created_at": now,
+                "updated_at": now,
+                **fresh,
+            }
+            _apply_registration(values, body)
+            if await repo.insert_number_if_absent(session, values):
+                # Ours: the row is exactly these values, no need to read it back.
+                return PhoneNumber(**values)
+            existing = await numbers.get_by_number(session, workspace_id, e164)
+            assert existing is not None  # created concurrently
+            if not existing.is_external:
+                raise NumberInInventory(field="phone_number")  # bought concurrently
+        elif existing.status == "released":
             # A purchased number released earlier may come back as an external one.
             for key, value in fresh.items():
                 setattr(existing, key, value)
-            await session.flush()
-            return existing
-        if existing is None:
-            now = utcnow()
-            await numbers.insert_if_absent(
-                session,
-                {
-                    "id": uuid.uuid4(),
-                    "workspace_id": workspace_id,
-                    "number": e164,
-                    "created_at": now,
-                    "updated_at": now,
-                    **fresh,
-                },
-            )
-        number = await numbers.get_by_number(session, workspace_id, e164)
-        assert number is not None
-        if not number.is_external:
-            raise NumberInInventory(field="phone_number")  # bought concurrently
-        return number
+        state = {
+            "capabilities": existing.capabilities,
+            "channel_settings": existing.channel_settings,
+        }
+        _apply_registration(state, body)
+        existing.capabilities, existing.channel_settings = (
+            state["capabilities"],
+            state["channel_settings"],
+        )
+        return existing
 
     async def _find(
         self, session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel
