@@ -79,9 +79,16 @@ class PhoneNumberService:
         filters: NumberFilters,
         params: PageParams,
     ) -> tuple[list[PhoneNumberRead], int]:
-        """A page of the inventory, oldest first, and the filtered total."""
-        total = await repo.count(session, workspace_id, filters)
-        rows = await repo.page(session, workspace_id, filters, params) if total else []
+        """A page of the inventory, oldest first, and the filtered total.
+
+        The total is exact. Counting walks every matching index entry, so it only runs when the
+        page cannot tell: a page that is neither full nor empty ends the list (total = offset +
+        rows), and an empty first page means an empty list."""
+        rows = await repo.page(session, workspace_id, filters, params)
+        if 0 < len(rows) < params.per_page or (not rows and params.page == 1):
+            total = params.offset + len(rows)
+        else:
+            total = await repo.count(session, workspace_id, filters)
         return await self.items(session, workspace_id, rows), total
 
     async def update(
