@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, select, union_all
+from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.rules import Channel, Holding, Via
 from trunkline.kit.e164 import is_e164_shaped
@@ -22,15 +24,16 @@ from trunkline.models import (
 )
 from trunkline.workspace import repository as workspaces
 
+# The holdings statements are built once per variant and executed with bound parameters:
+# constructing a three-branch UNION on every call cost ~0.8 ms of CPU per request.
+_WS: BindParameter[uuid.UUID] = bindparam("workspace_id")
+_NUMBER: BindParameter[str] = bindparam("number")
+_AGENT: BindParameter[uuid.UUID] = bindparam("agent_id")
+_CHANNEL: BindParameter[str] = bindparam("channel")
 
-async def holdings_for_number(
-    session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel | None = None
-) -> list[Holding]:
-    """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query.
 
-    ``e164`` may also be a connection's verbatim number that does not parse as E.164: it then
-    matches only connections stored with exactly that text (contract §2.4).
-    """
+@functools.cache
+def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool) -> Any:
     bindings = (
         select(
             Binding.agent_id,
@@ -44,11 +47,11 @@ async def holdings_for_number(
         .join(Agent, Agent.id == Binding.agent_id)
         # Driven by the (workspace_id, number) unique key, then binding's (number, channel) key:
         # filtering on binding.workspace_id instead lets SQLite walk the workspace's bindings.
-        .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.number == e164)
+        .where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
     )
     if channel is not None:
-        bindings = bindings.where(Binding.channel == channel.value)
-    parts = [bindings]
+        bindings = bindings.where(Binding.channel == _CHANNEL)
+    parts: list[Any] = [bindings]
     if channel in (None, Channel.call):
         parts.append(
             select(
@@ -64,11 +67,11 @@ async def holdings_for_number(
             # Driven by sip_connection's (workspace_id, phone_number_e164) index. A value that is
             # not E.164 can only equal a connection number that did not parse (stored verbatim).
             .where(
-                SipConnection.workspace_id == workspace_id,
-                SipConnection.phone_number_e164 == e164
-                if is_e164_shaped(e164)
+                SipConnection.workspace_id == _WS,
+                SipConnection.phone_number_e164 == _NUMBER
+                if e164_shaped
                 else and_(
-                    SipConnection.phone_number_e164.is_(None), SipConnection.phone_number == e164
+                    SipConnection.phone_number_e164.is_(None), SipConnection.phone_number == _NUMBER
                 ),
             )
         )
@@ -82,21 +85,29 @@ async def holdings_for_number(
                 PbxConnector.id,
             )
             .join(Agent, Agent.id == PbxConnector.agent_id)
-            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.phone_number == e164)
+            .where(PbxConnector.workspace_id == _WS, PbxConnector.phone_number == _NUMBER)
         )
-    rows = await session.execute(union_all(*parts))
+    return union_all(*parts)
+
+
+async def holdings_for_number(
+    session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel | None = None
+) -> list[Holding]:
+    """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query.
+
+    ``e164`` may also be a connection's verbatim number that does not parse as E.164: it then
+    matches only connections stored with exactly that text (contract §2.4).
+    """
+    params: dict[str, Any] = {"workspace_id": workspace_id, "number": e164}
+    if channel is not None:
+        params["channel"] = channel.value
+    rows = await session.execute(_number_holdings_stmt(channel, is_e164_shaped(e164)), params)
     return [Holding(a, n, e164, Channel(c), Via(v), at, ref) for a, n, c, v, at, ref in rows]
 
 
-async def holdings_for_agent(
-    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
-) -> list[Holding]:
-    """Every number ``agent_id`` answers on ``channel``, in one UNION query.
-
-    Each branch is driven by the agent (its primary key scoped to the workspace, then the
-    per-agent keys), never by a workspace-wide index.
-    """
-    agent = (Agent.id == agent_id) & (Agent.workspace_id == workspace_id)
+@functools.cache
+def _agent_holdings_stmt(call: bool) -> Any:
+    agent = (Agent.id == _AGENT) & (Agent.workspace_id == _WS)
     parts: list[Any] = [  # branches differ in column types (e164 is NULL for bindings)
         select(
             PhoneNumber.number,
@@ -109,9 +120,9 @@ async def holdings_for_agent(
         .select_from(Agent)
         .join(Binding, Binding.agent_id == Agent.id)
         .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .where(agent, Binding.channel == channel.value)
+        .where(agent, Binding.channel == _CHANNEL)
     ]
-    if channel is Channel.call:
+    if call:
         parts.append(
             select(
                 SipConnection.phone_number,
@@ -139,7 +150,21 @@ async def holdings_for_agent(
             .join(PbxConnector, PbxConnector.agent_id == Agent.id)
             .where(agent)
         )
-    rows = await session.execute(union_all(*parts))
+    return union_all(*parts)
+
+
+async def holdings_for_agent(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+) -> list[Holding]:
+    """Every number ``agent_id`` answers on ``channel``, in one UNION query.
+
+    Each branch is driven by the agent (its primary key scoped to the workspace, then the
+    per-agent keys), never by a workspace-wide index.
+    """
+    rows = await session.execute(
+        _agent_holdings_stmt(channel is Channel.call),
+        {"workspace_id": workspace_id, "agent_id": agent_id, "channel": channel.value},
+    )
     # A connection's number is compared in E.164 when it parses, else verbatim (contract §2.4).
     return [
         Holding(agent_id, name, e164 or number, channel, Via(via), at, ref)
