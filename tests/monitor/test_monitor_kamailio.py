@@ -326,3 +326,24 @@ def short_expiry_kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         algo="MD5", users=DEFAULT_USERS, min_expires=1, workdir=tmp_path_factory.mktemp("kam-exp")
     ) as peer:
         yield peer
+
+
+class TestUndecryptableCredentials:
+    async def test_check_answers_503_not_500(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        cid = await create(
+            api,
+            {"name": "orphaned key", "phone_number": "+14155550103", "gateway": "127.0.0.1",
+             "port": free_port(), **GOOD},
+        )  # fmt: skip
+        async with sessionmaker.begin() as session:  # as if sealed under a key since removed
+            found = await session.get(SipConnection, uuid.UUID(cid))
+            assert found is not None
+            found.password_secret = "v1:deadbeef:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAA"
+
+        r = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "service_unavailable"
+        assert "TRUNKLINE_ENCRYPTION_KEYS" in r.json()["message"]

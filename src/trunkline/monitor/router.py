@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 
 from trunkline.deps import AuthDep, MonitorDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
-from trunkline.errors import ConnectionDisabled, ConnectionNotFound
+from trunkline.errors import ConnectionDisabled, ConnectionNotFound, ServiceUnavailable
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
 from trunkline.monitor.schemas import CheckResult, StatusEventRead, TraceEntryRead
 from trunkline.sip_connection.service import sip_connection_service
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/channels/sip-trunk/connections", tags=["sip trunk co
 @router.post(
     "/{connection_uuid}/check",
     response_model=Envelope[CheckResult],
-    responses=error_responses(ConnectionNotFound, ConnectionDisabled),
+    responses=error_responses(ConnectionNotFound, ConnectionDisabled, ServiceUnavailable),
 )
 async def check_connection(
     connection_uuid: uuid.UUID, auth: AuthDep, session: SessionDep, monitor: MonitorDep

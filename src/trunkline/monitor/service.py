@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trunkline.config import MonitorSettings
 from trunkline.db import session_scope
+from trunkline.errors import ServiceUnavailable
 from trunkline.kit.clock import utcnow
-from trunkline.kit.crypto import SecretBox
+from trunkline.kit.crypto import CryptoError, SecretBox
 from trunkline.kit.pagination import PageParams
 from trunkline.models import SipStatusEvent
 from trunkline.monitor import repository as repo
@@ -139,7 +140,14 @@ class MonitorService:
     async def check_now(self, session: AsyncSession, kind_name: str, row: Any) -> CheckReport:
         """Check one target now (re-registering when it registers) and store the result."""
         kind = KIND_BY_NAME[kind_name]
-        spec = build_spec(kind_name, row, self.box, self.settings.tls_ca_file)
+        try:
+            spec = build_spec(kind_name, row, self.box, self.settings.tls_ca_file)
+        except CryptoError as exc:
+            # The stored credentials were sealed under a key this server no longer has.
+            raise ServiceUnavailable(
+                "The stored credentials cannot be decrypted with the configured encryption "
+                "keys (TRUNKLINE_ENCRYPTION_KEYS); add the key they were sealed with."
+            ) from exc
         outcome = await self._run(spec, force_register=True)
         ev, values = self._evaluate(spec, outcome)
         await repo.write_one(session, kind, spec.id, values)
