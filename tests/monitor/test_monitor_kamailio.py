@@ -342,7 +342,11 @@ class TestUndecryptableCredentials:
             assert found is not None
             found.password_secret = "v1:deadbeef:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAA"
 
-        r = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+        try:
+            r = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
+        finally:
+            # Leave no undecryptable secret behind in the shared database (keys rotate reads all).
+            assert (await api.delete(f"/channels/sip-trunk/connections/{cid}")).status_code == 200
 
         assert r.status_code == 503
         assert r.json()["error"]["code"] == "service_unavailable"

@@ -175,15 +175,16 @@ async def holdings_for_agent(
 async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:
     """Insert unless a unique constraint already holds the key; False means someone else won."""
     result = await session.execute(
-        insert_ignoring_conflicts(session, Binding).values(
-            id=binding.id,
-            workspace_id=binding.workspace_id,
-            phone_number_id=binding.phone_number_id,
-            agent_id=binding.agent_id,
-            channel=binding.channel,
-            kind=binding.kind,
-            created_at=binding.created_at,
-        )
+        insert_ignoring_conflicts(session, Binding),
+        {
+            "id": binding.id,
+            "workspace_id": binding.workspace_id,
+            "phone_number_id": binding.phone_number_id,
+            "agent_id": binding.agent_id,
+            "channel": binding.channel,
+            "kind": binding.kind,
+            "created_at": binding.created_at,
+        },
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -239,5 +240,6 @@ async def lock_keys(session: AsyncSession, workspace_id: uuid.UUID, keys: list[s
     if dialect_name(session) != "postgresql":
         await workspaces.lock(session, workspace_id)
         return
-    for key in sorted({_advisory_key(k) for k in keys}):
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    # One round trip; PostgreSQL evaluates the select list left to right, in sorted key order.
+    ordered = sorted({_advisory_key(k) for k in keys})
+    await session.execute(select(*(func.pg_advisory_xact_lock(k) for k in ordered)))

@@ -71,7 +71,7 @@ async def get_by_number(
 
 async def insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
     """Insert a number row unless (workspace, number) exists — concurrent creators all succeed."""
-    await session.execute(insert_ignoring_conflicts(session, PhoneNumber).values(**values))
+    await session.execute(insert_ignoring_conflicts(session, PhoneNumber), values)
 
 
 async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:

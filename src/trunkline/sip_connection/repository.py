@@ -74,7 +74,7 @@ async def assigned_connection_ids(session: AsyncSession, agent_id: uuid.UUID) ->
 async def insert_assignment(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Attach unless (connection, agent) is already attached; False means it was."""
     result = await session.execute(
-        insert_ignoring_conflicts(session, SipConnectionAssignment).values(**values)
+        insert_ignoring_conflicts(session, SipConnectionAssignment), values
     )
     return bool(getattr(result, "rowcount", 0))
 

@@ -21,7 +21,7 @@ async def get(session: AsyncSession, phone_number_id: uuid.UUID, channel: str) -
 
 async def try_insert(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Insert unless (number, channel) already has a row; False means it does."""
-    result = await session.execute(insert_ignoring_conflicts(session, Trunk).values(**values))
+    result = await session.execute(insert_ignoring_conflicts(session, Trunk), values)
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -38,5 +38,5 @@ async def count_for_number(session: AsyncSession, phone_number_id: uuid.UUID) ->
 
 async def insert_number_if_absent(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Insert an external number row unless (workspace, number) exists; True if it was ours."""
-    result = await session.execute(insert_ignoring_conflicts(session, PhoneNumber).values(**values))
+    result = await session.execute(insert_ignoring_conflicts(session, PhoneNumber), values)
     return bool(getattr(result, "rowcount", 0))

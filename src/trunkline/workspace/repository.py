@@ -20,9 +20,8 @@ async def get_workspace_by_slug(session: AsyncSession, slug: str) -> Workspace |
 async def ensure_workspace(session: AsyncSession, slug: str) -> Workspace:
     """Create the workspace unless it exists (safe against a concurrent create)."""
     await session.execute(
-        insert_ignoring_conflicts(session, Workspace).values(
-            id=uuid.uuid4(), slug=slug, created_at=utcnow()
-        )
+        insert_ignoring_conflicts(session, Workspace),
+        {"id": uuid.uuid4(), "slug": slug, "created_at": utcnow()},
     )
     workspace = await get_workspace_by_slug(session, slug)
     assert workspace is not None
