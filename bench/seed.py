@@ -81,7 +81,7 @@ async def seed_trunkline(
             at = base + timedelta(milliseconds=i)
             yield {
                 "id": number_id, "workspace_id": ws, "number": seeded_number(i),
-                "country_code": info.country_code, "location": info.location, "type": info.type,
+                "country_code": info.country_code, "location": None, "type": info.type,
                 "source": "external", "status": "active",
                 "capabilities": {**EXTERNAL_CAPABILITIES, "voice": True},
                 "channel_settings": settings, "monthly_fee": None, "currency": None,

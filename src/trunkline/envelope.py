@@ -18,8 +18,11 @@ from starlette.responses import JSONResponse
 
 from trunkline.errors import (
     SPECIFIC_VALIDATION_CODES,
+    InvalidAuthToken,
     MalformedRequest,
+    MissingAuthToken,
     TrunklineError,
+    Unprocessable,
 )
 
 log = logging.getLogger(__name__)
@@ -174,8 +177,6 @@ def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, 
 
     Every endpoint can also answer 400, 401 and 422, so those are always listed.
     """
-    from trunkline.errors import InvalidAuthToken, MissingAuthToken, Unprocessable
-
     by_status: dict[int, list[str]] = {}
     always: tuple[type[TrunklineError], ...] = (
         MalformedRequest,

@@ -158,7 +158,7 @@ async def purchased_number(sessionmaker: Any, slug: str, number: str) -> uuid.UU
             workspace_id=workspace_id,
             number=info.e164,
             country_code=info.country_code,
-            location=info.location,
+            location=None,
             type=info.type,
             source="purchased",
             status="active",

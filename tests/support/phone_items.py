@@ -163,7 +163,7 @@ def external(
         "phone_number_uuid": uuid,
         "number": number,
         "country_code": "US",
-        "location": info.location,
+        "location": None,
         "type": "local",
         "is_external": True,
         "source": "external",

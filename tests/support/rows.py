@@ -52,7 +52,7 @@ async def purchased_number(
         workspace_id=await workspace_id(sm, workspace_slug),
         number=info.e164,
         country_code=info.country_code,
-        location=info.location,
+        location=None,
         type=info.type,
         source="purchased",
         status=status,

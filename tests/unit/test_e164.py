@@ -11,19 +11,18 @@ class TestParseE164:
     @pytest.mark.parametrize(
         ("value", "info"),
         [
-            ("+14155550100", NumberInfo("+14155550100", "US", "local", None)),
-            ("+12345678901", NumberInfo("+12345678901", "US", "local", None)),
-            ("+18005550199", NumberInfo("+18005550199", "US", "toll_free", None)),
-            ("+442071838750", NumberInfo("+442071838750", "GB", "local", None)),
-            ("+447400123456", NumberInfo("+447400123456", "GB", "mobile", None)),
+            ("+14155550100", NumberInfo("+14155550100", "US", "local")),
+            ("+12345678901", NumberInfo("+12345678901", "US", "local")),
+            ("+18005550199", NumberInfo("+18005550199", "US", "toll_free")),
+            ("+442071838750", NumberInfo("+442071838750", "GB", "local")),
+            ("+447400123456", NumberInfo("+447400123456", "GB", "mobile")),
             # The plan, not the +44 prefix, decides: 7911 1… is a Guernsey mobile range.
-            ("+447911123456", NumberInfo("+447911123456", "GG", "mobile", None)),
-            ("+4915123456789", NumberInfo("+4915123456789", "DE", "mobile", None)),
-            ("+33612345678", NumberInfo("+33612345678", "FR", "mobile", None)),
+            ("+447911123456", NumberInfo("+447911123456", "GG", "mobile")),
+            ("+4915123456789", NumberInfo("+4915123456789", "DE", "mobile")),
+            ("+33612345678", NumberInfo("+33612345678", "FR", "mobile")),
         ],
     )
     def test_valid(self, value: str, info: NumberInfo) -> None:
-        # location stays None: no geocoder (it keeps ~100 MB of place names resident).
         assert parse_e164(value) == info
         assert info.digits == value[1:]
 

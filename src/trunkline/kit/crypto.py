@@ -12,7 +12,6 @@ import base64
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,9 +101,6 @@ class SecretBox:
 
     def needs_rotation(self, token: str) -> bool:
         return _parse(token)[0] != self.current_kid
-
-    def kids(self) -> Iterable[str]:
-        return (kid for kid, _ in self.keys)
 
 
 def _parse(token: str) -> tuple[str, bytes, bytes]:

@@ -35,13 +35,14 @@ class NumberInfo:
     e164: str
     country_code: str  # ISO-3166 alpha-2 region, e.g. "US"
     type: str  # local | toll_free | mobile | national | unknown
-    location: str | None
 
     @property
     def digits(self) -> str:
         return self.e164[1:]
 
 
+# No location: phonenumbers.geocoder keeps ~100 MB of place names resident for a cosmetic
+# field; a number's location comes from the provider that sells it, or stays unknown.
 def parse_e164(value: str) -> NumberInfo | None:
     """The number's facts if ``value`` is ``+digits`` and valid for its country, else None."""
     if not isinstance(value, str) or not _E164_SHAPE.fullmatch(value):  # "$" allows "\n"
@@ -54,14 +55,10 @@ def parse_e164(value: str) -> NumberInfo | None:
         return None
     region = phonenumbers.region_code_for_number(parsed) or "ZZ"
     kind = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown")
-    # No geocoder: phonenumbers.geocoder keeps ~100 MB of place names resident for a cosmetic
-    # field; a number's location comes from the provider that sells it, or stays unknown.
-    location = None
     return NumberInfo(
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         country_code=region,
         type=kind,
-        location=location,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -111,6 +112,4 @@ E164 = Annotated[str, AfterValidator(_e164)]
 
 
 def json_size(value: Any) -> int:
-    import json
-
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))

@@ -33,7 +33,3 @@ class Trunk(IdMixin, TimestampMixin, SipStatusMixin, Base):
     sip_username_secret: Mapped[str | None] = mapped_column(Text)
     sip_password_secret: Mapped[str | None] = mapped_column(Text)
     additional_settings: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-    @property
-    def has_sip(self) -> bool:
-        return self.sip_gateway is not None

@@ -135,7 +135,7 @@ class TrunkService:
         assert info is not None  # the schema validated it
         fresh: dict[str, Any] = {
             "country_code": info.country_code,
-            "location": info.location,
+            "location": None,  # unknown for a number brought by the customer
             "type": info.type,
             "source": Source.external.value,
             "status": "active",

@@ -120,13 +120,11 @@ class _Block:
         )
 
     def offer(self, suffix: int) -> Offer:
-        number = self.number(suffix)
-        info = parse_e164(number)  # the location, as everywhere else in Trunkline
         return Offer(
-            number=number,
+            number=self.number(suffix),
             country_code=self.country_code,
             type=self.type,
-            location=info.location if info is not None else None,
+            location=None,  # the sandbox knows no places (and Trunkline keeps no geocoder)
             monthly_fee=monthly_fee(self.country_code, self.type),
             currency=CURRENCY,
             capabilities=CAPABILITIES[self.type],
