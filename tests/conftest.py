@@ -8,9 +8,7 @@ tests/support/sip_fixtures.py.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,12 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support.api import Api
-from trunkline.app import create_app
+from tests.support.server import serving
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.crypto import generate_key
@@ -33,12 +30,6 @@ from trunkline.workspace.service import workspace_service
 pytest_plugins = ["tests.support.sip_fixtures"]
 
 TEST_KEYRING = generate_key()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -85,26 +76,11 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(engine)
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test runner owns signals
-        pass
-
-
 @pytest.fixture(scope="session")
 async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
     """The real app behind uvicorn on a loopback port; yields its base URL."""
-    app = create_app(settings)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    srv = _Server(config)
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await task
+    async with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

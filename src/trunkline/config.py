@@ -28,7 +28,12 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy async URL; default: SQLite file data_dir/trunkline.db",
     )
     echo: bool = False
-    pool_size: int = 10
+    pool_size: int = Field(
+        default=10, ge=1, description="Pooled connections; as many again may overflow."
+    )
+    pool_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for a pooled connection."
+    )
     busy_timeout_s: float = 15.0
 
 

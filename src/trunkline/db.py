@@ -30,19 +30,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # first write, so reads never hold a snapshot that a later write must upgrade; writers
         # queue on the busy timeout instead of failing with SQLITE_BUSY.
         kwargs["connect_args"] = {"timeout": settings.db.busy_timeout_s}
-        if ":memory:" not in url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if ":memory:" in url:
+            return _with_sqlite_pragmas(create_async_engine(url, **kwargs), settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     else:
-        kwargs["pool_size"] = settings.db.pool_size
-        kwargs["max_overflow"] = settings.db.pool_size
         kwargs["pool_pre_ping"] = True
+    kwargs["pool_size"] = settings.db.pool_size
+    kwargs["max_overflow"] = settings.db.pool_size
+    kwargs["pool_timeout"] = settings.db.pool_timeout_s
     engine = create_async_engine(url, **kwargs)
-    if is_sqlite(url):
-        _install_sqlite_pragmas(engine, settings.db.busy_timeout_s)
-    return engine
+    return _with_sqlite_pragmas(engine, settings) if is_sqlite(url) else engine
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_s: float) -> None:
+def _with_sqlite_pragmas(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    busy_timeout_s = settings.db.busy_timeout_s
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
@@ -51,6 +53,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_s: float) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cur.close()
+
+    return engine
 
 
 class SqliteWriteGateSession(AsyncSession):
@@ -68,6 +72,10 @@ class SqliteWriteGateSession(AsyncSession):
 
     async def _enter_gate(self) -> None:
         if not self._holding:
+            # Check the connection out of the pool first. A gate holder still waiting for a
+            # pooled connection, while every pooled connection belongs to a session that read
+            # first and now queues at the gate, would deadlock until the pool timeout.
+            await self.connection()
             await self._gate.acquire()
             self._holding = True
 

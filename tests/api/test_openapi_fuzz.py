@@ -26,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import _free_port, _Server, new_workspace
+from tests.conftest import new_workspace
+from tests.support.server import Server, free_port
 from trunkline.app import create_app
 from trunkline.config import Settings
 from trunkline.kit.crypto import generate_key
@@ -41,8 +42,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def threaded_server(settings: Settings, engine: AsyncEngine) -> Iterator[str]:
-    server = _Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=_free_port(), log_config=None)
+    server = Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(), log_config=None)
     )
     thread = threading.Thread(target=server.run, name="openapi-fuzz-server", daemon=True)
     thread.start()
