@@ -19,7 +19,7 @@ from trunkline.pbx_connector.service import pbx_connector_service
 router = APIRouter(prefix="/pbx_extension_connectors", tags=["pbx extension connectors"])
 
 
-def _public_address(request: Request) -> str:
+async def _public_address(request: Request) -> str:
     return get_state(request).settings.sip.public_address
 
 

@@ -10,11 +10,11 @@ from trunkline.deps import get_state
 from trunkline.phone_number.provider import NumberProvider, provider_named
 
 
-def get_provider(request: Request) -> NumberProvider:
+async def get_provider(request: Request) -> NumberProvider:
     return provider_named(get_state(request).settings.provider.name)
 
 
-def get_purchase_limit(request: Request) -> int:
+async def get_purchase_limit(request: Request) -> int:
     return get_state(request).settings.limits.purchase_limit
 
 
