@@ -338,6 +338,8 @@ def bench_trunkline(
     log = work / "trunkline-server.log"
     with running(cmd, env, work, port, "/healthz", log) as proc:
         for name, (w, baseline) in trunkline_workloads(token, work, args.numbers).items():
+            if not wanted(args, w.kind):
+                continue
             if w.kind == "fixed_get":
                 status = http_status(f"http://127.0.0.1:{port}{w.path}", token)
                 if status in (404, 405):
@@ -351,11 +353,12 @@ def bench_trunkline(
                 run.closed(port, warm, args.warmup)
             raw = run.closed(port, w, args.duration)
             report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), baseline)
-        run.settle(proc.pid)
-        snap, _ = trunkline_workloads(token, work, args.numbers)[SNAPSHOT]
-        name = f"open loop {args.rate:g} req/s GET channels?number="
-        raw = run.open(port, snap, args.rate, args.open_duration)
-        report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
+        if wanted(args, "open_loop"):
+            run.settle(proc.pid)
+            snap, _ = trunkline_workloads(token, work, args.numbers)[SNAPSHOT]
+            name = f"open loop {args.rate:g} req/s GET channels?number="
+            raw = run.open(port, snap, args.rate, args.open_duration)
+            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
         # Read right after the last scenario: a saturated open loop leaves a backlog that the
         # server would take long to drain, so it is stopped rather than waited for.
         report.final_rss_mb = proc_status_mb(proc.pid, "VmRSS")
@@ -374,6 +377,8 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
         print("profile: py-spy is not in the venv (.venv/bin/pip install py-spy)", file=sys.stderr)
         return
     for name, (w, _) in trunkline_workloads(token, work, run.args.numbers).items():
+        if not wanted(run.args, w.kind):
+            continue
         if w.kind == "trunk_post":
             w = Workload(w.kind, w.path, token, str(work / "trunk_post_profile.txt"))
         run.settle(pid)
@@ -391,6 +396,19 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
         print(f"profile: {target}", file=sys.stderr)
 
 
+# Which Trunkline scenarios each baseline scenario is the reference for (``--only``).
+BASELINE_FOR = {
+    "item_get": ("snapshot_get", "fixed_get"),
+    "item_post": ("connection_post", "trunk_post"),
+}
+SCENARIO_KINDS = ("snapshot_get", "fixed_get", "connection_post", "trunk_post", "open_loop")
+
+
+def wanted(args: argparse.Namespace, kind: str) -> bool:
+    """Whether ``--only`` (default: every scenario) selects this scenario kind."""
+    return args.only is None or kind in args.only
+
+
 def bench_baseline(
     run: Run, report: DbReport, env: dict[str, str], work: Path, data: dict[str, object]
 ) -> None:
@@ -403,19 +421,23 @@ def bench_baseline(
         BASELINE_SELECT: Workload("item_get", "/items/{}", token, str(work / "keys.txt")),
         BASELINE_INSERT: Workload("item_post", "/items", token, key_prefix="run"),
     }
+    needs = {"item_get": BASELINE_FOR["item_get"], "item_post": BASELINE_FOR["item_post"]}
     with running(cmd, env, work, port, "/openapi.json", log) as proc:
         for name, w in workloads.items():
+            if not any(wanted(args, kind) for kind in needs[w.kind]):
+                continue
             run.settle(proc.pid)
             if args.warmup > 0:
                 warm = Workload(w.kind, w.path, token, w.data, key_prefix="warm")
                 run.closed(port, warm, args.warmup)
             raw = run.closed(port, w, args.duration)
             report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
-        run.settle(proc.pid)
-        name = f"baseline open loop {args.rate:g} req/s GET /items/{{key}}"
-        raw = run.open(port, workloads[BASELINE_SELECT], args.rate,
-                       args.open_duration)  # fmt: skip
-        report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
+        if wanted(args, "open_loop"):
+            run.settle(proc.pid)
+            name = f"baseline open loop {args.rate:g} req/s GET /items/{{key}}"
+            raw = run.open(port, workloads[BASELINE_SELECT], args.rate,
+                           args.open_duration)  # fmt: skip
+            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
 
 
 def bench_db(db: str, url: str | None, args: argparse.Namespace) -> DbReport | None:
@@ -564,6 +586,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="run ANALYZE after seeding SQLite (PostgreSQL always gets VACUUM ANALYZE)",
     )
+    p.add_argument(
+        "--only",
+        type=lambda text: [k.strip() for k in text.split(",") if k.strip()],
+        help=f"comma-separated scenario kinds to run (default all): {', '.join(SCENARIO_KINDS)}; "
+        "the baseline runs what they are compared with",
+    )
     p.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
     p.add_argument("--profile", metavar="DIR", help="also record py-spy profiles into DIR")
     p.add_argument("--profile-seconds", type=int, default=8)
@@ -576,6 +604,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.db, args.numbers, args.post_pool = "sqlite", 200, 2_000
         args.duration, args.warmup, args.open_duration = 1.0, 0.0, 1.0
         args.concurrency, args.rate, args.profile = 4, 50.0, None
+    unknown = set(args.only or ()) - set(SCENARIO_KINDS)
+    if unknown:
+        p.error(f"--only: unknown scenario kinds {sorted(unknown)}; choose from {SCENARIO_KINDS}")
     if args.driver == "auto":
         args.driver = "wrk" if shutil.which("wrk") else "python"
     return args
