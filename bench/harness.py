@@ -1,14 +1,17 @@
 """The benchmark run: databases, servers, seeding, scenarios, the table and the targets.
 
 Each server is its own process (``trunkline serve`` in production settings, and the baseline
-app); the load comes from another process (wrk, or ``bench.loadgen``); the harness itself only
-seeds, starts, stops, reads /proc and prints. See bench/README.md.
+app), both running for the whole run of a database; the load comes from another process (wrk, or
+``bench.loadgen``) and goes to one server at a time, Trunkline and the baseline alternating in
+paired rounds; the harness itself only seeds, starts, stops, reads /proc and prints. See
+bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -16,15 +19,17 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import make_url, text
@@ -47,6 +52,10 @@ API = "/api/v1"
 SNAPSHOT = "GET /phone-numbers/channels?number="
 BASELINE_SELECT = "baseline GET /items/{key} (select)"
 BASELINE_INSERT = "baseline POST /items (insert)"
+BASELINE_ROWS = {"select": BASELINE_SELECT, "insert": BASELINE_INSERT}
+# The most POST /phone-numbers/trunks per second a run's slice of unique pairs is sized for
+# (see post_slices): well above what the endpoint reaches on the 2-core bench machine.
+MAX_POST_RATE = 1000
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Result:
     baseline: str | None = None  # "insert" | "select": which baseline figure to divide by
     note: str = ""
     statuses: dict[str, int] = field(default_factory=dict)
+    ratios: list[float] = field(default_factory=list)  # per round: req/s / the paired baseline's
 
 
 @dataclass
@@ -280,20 +290,52 @@ async def prepare_data(
 
     (work / "numbers.txt").write_text("\n".join(seed.seeded_number(i) for i in range(args.numbers)))
     (work / "keys.txt").write_text("\n".join(keys))
-    # POST trunk data: unique numbers, each with its own agent; separate slices per pass.
-    pairs = [f"{seed.post_number(i)} {agent}" for i, agent in enumerate(spare)]
-    third = len(pairs) // 4
-    slices = {
-        "warm": pairs[:third],
-        "measure": pairs[third : 3 * third],
-        "profile": pairs[3 * third :],
-    }
-    for name, chunk in slices.items():
-        (work / f"trunk_post_{name}.txt").write_text("\n".join(chunk))
+    # POST trunk data: unique numbers, each with its own agent; one slice per run (post_slices).
+    pairs = (f"{seed.post_number(i)} {agent}" for i, agent in enumerate(spare))
+    for label, size in post_slices(args).items():
+        trunk_pairs(work, label).write_text("\n".join(itertools.islice(pairs, size)))
     return {"token": token, "baseline_token": baseline_token, "seeded_s": seeded_s}
 
 
+def post_slices(args: argparse.Namespace) -> dict[str, int]:
+    """How many ``number agent`` pairs each run of POST /phone-numbers/trunks may consume.
+
+    A pair is accepted once: sent again it answers 409 and counts as an error. So every run (the
+    warm-up, each measured round, the profile pass) gets its own slice, sized for
+    ``MAX_POST_RATE`` over the whole seconds the driver runs (wrk rounds to whole seconds).
+    """
+
+    def need(seconds: float) -> int:
+        return math.ceil(seconds) * MAX_POST_RATE
+
+    slices = {"warm": need(args.warmup)}
+    slices.update({round_label(r): need(args.duration) for r in range(args.rounds)})
+    if args.profile:
+        slices["profile"] = need(args.profile_seconds)
+    return slices
+
+
+def trunk_pairs(work: Path, label: str) -> Path:
+    """The file of POST trunk pairs for one run (``warm``, ``measure-<round>``, ``profile``)."""
+    return work / f"trunk_post_{label}.txt"
+
+
+def round_label(r: int) -> str:
+    return f"measure-{r}"
+
+
+def for_run(w: Workload, work: Path, label: str) -> Workload:
+    """The workload of one run: POSTs that must be unique get data no other run has used
+    (POST trunk pairs from the run's slice; baseline keys with the run's prefix)."""
+    if w.kind == "trunk_post":
+        return replace(w, data=str(trunk_pairs(work, label)))
+    if w.kind == "item_post":
+        return replace(w, key_prefix=label)
+    return w
+
+
 def trunkline_workloads(token: str, work: Path, numbers: int) -> dict[str, tuple[Workload, str]]:
+    """Trunkline's closed-loop scenarios, each with the baseline figure it is divided by."""
     last = max(1, math.ceil(numbers / PER_PAGE))
     deep = min(2000, last)
     listing = f"{API}/phone-numbers/trunks?per_page={PER_PAGE}&page="
@@ -316,56 +358,175 @@ def trunkline_workloads(token: str, work: Path, numbers: int) -> dict[str, tuple
             Workload("connection_post", f"{API}/channels/sip-trunk/connections", token),
             "insert",
         ),
+        # The pairs file is chosen per run (for_run).
         "POST /phone-numbers/trunks": (
-            Workload(
-                "trunk_post",
-                f"{API}/phone-numbers/trunks",
-                token,
-                str(work / "trunk_post_measure.txt"),
-            ),
+            Workload("trunk_post", f"{API}/phone-numbers/trunks", token),
             "insert",
         ),
     }
 
 
-def bench_trunkline(
+def baseline_workloads(token: str, work: Path) -> dict[str, Workload]:
+    """The baseline's closed-loop scenarios, keyed by the figure ("select", "insert") they give."""
+    return {
+        "select": Workload("item_get", "/items/{}", token, str(work / "keys.txt")),
+        "insert": Workload("item_post", "/items", token),
+    }
+
+
+@dataclass
+class Server:
+    """A running server under test: where to send the load, which process to watch."""
+
+    port: int
+    pid: int
+    warmed: set[str] = field(default_factory=set)  # scenarios already warmed up
+
+
+def warm_up(run: Run, server: Server, name: str, w: Workload) -> None:
+    """Warm a scenario up once per server, before its first round (later rounds find it warm;
+    the baseline's select and insert serve several Trunkline scenarios but warm up once)."""
+    if run.args.warmup > 0 and name not in server.warmed:
+        run.closed(server.port, for_run(w, run.work, "warm"), run.args.warmup)
+    server.warmed.add(name)
+
+
+def measure(run: Run, server: Server, other: Server, name: str, w: Workload) -> Result:
+    """One closed-loop run, once *both* servers are idle: they share the two cores."""
+    run.settle(server.pid)
+    run.settle(other.pid)
+    raw = run.closed(server.port, w, run.args.duration)
+    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None)
+
+
+def endpoint_missing(server: Server, w: Workload) -> bool:
+    return http_status(f"http://127.0.0.1:{server.port}{w.path}", w.token) in (404, 405)
+
+
+def paired_rounds(
+    run: Run, tl: Server, bl: Server, data: dict[str, object]
+) -> tuple[dict[str, Result], dict[str, Result]]:
+    """Each Trunkline scenario for ``--rounds`` rounds, each round followed or preceded by the
+    baseline scenario it is compared with; returns the Trunkline rows and the baseline rows.
+
+    The host is shared and noisy: two runs minutes apart can differ by 2 x. A ratio taken from
+    two runs seconds apart sees (nearly) the same machine, and alternating which server goes
+    first keeps a trend within the round (e.g. a neighbour's load ramping up) from always
+    favouring the same side.
+    """
+    args, work = run.args, run.work
+    references = baseline_workloads(str(data["baseline_token"]), work)
+    rows: dict[str, Result] = {}
+    reference_runs: dict[str, list[Result]] = {}
+    for name, (w, kind) in trunkline_workloads(str(data["token"]), work, args.numbers).items():
+        if not wanted(args, w.kind):
+            continue
+        if w.kind == "fixed_get" and endpoint_missing(tl, w):
+            rows[name] = Result(name, note="n/a (endpoint missing)")
+            continue
+        ref_name, ref = BASELINE_ROWS[kind], references[kind]
+        warm_up(run, tl, name, w)
+        warm_up(run, bl, ref_name, ref)
+        mine: list[Result] = []
+        theirs: list[Result] = []
+        for r in range(args.rounds):
+            label = round_label(r)
+            sides = [
+                (tl, bl, name, for_run(w, work, label), mine),
+                (bl, tl, ref_name, for_run(ref, work, f"{w.kind}-{label}"), theirs),
+            ]
+            if r % 2:
+                sides.reverse()
+            for server, other, scenario, workload, out in sides:
+                out.append(measure(run, server, other, scenario, workload))
+        ratios = [
+            t.rps / b.rps for t, b in zip(mine, theirs, strict=True) if t.rps is not None and b.rps
+        ]
+        rows[name] = summarize(name, mine, kind, ratios)
+        reference_runs.setdefault(ref_name, []).extend(theirs)
+    baseline_rows = {
+        ref_name: summarize(ref_name, reference_runs[ref_name])
+        for ref_name in BASELINE_ROWS.values()
+        if ref_name in reference_runs
+    }
+    return rows, baseline_rows
+
+
+def summarize(
+    name: str, runs: list[Result], baseline: str | None = None, ratios: list[float] | None = None
+) -> Result:
+    """One row from a scenario's rounds: the median of each figure (one disturbed round moves a
+    median little, a mean a lot), errors and statuses summed, the RSS after the last round."""
+    statuses: Counter[str] = Counter()
+    for r in runs:
+        statuses.update(r.statuses)
+    return Result(
+        scenario=name,
+        rps=_median([r.rps for r in runs]),
+        p50_ms=_median([r.p50_ms for r in runs]),
+        p99_ms=_median([r.p99_ms for r in runs]),
+        errors=sum(r.errors for r in runs),
+        rss_mb=runs[-1].rss_mb,
+        baseline=baseline,
+        statuses=dict(statuses),
+        ratios=ratios or [],
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def open_loops(
+    run: Run, tl: Server, bl: Server, data: dict[str, object]
+) -> tuple[dict[str, Result], dict[str, Result]]:
+    """The fixed-rate latency runs, once each; returns the Trunkline row and the baseline row.
+
+    The baseline goes first: a saturated Trunkline run leaves a backlog that would take long to
+    drain, and the harness stops the server after it rather than waiting (which settling before
+    a later run would have to do).
+    """
+    args, work = run.args, run.work
+    ref = baseline_workloads(str(data["baseline_token"]), work)["select"]
+    snap, _ = trunkline_workloads(str(data["token"]), work, args.numbers)[SNAPSHOT]
+    ref_name = f"baseline open loop {args.rate:g} req/s GET /items/{{key}}"
+    name = f"open loop {args.rate:g} req/s GET channels?number="
+    baseline_row = {ref_name: open_loop(run, bl, tl, ref_name, ref)}
+    return {name: open_loop(run, tl, bl, name, snap)}, baseline_row
+
+
+def open_loop(run: Run, server: Server, other: Server, name: str, w: Workload) -> Result:
+    run.settle(server.pid)
+    run.settle(other.pid)
+    raw = run.open(server.port, w, run.args.rate, run.args.open_duration)
+    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None)
+
+
+def bench_servers(
     run: Run, report: DbReport, env: dict[str, str], work: Path, data: dict[str, object]
 ) -> None:
+    """Trunkline and the baseline side by side (one loaded at a time), then the profile pass."""
     args = run.args
-    token = str(data["token"])
-    port = free_port()
-    cmd = [str(BIN / "trunkline"), "serve", "--port", str(port)]
-    log = work / "trunkline-server.log"
-    with running(cmd, env, work, port, "/healthz", log) as proc:
-        for name, (w, baseline) in trunkline_workloads(token, work, args.numbers).items():
-            if not wanted(args, w.kind):
-                continue
-            if w.kind == "fixed_get":
-                status = http_status(f"http://127.0.0.1:{port}{w.path}", token)
-                if status in (404, 405):
-                    report.results[name] = Result(name, note="n/a (endpoint missing)")
-                    continue
-            run.settle(proc.pid)
-            if args.warmup > 0:
-                warm = w
-                if w.kind == "trunk_post":
-                    warm = Workload(w.kind, w.path, token, str(work / "trunk_post_warm.txt"))
-                run.closed(port, warm, args.warmup)
-            raw = run.closed(port, w, args.duration)
-            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), baseline)
-        if wanted(args, "open_loop"):
-            run.settle(proc.pid)
-            snap, _ = trunkline_workloads(token, work, args.numbers)[SNAPSHOT]
-            name = f"open loop {args.rate:g} req/s GET channels?number="
-            raw = run.open(port, snap, args.rate, args.open_duration)
-            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
-        # Read right after the last scenario: a saturated open loop leaves a backlog that the
-        # server would take long to drain, so it is stopped rather than waited for.
-        report.final_rss_mb = proc_status_mb(proc.pid, "VmRSS")
-        report.peak_rss_mb = proc_status_mb(proc.pid, "VmHWM")
+    tl_port, bl_port = free_port(), free_port()
+    tl_cmd = [str(BIN / "trunkline"), "serve", "--port", str(tl_port)]
+    bl_cmd = [sys.executable, "-m", "bench.baseline_app", "--port", str(bl_port)]
+    tl_log, bl_log = work / "trunkline-server.log", work / "baseline-server.log"
+    with (
+        running(tl_cmd, env, work, tl_port, "/healthz", tl_log) as tl_proc,
+        running(bl_cmd, env, work, bl_port, "/openapi.json", bl_log) as bl_proc,
+    ):
+        tl, bl = Server(tl_port, tl_proc.pid), Server(bl_port, bl_proc.pid)
+        tl_closed, bl_closed = paired_rounds(run, tl, bl, data)
+        tl_open, bl_open = open_loops(run, tl, bl, data) if wanted(args, "open_loop") else ({}, {})
+        # Read right after the last run: a saturated open loop leaves a backlog that the server
+        # would take long to drain, so it is stopped rather than waited for.
+        report.final_rss_mb = proc_status_mb(tl.pid, "VmRSS")
+        report.peak_rss_mb = proc_status_mb(tl.pid, "VmHWM")
+    report.results = {**tl_closed, **tl_open, **bl_closed, **bl_open}
     if args.profile:
-        with running(cmd, env, work, port, "/healthz", log) as proc:
-            profile_pass(run, proc.pid, port, token, work, report.db)
+        with running(tl_cmd, env, work, tl_port, "/healthz", tl_log) as proc:
+            profile_pass(run, proc.pid, tl_port, str(data["token"]), work, report.db)
 
 
 def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str) -> None:
@@ -379,8 +540,7 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
     for name, (w, _) in trunkline_workloads(token, work, run.args.numbers).items():
         if not wanted(run.args, w.kind):
             continue
-        if w.kind == "trunk_post":
-            w = Workload(w.kind, w.path, token, str(work / "trunk_post_profile.txt"))
+        w = for_run(w, work, "profile")
         run.settle(pid)
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
         target = out_dir / f"{db}-{slug}.txt"
@@ -396,48 +556,12 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
         print(f"profile: {target}", file=sys.stderr)
 
 
-# Which Trunkline scenarios each baseline scenario is the reference for (``--only``).
-BASELINE_FOR = {
-    "item_get": ("snapshot_get", "fixed_get"),
-    "item_post": ("connection_post", "trunk_post"),
-}
 SCENARIO_KINDS = ("snapshot_get", "fixed_get", "connection_post", "trunk_post", "open_loop")
 
 
 def wanted(args: argparse.Namespace, kind: str) -> bool:
     """Whether ``--only`` (default: every scenario) selects this scenario kind."""
     return args.only is None or kind in args.only
-
-
-def bench_baseline(
-    run: Run, report: DbReport, env: dict[str, str], work: Path, data: dict[str, object]
-) -> None:
-    args = run.args
-    token = str(data["baseline_token"])
-    port = free_port()
-    cmd = [sys.executable, "-m", "bench.baseline_app", "--port", str(port)]
-    log = work / "baseline-server.log"
-    workloads = {
-        BASELINE_SELECT: Workload("item_get", "/items/{}", token, str(work / "keys.txt")),
-        BASELINE_INSERT: Workload("item_post", "/items", token, key_prefix="run"),
-    }
-    needs = {"item_get": BASELINE_FOR["item_get"], "item_post": BASELINE_FOR["item_post"]}
-    with running(cmd, env, work, port, "/openapi.json", log) as proc:
-        for name, w in workloads.items():
-            if not any(wanted(args, kind) for kind in needs[w.kind]):
-                continue
-            run.settle(proc.pid)
-            if args.warmup > 0:
-                warm = Workload(w.kind, w.path, token, w.data, key_prefix="warm")
-                run.closed(port, warm, args.warmup)
-            raw = run.closed(port, w, args.duration)
-            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
-        if wanted(args, "open_loop"):
-            run.settle(proc.pid)
-            name = f"baseline open loop {args.rate:g} req/s GET /items/{{key}}"
-            raw = run.open(port, workloads[BASELINE_SELECT], args.rate,
-                           args.open_duration)  # fmt: skip
-            report.results[name] = to_result(name, raw, proc_status_mb(proc.pid, "VmRSS"), None)
 
 
 def bench_db(db: str, url: str | None, args: argparse.Namespace) -> DbReport | None:
@@ -467,9 +591,7 @@ def bench_db(db: str, url: str | None, args: argparse.Namespace) -> DbReport | N
             f"(setup {time.perf_counter() - t0:.1f} s)",
             file=sys.stderr,
         )
-        run = Run(args, work)
-        bench_trunkline(run, report, env, work, data)
-        bench_baseline(run, report, env, work, data)
+        bench_servers(Run(args, work), report, env, work, data)
         if args.keep_logs:
             for log in work.glob("*.log"):
                 shutil.copy(log, Path(args.keep_logs) / f"{db}-{log.name}")
@@ -483,22 +605,18 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def baseline_of(report: DbReport, kind: str) -> Result | None:
-    return report.results.get(BASELINE_INSERT if kind == "insert" else BASELINE_SELECT)
-
-
-def ratio(report: DbReport, r: Result) -> float | None:
-    base = baseline_of(report, r.baseline) if r.baseline else None
-    if base is None or not base.rps or r.rps is None:
-        return None
-    return r.rps / base.rps
+def ratio(r: Result) -> float | None:
+    """The median of the paired ratios: each round's req/s over the baseline's measured next to
+    it, so that a slow minute of the shared machine weighs on both sides of a ratio."""
+    return statistics.median(r.ratios) if r.ratios else None
 
 
 def print_table(report: DbReport, args: argparse.Namespace) -> None:
+    rounds = f"{args.rounds} paired round{'s' if args.rounds > 1 else ''}"
     print()
     print(
         f"== {report.db}: {report.numbers:,} numbers, closed loop {args.concurrency} connections "
-        f"x {args.duration:g} s ({args.driver}), open loop {args.rate:g} req/s x "
+        f"x {args.duration:g} s, {rounds} ({args.driver}), open loop {args.rate:g} req/s x "
         f"{args.open_duration:g} s"
     )
     print(TABLE_HEADER)
@@ -506,8 +624,12 @@ def print_table(report: DbReport, args: argparse.Namespace) -> None:
         if r.note:
             print(f"{r.scenario:<44}{r.note}")
             continue
-        q = ratio(report, r)
-        versus = f"  {q:.2f} x {r.baseline}" if q is not None else ""
+        q = ratio(r)
+        versus = (
+            f"  {q:.2f} x {r.baseline} ({min(r.ratios):.2f}-{max(r.ratios):.2f})"
+            if q is not None
+            else ""
+        )
         print(
             f"{r.scenario:<44}{_fmt(r.rps, ',.0f'):>9}{_fmt(r.p50_ms, '.2f'):>9}"
             f"{_fmt(r.p99_ms, '.2f'):>9}{r.errors:>8}{_fmt(r.rss_mb, '.0f'):>8}{versus}"
@@ -531,11 +653,11 @@ def print_targets(reports: list[DbReport], args: argparse.Namespace) -> None:
     for rep in reports:
         res = rep.results
         post = res.get("POST /phone-numbers/trunks")
-        q = ratio(rep, post) if post else None
+        q = ratio(post) if post else None
         line(None if q is None else q >= 0.5,
              f"{rep.db}: POST trunk >= 0.5 x baseline insert: {_fmt(q, '.2f')}")  # fmt: skip
         snap = res.get(SNAPSHOT)
-        q = ratio(rep, snap) if snap else None
+        q = ratio(snap) if snap else None
         line(None if q is None else q >= 0.6,
              f"{rep.db}: snapshot GET >= 0.6 x baseline select: {_fmt(q, '.2f')}")  # fmt: skip
         open_loop = res.get(f"open loop {args.rate:g} req/s GET channels?number=")
@@ -575,8 +697,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a DEDICATED database: it is dropped and re-created",
     )
     p.add_argument("--numbers", type=int, default=100_000, help="seeded external numbers")
-    p.add_argument("--post-pool", type=int, default=40_000, help="spare agents for POST trunk")
+    p.add_argument(
+        "--post-pool",
+        type=int,
+        help="spare agents for POST trunk, one per request a run may send (default: exactly "
+        f"that, {MAX_POST_RATE:,} req/s over warm-up, rounds and profile pass; a smaller pool "
+        "is refused)",
+    )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per closed-loop run")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="closed-loop rounds per scenario, each paired with its baseline run (medians)",
+    )
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per scenario")
     p.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
     p.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
@@ -601,9 +735,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     if args.smoke:
-        args.db, args.numbers, args.post_pool = "sqlite", 200, 2_000
+        args.db, args.numbers, args.rounds = "sqlite", 200, 1
         args.duration, args.warmup, args.open_duration = 1.0, 0.0, 1.0
         args.concurrency, args.rate, args.profile = 4, 50.0, None
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    slices = post_slices(args)
+    needed = sum(slices.values())
+    if args.post_pool is None:
+        args.post_pool = needed
+    elif args.post_pool < needed:
+        runs = ", ".join(f"{label} {size:,}" for label, size in slices.items())
+        p.error(
+            f"--post-pool {args.post_pool:,} is too small: POST /phone-numbers/trunks may send "
+            f"{needed:,} requests at {MAX_POST_RATE:,} req/s ({runs}), and a pair sent twice "
+            "answers 409; raise it or leave it out (the default is exactly that)"
+        )
     unknown = set(args.only or ()) - set(SCENARIO_KINDS)
     if unknown:
         p.error(f"--only: unknown scenario kinds {sorted(unknown)}; choose from {SCENARIO_KINDS}")

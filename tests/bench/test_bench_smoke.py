@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,7 @@ class TestBenchSmoke:
             "baseline GET /items/{key} (select)",
         ):
             assert f"\n{scenario} " in done.stdout, scenario
+        # Trunkline rows end with the median paired ratio and its min-max over the rounds.
+        post_row = re.search(r"\nPOST /phone-numbers/trunks .*", done.stdout)
+        assert post_row is not None
+        assert re.search(r"  \d+\.\d\d x insert \(\d+\.\d\d-\d+\.\d\d\)$", post_row[0]), post_row[0]
