@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all
+from sqlalchemy import and_, bindparam, delete, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -32,8 +32,13 @@ _AGENT: BindParameter[uuid.UUID] = bindparam("agent_id")
 _CHANNEL: BindParameter[str] = bindparam("channel")
 
 
+# The marker row a "with the number/agent itself" variant adds to its UNION: it carries the
+# number's (or agent's) own id and creation time, so one round trip says whether it exists.
+_ITSELF = "itself"
+
+
 @functools.cache
-def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool) -> Any:
+def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool, itself: bool = False) -> Any:
     bindings = (
         select(
             Binding.agent_id,
@@ -87,6 +92,17 @@ def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool) -> Any:
             .join(Agent, Agent.id == PbxConnector.agent_id)
             .where(PbxConnector.workspace_id == _WS, PbxConnector.phone_number == _NUMBER)
         )
+    if itself:
+        parts.append(
+            select(
+                null(),
+                null(),
+                null(),
+                literal(_ITSELF),
+                PhoneNumber.created_at,
+                PhoneNumber.id,
+            ).where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
+        )
     return union_all(*parts)
 
 
@@ -105,8 +121,27 @@ async def holdings_for_number(
     return [Holding(a, n, e164, Channel(c), Via(v), at, ref) for a, n, c, v, at, ref in rows]
 
 
+async def number_id_and_holdings(
+    session: AsyncSession, workspace_id: uuid.UUID, e164: str
+) -> tuple[uuid.UUID | None, list[Holding]]:
+    """The id of the workspace's ``phone_number`` row for ``e164`` (None if it has none) and
+    every holding of ``e164`` on every channel, in one round trip."""
+    rows = await session.execute(
+        _number_holdings_stmt(None, is_e164_shaped(e164), itself=True),
+        {"workspace_id": workspace_id, "number": e164},
+    )
+    number_id: uuid.UUID | None = None
+    holdings = []
+    for agent_id, name, channel, via, at, ref in rows:
+        if via == _ITSELF:
+            number_id = ref
+        else:
+            holdings.append(Holding(agent_id, name, e164, Channel(channel), Via(via), at, ref))
+    return number_id, holdings
+
+
 @functools.cache
-def _agent_holdings_stmt(call: bool) -> Any:
+def _agent_holdings_stmt(call: bool, itself: bool = False) -> Any:
     agent = (Agent.id == _AGENT) & (Agent.workspace_id == _WS)
     parts: list[Any] = [  # branches differ in column types (e164 is NULL for bindings)
         select(
@@ -150,6 +185,12 @@ def _agent_holdings_stmt(call: bool) -> Any:
             .join(PbxConnector, PbxConnector.agent_id == Agent.id)
             .where(agent)
         )
+    if itself:
+        parts.append(
+            select(null(), null(), Agent.name, literal(_ITSELF), Agent.created_at, Agent.id).where(
+                agent
+            )
+        )
     return union_all(*parts)
 
 
@@ -170,6 +211,27 @@ async def holdings_for_agent(
         Holding(agent_id, name, e164 or number, channel, Via(via), at, ref)
         for number, e164, name, via, at, ref in rows
     ]
+
+
+async def agent_name_and_holdings(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+) -> tuple[str | None, list[Holding]]:
+    """The agent's name (None when the workspace has no such agent) and every number it answers
+    on ``channel``, in one round trip."""
+    rows = await session.execute(
+        _agent_holdings_stmt(channel is Channel.call, itself=True),
+        {"workspace_id": workspace_id, "agent_id": agent_id, "channel": channel.value},
+    )
+    name: str | None = None
+    holdings = []
+    for number, e164, agent_name, via, at, ref in rows:
+        if via == _ITSELF:
+            name = agent_name
+        else:
+            holdings.append(
+                Holding(agent_id, agent_name, e164 or number, channel, Via(via), at, ref)
+            )
+    return name, holdings
 
 
 async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:

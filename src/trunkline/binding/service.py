@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding import repository as repo
 from trunkline.binding.rules import Channel, Holding, Via
-from trunkline.errors import AgentChannelBusy, NumberAlreadyBound
+from trunkline.errors import AgentChannelBusy, AgentNotFound, NumberAlreadyBound
 from trunkline.kit.clock import utcnow
 from trunkline.models import Binding
 from trunkline.workspace import repository as workspaces
@@ -31,6 +31,25 @@ class BindingService:
     ) -> list[Holding]:
         """Every number ``agent_id`` answers on ``channel``, by any means."""
         return await repo.holdings_for_agent(session, workspace_id, agent_id, channel)
+
+    async def number_and_holdings(
+        self, session: AsyncSession, workspace_id: uuid.UUID, e164: str
+    ) -> tuple[uuid.UUID | None, list[Holding]]:
+        """The id of the workspace's row for ``e164`` (None if none) and every holding of
+        ``e164`` on every channel: one query where a check needs both."""
+        return await repo.number_id_and_holdings(session, workspace_id, e164)
+
+    async def agent_and_holdings(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
+    ) -> tuple[str, list[Holding]]:
+        """The agent's name and every number it answers on ``channel``, in one query;
+        ``AgentNotFound`` when the workspace has no such agent."""
+        name, holdings = await repo.agent_name_and_holdings(
+            session, workspace_id, agent_id, channel
+        )
+        if name is None:
+            raise AgentNotFound(field="agent_uuid")
+        return name, holdings
 
     async def bind(
         self,

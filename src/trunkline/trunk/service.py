@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.service import agent_service
 from trunkline.binding.rules import (
     Channel,
     Holding,
@@ -64,19 +63,21 @@ class TrunkService:
         await binding_service.lock(
             session, workspace_id, numbers=[body.phone_number], agents=[body.agent_uuid]
         )
-        agent = await agent_service.get(session, workspace_id, body.agent_uuid)
-        e164 = body.phone_number
-        existing = await numbers.get_by_number(session, workspace_id, e164)
-        live = existing if existing is not None and existing.status == "active" else None
+        agent_id, e164 = body.agent_uuid, body.phone_number
+        agent_name, agent_holdings = await binding_service.agent_and_holdings(
+            session, workspace_id, agent_id, channel
+        )
         # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
-        holdings = await binding_service.holdings_for_number(session, workspace_id, e164)
+        number_id, holdings = await binding_service.number_and_holdings(session, workspace_id, e164)
+        existing = (
+            None if number_id is None else await numbers.get(session, workspace_id, number_id)
+        )
+        live = existing if existing is not None and existing.status == "active" else None
         error = check_trunk_register(
             number=e164,
             existing_source=Source(live.source) if live else None,
             number_holdings=[h for h in holdings if h.channel is channel],
-            agent_holdings=await binding_service.holdings_for_agent(
-                session, workspace_id, agent.id, channel
-            ),
+            agent_holdings=agent_holdings,
         )
         if error is not None:
             raise error
@@ -89,7 +90,7 @@ class TrunkService:
             session,
             workspace_id=workspace_id,
             phone_number_id=number.id,
-            agent_id=agent.id,
+            agent_id=agent_id,
             channel=channel,
             via=Via.trunk,
         )
@@ -116,7 +117,7 @@ class TrunkService:
         await session.flush()
         # The snapshot from what is known: the holdings read above plus the new binding.
         mine = Holding(
-            agent.id, agent.name, e164, channel, Via.trunk, binding.created_at, number.id
+            agent_id, agent_name, e164, channel, Via.trunk, binding.created_at, number.id
         )
         return build_snapshot(number, [*holdings, mine])
 
@@ -256,19 +257,17 @@ class TrunkService:
             session, workspace_id, numbers=[body.phone_number], agents=[body.agent_uuid]
         )
         number, _ = await self._find(session, workspace_id, body.phone_number, channel)
-        agent = await agent_service.get(session, workspace_id, body.agent_uuid)
+        agent_id = body.agent_uuid
+        _, agent_holdings = await binding_service.agent_and_holdings(
+            session, workspace_id, agent_id, channel
+        )
         holdings = await binding_service.holdings_for_number(
             session, workspace_id, number.number, channel
         )
         bound = next((h for h in holdings if h.via in (Via.trunk, Via.provision)), None)
-        if bound is not None and bound.agent_id == agent.id:
+        if bound is not None and bound.agent_id == agent_id:
             return await phone_number_service.snapshot(session, number)
-        error = check_agent_free(
-            number=number.number,
-            agent_holdings=await binding_service.holdings_for_agent(
-                session, workspace_id, agent.id, channel
-            ),
-        )
+        error = check_agent_free(number=number.number, agent_holdings=agent_holdings)
         if error is not None:
             raise error
         if bound is not None:
@@ -277,7 +276,7 @@ class TrunkService:
             session,
             workspace_id=workspace_id,
             phone_number_id=number.id,
-            agent_id=agent.id,
+            agent_id=agent_id,
             channel=channel,
             via=Via.trunk,
         )
