@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
+from trunkline.kit.sqlite_driver import one_trip_dbapi
 
 
 def is_sqlite(url: str) -> bool:
@@ -30,6 +31,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # first write, so reads never hold a snapshot that a later write must upgrade; writers
         # queue on the busy timeout instead of failing with SQLITE_BUSY.
         kwargs["connect_args"] = {"timeout": settings.db.busy_timeout_s}
+        if url.startswith("sqlite+aiosqlite"):
+            kwargs["module"] = one_trip_dbapi()  # one worker-thread trip per statement
         if ":memory:" in url:
             return _with_sqlite_pragmas(create_async_engine(url, **kwargs), settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,141 @@
+"""SQLite through aiosqlite with one worker-thread round trip per statement.
+
+aiosqlite runs every call on its connection's worker thread and hands the result back through
+the event loop. SQLAlchemy's adapter makes four such calls per SELECT (open a cursor, execute,
+fetch all, close) and three per write. Each costs a thread wake-up and an event-loop iteration,
+which is far more than the statement itself on a local SQLite file, and under load a writer
+holds SQLite's single write lock across all of them.
+
+``OneTripCursor`` does the whole statement, including fetching its rows, in one call on the
+worker thread. Everything else (connections, transactions, errors, the pool) is SQLAlchemy's
+aiosqlite dialect unchanged: the engine gets this adapter as its DBAPI module
+(``create_async_engine(..., module=one_trip_dbapi())``).
+
+It relies on two internals of aiosqlite (pinned in pyproject.toml): ``Connection._execute``,
+which queues a function for the worker thread and awaits its result, and ``Connection._conn``,
+the ``sqlite3`` connection that function may use there.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util.concurrency import await_
+
+_Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
+
+
+def _run_on_worker(
+    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> Callable[[], _Outcome]:
+    def run() -> _Outcome:
+        cursor = conn.cursor()
+        try:
+            if many:
+                cursor.executemany(operation, parameters)
+            else:
+                cursor.execute(operation, () if parameters is None else parameters)
+            rows = cursor.fetchall() if cursor.description else []
+            return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+        finally:
+            cursor.close()
+
+    return run
+
+
+class OneTripCursor:
+    """A DBAPI cursor over an aiosqlite connection: one worker round trip per execute."""
+
+    server_side = False
+    __slots__ = (
+        "_adapt_connection",
+        "_connection",
+        "_rows",
+        "arraysize",
+        "description",
+        "lastrowid",
+        "rowcount",
+    )
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        self._adapt_connection = adapt_connection
+        self._connection: aiosqlite.Connection = adapt_connection._connection  # type: ignore[assignment]
+        self._rows: collections.deque[Any] = collections.deque()
+        self.arraysize = 1
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def _run(self, operation: str, parameters: Any, many: bool) -> None:
+        run = _run_on_worker(self._connection._conn, operation, parameters, many)
+        async with self._adapt_connection._execute_mutex:
+            outcome: _Outcome = await self._connection._execute(run)  # type: ignore[no-untyped-call]
+        self.description, self.rowcount, self.lastrowid, rows = outcome
+        self._rows = collections.deque(rows)
+
+    def execute(self, operation: str, parameters: Any = None) -> None:
+        try:
+            await_(self._run(operation, parameters, many=False))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
+        try:
+            await_(self._run(operation, seq_of_parameters, many=True))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to close: the sqlite3 cursor closed on the worker thread."""
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        """Not used by SQLite."""
+
+    def __iter__(self) -> Iterator[Any]:
+        while self._rows:
+            yield self._rows.popleft()
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        rows = self._rows
+        return [rows.popleft() for _ in range(min(size or self.arraysize, len(rows)))]
+
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __enter__(self) -> OneTripCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Connection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneTripCursor  # type: ignore[assignment]
+
+
+class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        adapted = super().connect(*arg, **kw)
+        return _Connection(self, adapted._connection)
+
+
+def one_trip_dbapi() -> Any:
+    """The DBAPI module for ``sqlite+aiosqlite`` engines (see the module docstring)."""
+    return _Dbapi(aiosqlite, sqlite3)

@@ -1,0 +1,110 @@
+"""The one-trip SQLite cursor behaves like SQLAlchemy's aiosqlite cursor, in one worker trip."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from trunkline.config import Settings
+from trunkline.db import create_engine
+from trunkline.kit.crypto import generate_key
+
+metadata = MetaData()
+item = Table(
+    "item",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+)
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}",
+        encryption_keys=generate_key(),
+        _env_file=None,
+    )
+    engine = create_engine(settings)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every function aiosqlite queues for its worker thread, in order."""
+    trips: list[Any] = []
+    real = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    return trips
+
+
+async def test_engine_uses_the_one_trip_cursor(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert type(raw.dbapi_connection.cursor()).__name__ == "OneTripCursor"
+
+
+async def test_a_select_is_one_worker_trip(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(insert(item), [{"name": "a"}, {"name": "b"}])
+        worker_trips.clear()
+        rows = (await conn.execute(select(item.c.id, item.c.name).order_by(item.c.id))).all()
+        assert len(worker_trips) == 1
+    assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
+
+
+async def test_rows_keys_and_partial_fetches(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(insert(item), [{"name": n} for n in "abcde"])
+        result = await conn.execute(select(item).order_by(item.c.id))
+        assert list(result.keys()) == ["id", "name"]
+        assert result.fetchone() == (1, "a")
+        assert result.fetchmany(2) == [(2, "b"), (3, "c")]
+        assert result.fetchall() == [(4, "d"), (5, "e")]
+        assert (await conn.execute(select(item).where(item.c.name == "zz"))).first() is None
+
+
+async def test_rowcount_lastrowid_and_executemany(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as conn:
+        many = await conn.execute(insert(item), [{"name": f"n{i}"} for i in range(10)])
+        assert many.rowcount == 10
+        one = await conn.execute(insert(item).values(name="single"))
+        assert one.inserted_primary_key == (11,)
+        changed = await conn.execute(
+            update(item).where(item.c.id <= 3).values(name=item.c.name + "!")
+        )
+        assert changed.rowcount == 3
+        ignored = await conn.execute(text("INSERT OR IGNORE INTO item (name) VALUES ('n5')"))
+        assert ignored.rowcount == 0
+
+
+async def test_errors_are_sqlalchemys_and_the_connection_stays_usable(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(insert(item).values(name="dup"))
+        with pytest.raises(IntegrityError):
+            await conn.execute(insert(item).values(name="dup"))
+        with pytest.raises(OperationalError):
+            await conn.execute(text("SELECT nope FROM item"))
+        assert (await conn.execute(select(item.c.name))).scalars().all() == ["dup"]
+        await conn.rollback()
+        assert (await conn.execute(select(item.c.name))).scalars().all() == []
