@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
-from trunkline.kit.sqlite_driver import one_trip_dbapi
+from trunkline.kit.sqlite_driver import begin_immediate, one_trip_dbapi
 
 
 def is_sqlite(url: str) -> bool:
@@ -81,6 +81,15 @@ class SqliteWriteGateSession(AsyncSession):
             await self.connection()
             await self._gate.acquire()
             self._holding = True
+
+    async def write_lock(self) -> None:
+        """Hold the gate, and SQLite's write lock from the next statement on, until the
+        transaction ends: what a check-then-write needs before its reads. The lock rides on
+        that statement's round trip (``BEGIN IMMEDIATE``, see kit/sqlite_driver.py), so other
+        processes' writers (the CLI, a standalone monitor) cannot slip in between."""
+        await self._enter_gate()
+        raw = await (await self.connection()).get_raw_connection()
+        begin_immediate(raw.dbapi_connection)
 
     def _leave_gate(self) -> None:
         if self._holding:

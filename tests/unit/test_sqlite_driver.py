@@ -1,7 +1,9 @@
-"""The one-trip SQLite cursor behaves like SQLAlchemy's aiosqlite cursor, in one worker trip."""
+"""The one-trip SQLite cursor behaves like SQLAlchemy's aiosqlite cursor, in one worker trip;
+the write lock of a check-then-write rides on its next statement."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trunkline.config import Settings
-from trunkline.db import create_engine
+from trunkline.db import create_engine, create_sessionmaker
 from trunkline.kit.crypto import generate_key
 
 metadata = MetaData()
@@ -108,3 +110,47 @@ async def test_errors_are_sqlalchemys_and_the_connection_stays_usable(
         assert (await conn.execute(select(item.c.name))).scalars().all() == ["dup"]
         await conn.rollback()
         assert (await conn.execute(select(item.c.name))).scalars().all() == []
+
+
+async def test_write_lock_rides_on_the_next_statements_trip(
+    sqlite_engine: AsyncEngine, tmp_path: Path, worker_trips: list[Any]
+) -> None:
+    """A check-then-write holds SQLite's write lock from its first read, at no extra trip."""
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    session = create_sessionmaker(sqlite_engine)()
+    try:
+        await session.execute(select(item.c.id))  # check the connection out
+        worker_trips.clear()
+        await session.write_lock()
+        assert worker_trips == []
+        other.execute("INSERT INTO item (name) VALUES ('before')")  # nothing taken yet
+
+        await session.execute(select(item.c.name))
+        assert len(worker_trips) == 1
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("INSERT INTO item (name) VALUES ('during')")
+        await session.execute(insert(item).values(name="mine"))
+        await session.commit()
+    finally:
+        await session.close()
+    other.execute("INSERT INTO item (name) VALUES ('after')")
+    names = [r[0] for r in other.execute("SELECT name FROM item ORDER BY id")]
+    other.close()
+    assert names == ["before", "mine", "after"]
+
+
+async def test_write_lock_request_ends_with_the_transaction(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A lock asked for and not used does not leak into the connection's next transaction."""
+    sessions = create_sessionmaker(sqlite_engine)
+    async with sessions() as session:
+        await session.write_lock()
+        await session.rollback()
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    try:
+        async with sessions() as session:
+            await session.execute(select(item.c.id))  # same pooled connection, a plain read
+            other.execute("INSERT INTO item (name) VALUES ('free')")
+    finally:
+        other.close()

@@ -11,6 +11,10 @@ worker thread. Everything else (connections, transactions, errors, the pool) is 
 aiosqlite dialect unchanged: the engine gets this adapter as its DBAPI module
 (``create_async_engine(..., module=one_trip_dbapi())``).
 
+A transaction that must hold SQLite's write lock before it reads (check-then-write) asks for
+it with ``begin_immediate``: the next statement's trip starts with ``BEGIN IMMEDIATE``, so taking
+the lock costs no round trip of its own.
+
 It relies on two internals of aiosqlite (pinned in pyproject.toml): ``Connection._execute``,
 which queues a function for the worker thread and awaits its result, and ``Connection._conn``,
 the ``sqlite3`` connection that function may use there.
@@ -34,11 +38,15 @@ _Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, last
 
 
 def _run_on_worker(
-    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool
+    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool, begin_immediate: bool
 ) -> Callable[[], _Outcome]:
     def run() -> _Outcome:
         cursor = conn.cursor()
         try:
+            if begin_immediate and not conn.in_transaction:
+                # Legacy transaction control then sees a transaction and issues no BEGIN of
+                # its own; commit() and rollback() end this one.
+                cursor.execute("BEGIN IMMEDIATE")
             if many:
                 cursor.executemany(operation, parameters)
             else:
@@ -75,7 +83,9 @@ class OneTripCursor:
         self.lastrowid: int | None = None
 
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
-        run = _run_on_worker(self._connection._conn, operation, parameters, many)
+        adapted = self._adapt_connection
+        begin = isinstance(adapted, _Connection) and adapted.take_begin_immediate()
+        run = _run_on_worker(self._connection._conn, operation, parameters, many, begin)
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome = await self._connection._execute(run)  # type: ignore[no-untyped-call]
         self.description, self.rowcount, self.lastrowid, rows = outcome
@@ -126,8 +136,33 @@ class OneTripCursor:
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_begin_immediate",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._begin_immediate = False
+
+    def take_begin_immediate(self) -> bool:
+        """Whether the next statement must first BEGIN IMMEDIATE (asked once, then cleared)."""
+        wanted, self._begin_immediate = self._begin_immediate, False
+        return wanted
+
+    def commit(self) -> None:
+        self._begin_immediate = False
+        super().commit()
+
+    def rollback(self) -> None:
+        self._begin_immediate = False
+        super().rollback()
+
+
+def begin_immediate(dbapi_connection: Any) -> None:
+    """Make the next statement on this connection start with ``BEGIN IMMEDIATE`` (unless a
+    transaction is already open), taking SQLite's write lock before that statement runs."""
+    if not isinstance(dbapi_connection, _Connection):
+        raise TypeError("not a connection of the one-trip SQLite driver")
+    dbapi_connection._begin_immediate = True
 
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):

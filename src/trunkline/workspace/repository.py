@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.db import SqliteWriteGateSession
 from trunkline.kit.clock import utcnow
 from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
 from trunkline.models import ApiToken, Workspace
@@ -74,23 +74,15 @@ async def lock(session: AsyncSession, workspace_id: uuid.UUID) -> None:
     binding row, a connection assignment or a PBX connector, and the purchase limit counts rows.
     PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the workspace row (it does not block inserts
     that reference the workspace); under READ COMMITTED every later statement of the waiting
-    transaction sees what the first one committed. SQLite has no row locks and (legacy
-    transaction control) BEGINs only at the first write, so a no-op UPDATE is that first write:
-    it takes the database write lock before any of the transaction's reads.
+    transaction sees what the first one committed. SQLite has no row locks and admits one
+    writer: the transaction takes the database write lock before any of its reads (the
+    process's write gate, then ``BEGIN IMMEDIATE`` with the next statement).
     """
-    if dialect_name(session) == "postgresql":
+    if isinstance(session, SqliteWriteGateSession):
+        await session.write_lock()
+    elif dialect_name(session) == "postgresql":
         await session.execute(
             select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
         )
     else:
-        # A Core statement, built once: the ORM-enabled UPDATE also ran its bulk-update
-        # machinery (synchronize the identity map) on every call, ~1 ms of CPU.
-        await session.execute(_SQLITE_LOCK, {"workspace_id": workspace_id})
-
-
-_workspace = cast(Table, Workspace.__table__)
-_SQLITE_LOCK = (
-    update(_workspace)
-    .where(_workspace.c.id == bindparam("workspace_id"))
-    .values(slug=_workspace.c.slug)
-)
+        raise TypeError("SQLite sessions come from trunkline.db.create_sessionmaker")
