@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, literal, null, select, union_all
@@ -121,25 +122,6 @@ async def holdings_for_number(
     return [Holding(a, n, e164, Channel(c), Via(v), at, ref) for a, n, c, v, at, ref in rows]
 
 
-async def number_id_and_holdings(
-    session: AsyncSession, workspace_id: uuid.UUID, e164: str
-) -> tuple[uuid.UUID | None, list[Holding]]:
-    """The id of the workspace's ``phone_number`` row for ``e164`` (None if it has none) and
-    every holding of ``e164`` on every channel, in one round trip."""
-    rows = await session.execute(
-        _number_holdings_stmt(None, is_e164_shaped(e164), itself=True),
-        {"workspace_id": workspace_id, "number": e164},
-    )
-    number_id: uuid.UUID | None = None
-    holdings = []
-    for agent_id, name, channel, via, at, ref in rows:
-        if via == _ITSELF:
-            number_id = ref
-        else:
-            holdings.append(Holding(agent_id, name, e164, Channel(channel), Via(via), at, ref))
-    return number_id, holdings
-
-
 @functools.cache
 def _agent_holdings_stmt(call: bool, itself: bool = False) -> Any:
     agent = (Agent.id == _AGENT) & (Agent.workspace_id == _WS)
@@ -232,6 +214,87 @@ async def agent_name_and_holdings(
                 Holding(agent_id, agent_name, e164 or number, channel, Via(via), at, ref)
             )
     return name, holdings
+
+
+@functools.cache
+def _number_and_agent_stmt(call: bool, e164_shaped: bool) -> Any:
+    numbers = _number_holdings_stmt(None, e164_shaped, itself=True).subquery()
+    agents = _agent_holdings_stmt(call, itself=True).subquery()
+    return union_all(
+        select(
+            literal("number").label("side"),
+            numbers.c.agent_id,
+            numbers.c.name,
+            null().label("number"),
+            null().label("e164"),
+            numbers.c.channel,
+            numbers.c.via,
+            numbers.c.created_at,
+            numbers.c.ref_id,
+        ),
+        select(
+            literal("agent"),
+            null(),
+            agents.c.name,
+            agents.c.number,
+            agents.c.e164,
+            null(),
+            agents.c.via,
+            agents.c.created_at,
+            agents.c.ref_id,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NumberAndAgent:
+    """What a registration checks, read in one round trip (see ``number_and_agent``)."""
+
+    number_id: uuid.UUID | None  # the workspace's phone_number row for the number, if any
+    number_holdings: list[Holding]  # every channel
+    agent_name: str
+    agent_holdings: list[Holding]  # on the channel asked for
+
+
+async def number_and_agent(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    e164: str,
+    agent_id: uuid.UUID,
+    channel: Channel,
+) -> NumberAndAgent | None:
+    """The number's row id and holdings on every channel, the agent's name and holdings on
+    ``channel``, as one statement; None when the workspace has no such agent."""
+    rows = await session.execute(
+        _number_and_agent_stmt(channel is Channel.call, is_e164_shaped(e164)),
+        {
+            "workspace_id": workspace_id,
+            "number": e164,
+            "agent_id": agent_id,
+            "channel": channel.value,
+        },
+    )
+    number_id: uuid.UUID | None = None
+    agent_name: str | None = None
+    number_holdings: list[Holding] = []
+    agent_holdings: list[Holding] = []
+    for side, holder, name, number, agent_e164, held_on, via, at, ref in rows:
+        if side == "number":
+            if via == _ITSELF:
+                number_id = ref
+            else:
+                number_holdings.append(
+                    Holding(holder, name, e164, Channel(held_on), Via(via), at, ref)
+                )
+        elif via == _ITSELF:
+            agent_name = name
+        else:
+            agent_holdings.append(
+                Holding(agent_id, name, agent_e164 or number, channel, Via(via), at, ref)
+            )
+    if agent_name is None:
+        return None
+    return NumberAndAgent(number_id, number_holdings, agent_name, agent_holdings)
 
 
 async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding import repository as repo
+from trunkline.binding.repository import NumberAndAgent
 from trunkline.binding.rules import Channel, Holding, Via
 from trunkline.errors import AgentChannelBusy, AgentNotFound, NumberAlreadyBound
 from trunkline.kit.clock import utcnow
@@ -32,12 +33,21 @@ class BindingService:
         """Every number ``agent_id`` answers on ``channel``, by any means."""
         return await repo.holdings_for_agent(session, workspace_id, agent_id, channel)
 
-    async def number_and_holdings(
-        self, session: AsyncSession, workspace_id: uuid.UUID, e164: str
-    ) -> tuple[uuid.UUID | None, list[Holding]]:
-        """The id of the workspace's row for ``e164`` (None if none) and every holding of
-        ``e164`` on every channel: one query where a check needs both."""
-        return await repo.number_id_and_holdings(session, workspace_id, e164)
+    async def number_and_agent(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        e164: str,
+        agent_id: uuid.UUID,
+        channel: Channel,
+    ) -> NumberAndAgent:
+        """In one query: the id of the workspace's row for ``e164`` (None if none), every
+        holding of ``e164`` on every channel, and the agent's name and holdings on ``channel``;
+        ``AgentNotFound`` when the workspace has no such agent."""
+        found = await repo.number_and_agent(session, workspace_id, e164, agent_id, channel)
+        if found is None:
+            raise AgentNotFound(field="agent_uuid")
+        return found
 
     async def agent_and_holdings(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel

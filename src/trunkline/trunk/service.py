@@ -64,20 +64,22 @@ class TrunkService:
             session, workspace_id, numbers=[body.phone_number], agents=[body.agent_uuid]
         )
         agent_id, e164 = body.agent_uuid, body.phone_number
-        agent_name, agent_holdings = await binding_service.agent_and_holdings(
-            session, workspace_id, agent_id, channel
+        found = await binding_service.number_and_agent(
+            session, workspace_id, e164, agent_id, channel
         )
-        # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
-        number_id, holdings = await binding_service.number_and_holdings(session, workspace_id, e164)
         existing = (
-            None if number_id is None else await numbers.get(session, workspace_id, number_id)
+            None
+            if found.number_id is None
+            else await numbers.get(session, workspace_id, found.number_id)
         )
         live = existing if existing is not None and existing.status == "active" else None
+        # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
+        holdings = found.number_holdings
         error = check_trunk_register(
             number=e164,
             existing_source=Source(live.source) if live else None,
             number_holdings=[h for h in holdings if h.channel is channel],
-            agent_holdings=agent_holdings,
+            agent_holdings=found.agent_holdings,
         )
         if error is not None:
             raise error
@@ -117,7 +119,7 @@ class TrunkService:
         await session.flush()
         # The snapshot from what is known: the holdings read above plus the new binding.
         mine = Holding(
-            agent_id, agent_name, e164, channel, Via.trunk, binding.created_at, number.id
+            agent_id, found.agent_name, e164, channel, Via.trunk, binding.created_at, number.id
         )
         return build_snapshot(number, [*holdings, mine])
 
