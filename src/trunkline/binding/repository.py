@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, literal, null, select, union_all
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -367,4 +367,14 @@ async def lock_keys(session: AsyncSession, workspace_id: uuid.UUID, keys: list[s
         return
     # One round trip; PostgreSQL evaluates the select list left to right, in sorted key order.
     ordered = sorted({_advisory_key(k) for k in keys})
-    await session.execute(select(*(func.pg_advisory_xact_lock(k) for k in ordered)))
+    await session.execute(
+        _advisory_locks_stmt(len(ordered)), {f"k{i}": key for i, key in enumerate(ordered)}
+    )
+
+
+@functools.cache
+def _advisory_locks_stmt(count: int) -> Any:
+    """``SELECT pg_advisory_xact_lock(:k0), …`` for ``count`` keys, built once per count."""
+    return select(
+        *(func.pg_advisory_xact_lock(bindparam(f"k{i}", type_=BigInteger)) for i in range(count))
+    )
