@@ -30,7 +30,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Python's sqlite3 "legacy" transaction control issues BEGIN (deferred) just before the
         # first write, so reads never hold a snapshot that a later write must upgrade; writers
         # queue on the busy timeout instead of failing with SQLITE_BUSY.
-        kwargs["connect_args"] = {"timeout": settings.db.busy_timeout_s}
+        # check_same_thread=False: see kit/sqlite_driver.py (writes inside a write transaction).
+        kwargs["connect_args"] = {
+            "timeout": settings.db.busy_timeout_s,
+            "check_same_thread": False,
+        }
         if url.startswith("sqlite+aiosqlite"):
             kwargs["module"] = one_trip_dbapi()  # one worker-thread trip per statement
         if ":memory:" in url:

@@ -154,3 +154,34 @@ async def test_write_lock_request_ends_with_the_transaction(
             other.execute("INSERT INTO item (name) VALUES ('free')")
     finally:
         other.close()
+
+
+async def test_writes_under_the_write_lock_skip_the_worker(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    """The first write of a transaction may wait for the lock: it goes to the worker. Later
+    writes run on the loop's thread; reads and the commit stay on the worker."""
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(insert(item).values(name="first"))
+        assert len(worker_trips) == 1
+        await session.execute(insert(item).values(name="second"))
+        await session.execute(update(item).where(item.c.name == "second").values(name="2nd"))
+        assert len(worker_trips) == 1
+        names = (await session.execute(select(item.c.name).order_by(item.c.id))).scalars().all()
+        assert names == ["first", "2nd"] and len(worker_trips) == 2
+        await session.commit()  # and no rollback trip when the pool takes the connection back
+        assert len(worker_trips) == 3
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(item.c.name))).scalars().all() == ["first", "2nd"]
+
+
+async def test_an_error_in_an_inline_write_rolls_back_like_any_other(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(insert(item).values(name="kept until rollback"))
+        with pytest.raises(IntegrityError):
+            await session.execute(insert(item).values(name="kept until rollback"))
+        await session.rollback()
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(item.c.name))).scalars().all() == []
