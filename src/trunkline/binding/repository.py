@@ -195,27 +195,6 @@ async def holdings_for_agent(
     ]
 
 
-async def agent_name_and_holdings(
-    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
-) -> tuple[str | None, list[Holding]]:
-    """The agent's name (None when the workspace has no such agent) and every number it answers
-    on ``channel``, in one round trip."""
-    rows = await session.execute(
-        _agent_holdings_stmt(channel is Channel.call, itself=True),
-        {"workspace_id": workspace_id, "agent_id": agent_id, "channel": channel.value},
-    )
-    name: str | None = None
-    holdings = []
-    for number, e164, agent_name, via, at, ref in rows:
-        if via == _ITSELF:
-            name = agent_name
-        else:
-            holdings.append(
-                Holding(agent_id, agent_name, e164 or number, channel, Via(via), at, ref)
-            )
-    return name, holdings
-
-
 @functools.cache
 def _number_and_agent_stmt(call: bool, e164_shaped: bool) -> Any:
     numbers = _number_holdings_stmt(None, e164_shaped, itself=True).subquery()
@@ -248,7 +227,7 @@ def _number_and_agent_stmt(call: bool, e164_shaped: bool) -> Any:
 
 @dataclass(frozen=True)
 class NumberAndAgent:
-    """What a registration checks, read in one round trip (see ``number_and_agent``)."""
+    """What binding a number to an agent checks, read in one round trip (``number_and_agent``)."""
 
     number_id: uuid.UUID | None  # the workspace's phone_number row for the number, if any
     number_holdings: list[Holding]  # every channel

@@ -41,25 +41,14 @@ class BindingService:
         agent_id: uuid.UUID,
         channel: Channel,
     ) -> NumberAndAgent:
-        """In one query: the id of the workspace's row for ``e164`` (None if none), every
-        holding of ``e164`` on every channel, and the agent's name and holdings on ``channel``;
-        ``AgentNotFound`` when the workspace has no such agent."""
+        """In one query, what a check-then-bind of (``e164``, ``channel``) → agent reads: the id of
+        the workspace's row for ``e164`` (None if none), every holding of ``e164`` on every
+        channel, and the agent's name and holdings on ``channel``; ``AgentNotFound`` when the
+        workspace has no such agent."""
         found = await repo.number_and_agent(session, workspace_id, e164, agent_id, channel)
         if found is None:
             raise AgentNotFound(field="agent_uuid")
         return found
-
-    async def agent_and_holdings(
-        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
-    ) -> tuple[str, list[Holding]]:
-        """The agent's name and every number it answers on ``channel``, in one query;
-        ``AgentNotFound`` when the workspace has no such agent."""
-        name, holdings = await repo.agent_name_and_holdings(
-            session, workspace_id, agent_id, channel
-        )
-        if name is None:
-            raise AgentNotFound(field="agent_uuid")
-        return name, holdings
 
     async def bind(
         self,

@@ -89,7 +89,7 @@ class OneTripCursor:
         "rowcount",
     )
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+    def __init__(self, adapt_connection: _Connection) -> None:
         self._adapt_connection = adapt_connection
         self._connection: aiosqlite.Connection = adapt_connection._connection  # type: ignore[assignment]
         self._rows: collections.deque[Any] = collections.deque()
@@ -99,8 +99,7 @@ class OneTripCursor:
         self.lastrowid: int | None = None
 
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
-        adapted = self._adapt_connection
-        begin = isinstance(adapted, _Connection) and adapted.take_begin_immediate()
+        begin = self._adapt_connection.take_begin_immediate()
         conn = self._connection._conn
         run = _run_on_worker(conn, operation, parameters, many, begin)
         async with self._adapt_connection._execute_mutex:

@@ -260,16 +260,20 @@ class TrunkService:
         )
         number, _ = await self._find(session, workspace_id, body.phone_number, channel)
         agent_id = body.agent_uuid
-        _, agent_holdings = await binding_service.agent_and_holdings(
-            session, workspace_id, agent_id, channel
+        found = await binding_service.number_and_agent(
+            session, workspace_id, number.number, agent_id, channel
         )
-        holdings = await binding_service.holdings_for_number(
-            session, workspace_id, number.number, channel
+        bound = next(
+            (
+                h
+                for h in found.number_holdings
+                if h.channel is channel and h.via in (Via.trunk, Via.provision)
+            ),
+            None,
         )
-        bound = next((h for h in holdings if h.via in (Via.trunk, Via.provision)), None)
         if bound is not None and bound.agent_id == agent_id:
             return await phone_number_service.snapshot(session, number)
-        error = check_agent_free(number=number.number, agent_holdings=agent_holdings)
+        error = check_agent_free(number=number.number, agent_holdings=found.agent_holdings)
         if error is not None:
             raise error
         if bound is not None:
