@@ -272,7 +272,7 @@ class TrunkService:
             None,
         )
         if bound is not None and bound.agent_id == agent_id:
-            return await phone_number_service.snapshot(session, number)
+            return build_snapshot(number, found.number_holdings)  # already this agent's
         error = check_agent_free(number=number.number, agent_holdings=found.agent_holdings)
         if error is not None:
             raise error
