@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,18 @@ in `data.error`.
 """
 
 
+def freeze_startup_objects() -> None:
+    """Keep the cyclic garbage collector off what start-up built (modules, mappers, schemas).
+
+    A full collection walks every tracked object: ~170,000 of them once the app is up, ~100 ms
+    during which no request moves. Under load it comes every few seconds (objects of in-flight
+    requests get promoted and die later) and made the slowest 1 % of snapshot GETs wait that
+    long. Frozen objects are never scanned (nor collected): what start-up left is alive anyway.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Fail fast (before serving) when production has no encryption key.
@@ -48,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.monitor.enabled:
             monitor.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
