@@ -46,9 +46,11 @@ from sqlalchemy.util.concurrency import await_
 _Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
 
 
-def _run_on_worker(
+def _statement_call(
     conn: sqlite3.Connection, operation: str, parameters: Any, many: bool, begin_immediate: bool
 ) -> Callable[[], _Outcome]:
+    """The statement as one call: on the worker thread, or inline under the write lock."""
+
     def run() -> _Outcome:
         cursor = conn.cursor()
         try:
@@ -101,7 +103,7 @@ class OneTripCursor:
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
         begin = self._adapt_connection.take_begin_immediate()
         conn = self._connection._conn
-        run = _run_on_worker(conn, operation, parameters, many, begin)
+        run = _statement_call(conn, operation, parameters, many, begin)
         async with self._adapt_connection._execute_mutex:
             if not (many or begin) and conn.in_transaction and _is_write(operation):
                 # This transaction already holds SQLite's write lock (it wrote, or began
