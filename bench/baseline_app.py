@@ -7,6 +7,9 @@ check (SHA-256 of the token, one indexed SELECT). Its two endpoints:
 - ``POST /items`` — one single-row INSERT (uuid key, like Trunkline's rows);
 - ``GET /items/{key}`` — one SELECT by an indexed unique key.
 
+Both SELECTs (token and item) are marked ``key_read``, as Trunkline's key lookups are: on SQLite
+the driver runs them on the event loop's thread (see src/trunkline/kit/sqlite_driver.py).
+
 Run by the harness as ``python -m bench.baseline_app --port N`` with the same ``TRUNKLINE_*``
 environment as the Trunkline server (it reads its database URL through ``Settings``).
 """
@@ -39,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.config import get_settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
+from trunkline.kit.repository import key_read
 
 metadata = MetaData()
 
@@ -92,9 +96,11 @@ async def auth(
         raise HTTPException(401, "missing token")
     row = (
         await s.execute(
-            select(bench_token.c.workspace_id).where(
-                bench_token.c.token_hash == hash_token(credentials.credentials),
-                bench_token.c.revoked_at.is_(None),
+            key_read(
+                select(bench_token.c.workspace_id).where(
+                    bench_token.c.token_hash == hash_token(credentials.credentials),
+                    bench_token.c.revoked_at.is_(None),
+                )
             )
         )
     ).first()
@@ -140,8 +146,10 @@ def create_app() -> FastAPI:
         """Select one row by its indexed key."""
         row = (
             await s.execute(
-                select(bench_item.c.id, bench_item.c.key, bench_item.c.value).where(
-                    bench_item.c.workspace_id == workspace_id, bench_item.c.key == key
+                key_read(
+                    select(bench_item.c.id, bench_item.c.key, bench_item.c.value).where(
+                        bench_item.c.workspace_id == workspace_id, bench_item.c.key == key
+                    )
                 )
             )
         ).first()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
-from trunkline.kit.sqlite_driver import begin_immediate, one_trip_dbapi
+from trunkline.kit.sqlite_driver import begin_immediate, mark_key_reads, one_trip_dbapi
 
 
 def is_sqlite(url: str) -> bool:
@@ -51,6 +51,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def _with_sqlite_pragmas(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     busy_timeout_s = settings.db.busy_timeout_s
+    if engine.dialect.driver == "aiosqlite":
+        # Statements marked KEY_READ run on the loop's thread (kit/sqlite_driver.py).
+        event.listen(engine.sync_engine, "before_cursor_execute", mark_key_reads)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

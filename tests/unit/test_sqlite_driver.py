@@ -1,5 +1,6 @@
 """The one-trip SQLite cursor behaves like SQLAlchemy's aiosqlite cursor, in one worker trip;
-the write lock of a check-then-write rides on its next statement."""
+the write lock of a check-then-write rides on its next statement; key reads and commits with
+nothing to commit make no trip at all."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker
 from trunkline.kit.crypto import generate_key
+from trunkline.kit.repository import key_read
 
 metadata = MetaData()
 item = Table(
@@ -185,3 +187,67 @@ async def test_an_error_in_an_inline_write_rolls_back_like_any_other(
         await session.rollback()
     async with sqlite_engine.connect() as conn:
         assert (await conn.execute(select(item.c.name))).scalars().all() == []
+
+
+async def test_key_reads_run_on_the_loop_thread(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    """A statement marked ``key_read`` makes no worker trip; the mark is its own, not the
+    connection's: the next unmarked read goes to the worker again."""
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(insert(item), [{"name": "a"}, {"name": "b"}])
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(select(item.c.id))  # check the connection out
+        worker_trips.clear()
+        by_name = key_read(select(item.c.id, item.c.name).where(item.c.name == "b"))
+        assert [tuple(r) for r in await session.execute(by_name)] == [(2, "b")]
+        assert (await session.execute(key_read(select(item).where(item.c.id == 9)))).first() is None
+        assert worker_trips == []
+        assert (await session.execute(select(item.c.name))).scalars().all() == ["a", "b"]
+        assert len(worker_trips) == 1
+
+
+async def test_a_key_read_sees_its_own_transactions_writes(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(insert(item).values(name="mine"))
+        worker_trips.clear()
+        found = await session.execute(key_read(select(item.c.name).where(item.c.name == "mine")))
+        assert found.scalars().all() == ["mine"] and worker_trips == []
+        await session.rollback()
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(item.c.name))).scalars().all() == []
+
+
+async def test_a_key_read_that_takes_the_write_lock_goes_to_the_worker(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    """BEGIN IMMEDIATE may wait for another writer: never on the loop's thread."""
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(select(item.c.id))
+        await session.write_lock()
+        worker_trips.clear()
+        await session.execute(key_read(select(item.c.id).where(item.c.name == "x")))
+        assert len(worker_trips) == 1
+        await session.commit()
+
+
+async def test_an_error_in_a_key_read_is_sqlalchemys_and_the_connection_stays_usable(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.connect() as conn:
+        with pytest.raises(OperationalError):
+            await conn.execute(key_read(text("SELECT nope FROM item")))
+        assert (await conn.execute(key_read(select(item.c.name)))).scalars().all() == []
+
+
+async def test_a_read_only_transaction_commits_without_a_trip(
+    sqlite_engine: AsyncEngine, worker_trips: list[Any]
+) -> None:
+    """A request that only read has nothing for SQLite to commit (no BEGIN was sent)."""
+    async with create_sessionmaker(sqlite_engine)() as session:
+        await session.execute(select(item.c.id))
+        worker_trips.clear()
+        await session.commit()
+        assert worker_trips == []

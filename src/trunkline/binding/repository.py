@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.rules import Channel, Holding, Via
 from trunkline.kit.e164 import is_e164_shaped
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
+from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts, key_read
 from trunkline.models import (
     Agent,
     Binding,
@@ -104,7 +104,8 @@ def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool, itself: bo
                 PhoneNumber.id,
             ).where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
         )
-    return union_all(*parts)
+    # Every branch is driven by a unique or per-number index: a handful of rows.
+    return key_read(union_all(*parts))
 
 
 async def holdings_for_number(

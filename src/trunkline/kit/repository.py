@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Insert
+from sqlalchemy import Executable, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.kit.sqlite_driver import KEY_READ
+
+_Stmt = TypeVar("_Stmt", bound=Executable)
+
+
+def key_read(statement: _Stmt) -> _Stmt:
+    """Mark a statement that reads a handful of rows through an index (a row by its key, a
+    number's holdings): on SQLite it then runs on the event loop's thread, sparing a worker
+    round trip (kit/sqlite_driver.py); PostgreSQL ignores the mark. Never mark a read that may
+    scan (a page, a count, a search): it would hold up every other request while it runs."""
+    return statement.execution_options(**{KEY_READ: True})
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:

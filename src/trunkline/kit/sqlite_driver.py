@@ -24,6 +24,20 @@ the commit (where SQLite checkpoints the WAL) stay on the worker. The sqlite3 co
 opened with ``check_same_thread=False`` for that; the adapter's execute mutex keeps the two
 threads from ever using it at once.
 
+Key reads run on the event loop's thread too. A statement executed with the execution option
+``key_read=True`` (``KEY_READ``) promises to find a handful of rows through an index: a token, a
+number by its key, a number's holdings. Such a read takes tens of microseconds and does not wait
+for the writer (WAL readers never do; only rare moments such as WAL recovery after a crash make a
+reader retry on the busy timeout), while a worker round trip costs a thread wake-up,
+an event-loop wake-up and, when the loop is busy, up to a GIL switch interval (5 ms) before the
+worker may run. Reads that may scan (pages, counts, searches) stay on the worker, so they never
+hold up the loop. A key read that opens a write transaction (``begin_immediate``) goes to the
+worker like any first statement: it may wait for the lock. The mark is read per statement by a
+``before_cursor_execute`` listener (``mark_key_reads``) that ``trunkline.db`` installs.
+
+A commit or rollback with no transaction open (a request that only read) costs no round trip:
+there is nothing for SQLite to do.
+
 It relies on two internals of aiosqlite (pinned in pyproject.toml): ``Connection._execute``,
 which queues a function for the worker thread and awaits its result, and ``Connection._conn``,
 the ``sqlite3`` connection that function may use there.
@@ -44,6 +58,9 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util.concurrency import await_
 
 _Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
+
+KEY_READ = "key_read"
+"""Execution option: this statement reads a few rows by an index key (module docstring)."""
 
 
 def _statement_call(
@@ -87,6 +104,7 @@ class OneTripCursor:
         "_rows",
         "arraysize",
         "description",
+        "key_read",
         "lastrowid",
         "rowcount",
     )
@@ -99,16 +117,19 @@ class OneTripCursor:
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
+        self.key_read = False  # set per statement by mark_key_reads
 
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
         begin = self._adapt_connection.take_begin_immediate()
+        key_read, self.key_read = self.key_read, False
         conn = self._connection._conn
         run = _statement_call(conn, operation, parameters, many, begin)
         async with self._adapt_connection._execute_mutex:
-            if not (many or begin) and conn.in_transaction and _is_write(operation):
-                # This transaction already holds SQLite's write lock (it wrote, or began
-                # IMMEDIATE): the write can no longer wait on a lock and costs less here than
-                # a round trip to the worker (module docstring). The mutex keeps the worker idle.
+            if not (many or begin) and (key_read or (conn.in_transaction and _is_write(operation))):
+                # A key read, or a write in a transaction that already holds SQLite's write
+                # lock (it wrote, or began IMMEDIATE): neither can wait on a lock, and either
+                # costs less here than a round trip to the worker (module docstring). The
+                # mutex keeps the worker idle meanwhile.
                 outcome = run()
             else:
                 outcome = await self._connection._execute(run)  # type: ignore[no-untyped-call]
@@ -172,18 +193,21 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
         wanted, self._begin_immediate = self._begin_immediate, False
         return wanted
 
+    def _in_transaction(self) -> bool:
+        raw = self._connection._connection
+        return raw is not None and raw.in_transaction
+
     def commit(self) -> None:
         self._begin_immediate = False
-        super().commit()
+        if self._in_transaction():  # a read-only transaction has nothing to commit
+            super().commit()
 
     def rollback(self) -> None:
         self._begin_immediate = False
-        raw = self._connection._connection
-        if raw is not None and not raw.in_transaction:
-            # Nothing to undo: spare the worker round trip. The pool's reset of every connection
-            # it gets back (after each commit) is such a rollback.
-            return
-        super().rollback()
+        # Nothing to undo without a transaction: spare the worker round trip. The pool's reset
+        # of every connection it gets back (after each commit) is such a rollback.
+        if self._in_transaction():
+            super().rollback()
 
 
 def begin_immediate(dbapi_connection: Any) -> None:
@@ -192,6 +216,15 @@ def begin_immediate(dbapi_connection: Any) -> None:
     if not isinstance(dbapi_connection, _Connection):
         raise TypeError("not a connection of the one-trip SQLite driver")
     dbapi_connection._begin_immediate = True
+
+
+def mark_key_reads(
+    _conn: Any, cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    """``before_cursor_execute`` listener: carry a statement's ``KEY_READ`` option to its
+    cursor, which then runs it on the loop's thread (module docstring)."""
+    if context is not None and context.execution_options.get(KEY_READ):
+        cursor.key_read = True
 
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.db import SqliteWriteGateSession
 from trunkline.kit.clock import utcnow
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
+from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts, key_read
 from trunkline.models import ApiToken, Workspace
 
 
@@ -34,10 +34,15 @@ async def add_token(session: AsyncSession, token: ApiToken) -> None:
     await session.flush()
 
 
-async def get_active_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
-    result = await session.execute(
-        select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+_ACTIVE_TOKEN = key_read(
+    select(ApiToken).where(
+        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
     )
+)
+
+
+async def get_active_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    result = await session.execute(_ACTIVE_TOKEN, {"token_hash": token_hash})
     return result.scalar_one_or_none()
 
 
