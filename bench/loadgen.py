@@ -7,7 +7,8 @@ Two modes:
 - ``open``: requests *scheduled* at a fixed ``rate`` whatever the server does, each on an idle
   keep-alive connection (a new one is opened when none is idle). Latency is measured from the
   scheduled send time, so a stalled server shows up in the percentiles instead of silently
-  slowing the sender down (no coordinated omission).
+  slowing the sender down (no coordinated omission). An idempotent request whose reused
+  connection turns out closed by the server is sent once more on a new one (``resent``).
 
 It speaks raw HTTP/1.1 over asyncio streams — the responses come from uvicorn and always carry a
 Content-Length — because a load generator should add as little as it can to what it measures: an
@@ -55,6 +56,11 @@ class Conn:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def is_idempotent(raw: bytes) -> bool:
+    """Whether a raw request may be sent again after its connection failed (RFC 9110 §9.2.2)."""
+    return raw.startswith((b"GET ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS "))
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -119,13 +125,27 @@ async def open_loop(
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors = 0
+    resent = 0
 
     async def one(scheduled: float, raw: bytes) -> None:
-        nonlocal errors
+        nonlocal errors, resent
         async with slots:
-            conn = idle.pop() if idle else await Conn.open(host, port)
+            reused = bool(idle)
+            conn = idle.pop() if reused else await Conn.open(host, port)
             try:
-                status = await conn.send(raw)
+                try:
+                    status = await conn.send(raw)
+                except (OSError, asyncio.IncompleteReadError):
+                    # The server may close a keep-alive connection that sat idle (uvicorn's
+                    # keep-alive timeout) just as it is reused. Like any HTTP client, resend an
+                    # idempotent request once on a new connection; its latency still counts from
+                    # the scheduled start.
+                    if not (reused and is_idempotent(raw)):
+                        raise
+                    conn.close()
+                    resent += 1
+                    conn = await Conn.open(host, port)
+                    status = await conn.send(raw)
             except (OSError, asyncio.IncompleteReadError, RuntimeError):
                 errors += 1
                 conn.close()
@@ -162,6 +182,7 @@ async def open_loop(
     result = summary(latencies, statuses, errors, wall)
     result["requests"] = len(latencies) - len(pending)  # answered
     result["unanswered"] = len(pending)
+    result["resent"] = resent
     return result
 
 
