@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import httpx
 import pytest
 from sqlalchemy import text
@@ -143,3 +144,18 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         skipped = session.config.pluginmanager.get_plugin("terminalreporter").stats.get("skipped")
         if skipped:
             session.exitstatus = 1
+
+
+@pytest.fixture
+def worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every function aiosqlite queues for a worker thread, in order (an in-process server runs
+    in the test's loop, so its trips count too): what the SQLite driver tests count."""
+    trips: list[Any] = []
+    real = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    return trips

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import httpx
 import pytest
 
@@ -45,20 +44,6 @@ async def sqlite_api(tmp_path: Path) -> AsyncIterator[Api]:
         await engine.dispose()
     async with serving(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield Api(http, issued.token, "key-reads")
-
-
-@pytest.fixture
-def worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every function aiosqlite queues for a worker thread (the server runs in this loop)."""
-    trips: list[Any] = []
-    real = aiosqlite.Connection._execute
-
-    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(fn)
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-    return trips
 
 
 async def test_snapshot_and_number_reads_make_no_worker_trip(

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -42,20 +41,6 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         await conn.run_sync(metadata.create_all)
     yield engine
     await engine.dispose()
-
-
-@pytest.fixture
-def worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every function aiosqlite queues for its worker thread, in order."""
-    trips: list[Any] = []
-    real = aiosqlite.Connection._execute
-
-    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(fn)
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-    return trips
 
 
 async def test_engine_uses_the_one_trip_cursor(sqlite_engine: AsyncEngine) -> None:
