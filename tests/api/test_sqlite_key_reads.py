@@ -18,9 +18,12 @@ import pytest
 
 from tests.support.api import Api, unique_us_number
 from tests.support.server import serving
+from trunkline.binding.repository import _number_holdings_stmt
+from trunkline.binding.rules import Channel
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.crypto import generate_key
+from trunkline.kit.sqlite_driver import KEY_READ
 from trunkline.migrate import upgrade
 from trunkline.workspace.service import workspace_service
 
@@ -55,6 +58,7 @@ async def test_snapshot_and_number_reads_make_no_worker_trip(
     phone_number_uuid = trunk["phone_number_uuid"]
     assert worker_trips, "the registration's writes and commit go to the worker"
 
+    workspace_service.auth_cache.clear()  # so the token lookup runs (and is counted) too
     worker_trips.clear()
     by_number = await sqlite_api.get("/phone-numbers/channels", params={"number": number})
     by_uuid = await sqlite_api.get(f"/phone-numbers/{phone_number_uuid}/channels")
@@ -79,3 +83,13 @@ async def test_a_page_of_the_inventory_stays_on_the_worker(
     assert page.status_code == 200, page.text
     assert len(page.json()["data"]["items"]) == 1
     assert worker_trips, "a page may scan: it must not run on the loop's thread"
+
+
+def test_the_verbatim_number_holdings_read_is_not_a_key_read() -> None:
+    """A number that is not E.164 matches connections stored verbatim, found by walking the
+    workspace's unparsed connections: that read may grow, so it stays on the worker."""
+    for channel in (None, *Channel):
+        e164 = _number_holdings_stmt(channel, True).get_execution_options()
+        verbatim = _number_holdings_stmt(channel, False).get_execution_options()
+        assert e164.get(KEY_READ) is True
+        assert KEY_READ not in verbatim

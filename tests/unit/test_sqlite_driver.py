@@ -4,6 +4,7 @@ nothing to commit make no trip at all."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -216,6 +217,30 @@ async def test_a_key_read_that_takes_the_write_lock_goes_to_the_worker(
         await session.execute(key_read(select(item.c.id).where(item.c.name == "x")))
         assert len(worker_trips) == 1
         await session.commit()
+
+
+async def test_a_write_marked_as_a_key_read_still_waits_for_the_lock_on_the_worker(
+    sqlite_engine: AsyncEngine, tmp_path: Path, worker_trips: list[Any]
+) -> None:
+    """The mark means nothing on a write: a transaction's first write may wait for another
+    connection's write lock, and that wait must never freeze the event loop."""
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with create_sessionmaker(sqlite_engine)() as session:
+            await session.execute(select(item.c.id))  # check the connection out
+            worker_trips.clear()
+            write = asyncio.create_task(session.execute(key_read(insert(item).values(name="w"))))
+            await asyncio.sleep(0.2)  # runs on time only if the write waits off the loop
+            assert not write.done()
+            other.execute("COMMIT")
+            await write
+            await session.commit()
+            assert len(worker_trips) == 2  # the write, the commit
+    finally:
+        other.close()
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(select(item.c.name))).scalars().all() == ["w"]
 
 
 async def test_an_error_in_a_key_read_is_sqlalchemys_and_the_connection_stays_usable(

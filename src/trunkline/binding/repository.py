@@ -71,7 +71,8 @@ def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool, itself: bo
             .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
             .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
             # Driven by sip_connection's (workspace_id, phone_number_e164) index. A value that is
-            # not E.164 can only equal a connection number that did not parse (stored verbatim).
+            # not E.164 can only equal a connection number that did not parse (stored verbatim):
+            # that branch walks the workspace's unparsed connections (e164 IS NULL) to find it.
             .where(
                 SipConnection.workspace_id == _WS,
                 SipConnection.phone_number_e164 == _NUMBER
@@ -104,8 +105,10 @@ def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool, itself: bo
                 PhoneNumber.id,
             ).where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
         )
-    # Every branch is driven by a unique or per-number index: a handful of rows.
-    return key_read(union_all(*parts))
+    # For an E.164 number every branch is driven by a unique or per-number index: a handful of
+    # rows, a key read. The verbatim (non-E.164) variant walks the unparsed connections: not one.
+    union = union_all(*parts)
+    return key_read(union) if e164_shaped else union
 
 
 async def holdings_for_number(

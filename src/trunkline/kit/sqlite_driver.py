@@ -19,20 +19,21 @@ Once a transaction holds the write lock, its further INSERT/UPDATE/DELETE statem
 event loop's thread: no lock can make them wait any more (WAL readers never block a writer, and
 with ``synchronous=NORMAL`` nothing is synced before the commit), and a statement that writes a
 row takes tens of microseconds where a round trip to the worker takes hundreds under load. The
-first statement of a transaction (it may wait for the lock), every read, ``executemany`` and
-the commit (where SQLite checkpoints the WAL) stay on the worker. The sqlite3 connection is
-opened with ``check_same_thread=False`` for that; the adapter's execute mutex keeps the two
-threads from ever using it at once.
+first statement of a transaction (it may wait for the lock), every read not marked as a key
+read (below), ``executemany`` and the commit (where SQLite checkpoints the WAL) stay on the
+worker. The sqlite3 connection is opened with ``check_same_thread=False`` for that; the
+adapter's execute mutex keeps the two threads from ever using it at once.
 
 Key reads run on the event loop's thread too. A statement executed with the execution option
 ``key_read=True`` (``KEY_READ``) promises to find a handful of rows through an index: a token, a
-number by its key, a number's holdings. Such a read takes tens of microseconds and does not wait
-for the writer (WAL readers never do; only rare moments such as WAL recovery after a crash make a
-reader retry on the busy timeout), while a worker round trip costs a thread wake-up,
-an event-loop wake-up and, when the loop is busy, up to a GIL switch interval (5 ms) before the
-worker may run. Reads that may scan (pages, counts, searches) stay on the worker, so they never
-hold up the loop. A key read that opens a write transaction (``begin_immediate``) goes to the
-worker like any first statement: it may wait for the lock. The mark is read per statement by a
+number by its key, an E.164 number's holdings. Such a read takes tens of microseconds and does not
+wait for the writer (WAL readers never do; only rare moments such as WAL recovery after a crash make
+a reader retry on the busy timeout), while a worker round trip costs a thread wake-up, an event-loop
+wake-up and, when the loop is busy, up to a GIL switch interval (5 ms) before the worker may run.
+Reads that may scan (pages, counts, searches) stay on the worker, so they never hold up the loop. A
+key read that opens a write transaction (``begin_immediate``) goes to the worker like any first
+statement: it may wait for the lock. The mark means nothing on a write (a write that is its
+transaction's first statement may wait for the lock too). The mark is read per statement by a
 ``before_cursor_execute`` listener (``mark_key_reads``) that ``trunkline.db`` installs.
 
 A commit or rollback with no transaction open (a request that only read) costs no round trip:
@@ -123,13 +124,14 @@ class OneTripCursor:
         begin = self._adapt_connection.take_begin_immediate()
         key_read, self.key_read = self.key_read, False
         conn = self._connection._conn
+        write = _is_write(operation)
         run = _statement_call(conn, operation, parameters, many, begin)
         async with self._adapt_connection._execute_mutex:
-            if not (many or begin) and (key_read or (conn.in_transaction and _is_write(operation))):
+            if not (many or begin) and (conn.in_transaction if write else key_read):
                 # A key read, or a write in a transaction that already holds SQLite's write
-                # lock (it wrote, or began IMMEDIATE): neither can wait on a lock, and either
-                # costs less here than a round trip to the worker (module docstring). The
-                # mutex keeps the worker idle meanwhile.
+                # lock (it wrote, or began IMMEDIATE): neither waits on a lock in practice, and
+                # either costs less here than a round trip to the worker (module docstring).
+                # The mutex keeps the worker idle meanwhile.
                 outcome = run()
             else:
                 outcome = await self._connection._execute(run)  # type: ignore[no-untyped-call]
