@@ -34,6 +34,11 @@ GRACE_S = 5.0
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
+class ClosedUnanswered(ConnectionError):
+    """The server closed the connection before answering at all (a keep-alive connection it
+    had timed out): the only failure after which a request may be sent again."""
+
+
 @dataclass
 class Conn:
     reader: asyncio.StreamReader
@@ -45,9 +50,17 @@ class Conn:
         return cls(reader, writer)
 
     async def send(self, raw: bytes) -> int:
-        """Send one request and read the whole response; its status code."""
+        """Send one request and read the whole response; its status code. ``ClosedUnanswered``
+        if the connection closed before the first byte of an answer."""
         self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as error:
+            if error.partial:
+                raise
+            raise ClosedUnanswered from error
+        except ConnectionResetError as error:
+            raise ClosedUnanswered from error
         match = _CONTENT_LENGTH.search(head)
         if match is None:
             raise RuntimeError("response without Content-Length")
@@ -64,8 +77,6 @@ def is_idempotent(raw: bytes) -> bool:
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
     return sorted_values[index]
 
@@ -78,8 +89,9 @@ def summary(latencies: list[float], statuses: Counter[int], errors: int, wall: f
         "duration_us": int(wall * 1e6),
         "status_errors": failed,
         "socket_errors": errors,
-        "p50_us": int(percentile(latencies, 50) * 1e6),
-        "p99_us": int(percentile(latencies, 99) * 1e6),
+        # None when nothing was answered at all (every request an error).
+        "p50_us": int(percentile(latencies, 50) * 1e6) if latencies else None,
+        "p99_us": int(percentile(latencies, 99) * 1e6) if latencies else None,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }
 
@@ -135,11 +147,11 @@ async def open_loop(
             try:
                 try:
                     status = await conn.send(raw)
-                except (OSError, asyncio.IncompleteReadError):
+                except ClosedUnanswered:
                     # The server may close a keep-alive connection that sat idle (uvicorn's
                     # keep-alive timeout) just as it is reused. Like any HTTP client, resend an
                     # idempotent request once on a new connection; its latency still counts from
-                    # the scheduled start.
+                    # the scheduled start. A connection that broke mid-answer is an error.
                     if not (reused and is_idempotent(raw)):
                         raise
                     conn.close()

@@ -47,6 +47,27 @@ async def test_a_post_is_never_resent(closing_server: int) -> None:
     assert result["requests"] + result["socket_errors"] == 20
 
 
+async def test_a_get_whose_answer_breaks_off_is_an_error_not_resent() -> None:
+    """Only a connection closed before any answer is stale; one that broke mid-answer means
+    the server failed the request."""
+
+    async def half_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(OK[:20])
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(half_answer, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        get = b"GET /x HTTP/1.1\r\nhost: t\r\n\r\n"
+        result = await open_loop("127.0.0.1", port, itertools.repeat(get), 100, 0.1)
+    assert result["resent"] == 0
+    assert result["socket_errors"] == 10 and result["requests"] == 0
+
+
 def test_idempotent_methods() -> None:
     assert is_idempotent(b"GET / HTTP/1.1\r\n")
     assert is_idempotent(b"DELETE /a HTTP/1.1\r\n")
