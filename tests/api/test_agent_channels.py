@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest.mock import ANY
+from uuid import UUID
 
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api, unique_us_number
-from tests.support.rows import purchased_number
+from tests.support.rows import purchased_number, workspace_id
+from trunkline.binding import repository as binding_repository
+from trunkline.binding.rules import Via
 from trunkline.models import PhoneNumber
 
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -44,6 +50,21 @@ def held(
         "receives_inbound": inbound,
         "bound_at": ANY,
     }
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements every engine of this process (the served app's too) runs meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def error(code: str, message: Any, field: str | None, **data: Any) -> dict[str, Any]:
@@ -461,6 +482,50 @@ class TestGetChannels:
                     )
                 ],
             ),
+        }
+
+    async def test_the_same_statements_however_many_numbers_the_agent_answers(
+        self, api: Api
+    ) -> None:
+        """Who receives inbound on each call number is one batch read, not one per number."""
+        a, b = await api.agent("Many"), await api.agent("Forcer")
+        path = f"/agents/{a['agent_uuid']}/channels"
+        await api.trunk(a["agent_uuid"])
+        shared = await api.connection(phone_number="office-9")  # kept verbatim (not E.164)
+        await api.assign_connection(a["agent_uuid"], shared["uuid"])
+        await api.assign_connection(b["agent_uuid"], shared["uuid"], force=True)
+        with statements() as few:
+            assert (await api.get(path)).status_code == 200
+
+        for _ in range(3):
+            c = await api.connection()
+            await api.assign_connection(a["agent_uuid"], c["uuid"])
+            await api.pbx_connector(a["agent_uuid"])
+        with statements() as many:
+            r = await api.get(path)
+
+        assert len(many) == len(few) > 0
+        call = r.json()["data"]["agent"]["channels"]["call"]
+        assert len(call) == 8
+        inbound = {(h["bound_via"], h["number"], h["receives_inbound"]) for h in call}
+        assert ("connection", "office-9", False) in inbound  # the forced agent receives it
+        assert [h for h in call if h["number"] != "office-9" and not h["receives_inbound"]] == []
+
+    async def test_the_batch_read_spans_more_numbers_than_one_statement_takes(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        a = await api.agent("Batch")
+        snap = await api.trunk(a["agent_uuid"])
+        c = await api.connection(phone_number="office-12")
+        await api.assign_connection(a["agent_uuid"], c["uuid"])
+        asked = {f"+1415555{i:04d}" for i in range(2500)} | {snap["number"], "office-12"}
+        async with sessionmaker() as session:
+            ws = await workspace_id(sessionmaker, api.slug)
+            found = await binding_repository.call_holdings_for_numbers(session, ws, asked)
+        assert found.keys() == asked
+        assert {n: [(h.agent_id, h.via) for h in hs] for n, hs in found.items() if hs} == {
+            snap["number"]: [(UUID(a["agent_uuid"]), Via.trunk)],
+            "office-12": [(UUID(a["agent_uuid"]), Via.connection)],
         }
 
     async def test_foreign_agent_is_404(self, api: Api, other_api: Api) -> None:

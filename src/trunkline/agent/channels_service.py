@@ -122,15 +122,14 @@ class AgentChannelsService:
             }
         )
         inventory = await repo.active_numbers_by_e164(session, workspace_id, outside)
+        # Who receives inbound calls on each of the agent's call numbers: one batch read.
+        call_holdings = await binding_service.call_holdings_for_numbers(
+            session, workspace_id, {h.number for h in per_channel[Channel.call]}
+        )
         inbound: dict[str, uuid.UUID | None] = {}
-        for h in per_channel[Channel.call]:
-            if h.number not in inbound:
-                holder = current_holder(
-                    await binding_service.holdings_for_number(
-                        session, workspace_id, h.number, Channel.call
-                    )
-                )
-                inbound[h.number] = holder.agent_id if holder else None
+        for number, holdings in call_holdings.items():
+            holder = current_holder(holdings)
+            inbound[number] = holder.agent_id if holder else None
 
         def read(h: Holding) -> ChannelBindingRead:
             is_row = h.via in (Via.trunk, Via.provision)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,12 @@ class BindingService:
     ) -> list[Holding]:
         """Every agent answering ``e164`` (on ``channel``, or on all), by any means."""
         return await repo.holdings_for_number(session, workspace_id, e164, channel)
+
+    async def call_holdings_for_numbers(
+        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Collection[str]
+    ) -> dict[str, list[Holding]]:
+        """Every agent answering each of ``numbers`` on the call channel, keyed by number."""
+        return await repo.call_holdings_for_numbers(session, workspace_id, numbers)
 
     async def holdings_for_agent(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
