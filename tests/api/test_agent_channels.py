@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from unittest.mock import ANY
 from uuid import UUID
 
-from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api, unique_us_number
 from tests.support.rows import purchased_number, workspace_id
+from tests.support.sql import statements
 from trunkline.binding import repository as binding_repository
 from trunkline.binding.rules import Via
 from trunkline.models import PhoneNumber
@@ -50,21 +48,6 @@ def held(
         "receives_inbound": inbound,
         "bound_at": ANY,
     }
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements every engine of this process (the served app's too) runs meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 def error(code: str, message: Any, field: str | None, **data: Any) -> dict[str, Any]:

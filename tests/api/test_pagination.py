@@ -4,21 +4,19 @@ page: a page of 200 numbers costs the same statements as a page of 1 (no N+1).""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import new_workspace
 from tests.support.api import Api, error_body
 from tests.support.rows import workspace_id
+from tests.support.sql import statements
 from trunkline.db import session_scope
 from trunkline.kit.clock import utcnow
 from trunkline.models import Agent, Binding, PhoneNumber, Trunk
@@ -144,21 +142,6 @@ def big(bulk: Bulk) -> Api:
 @pytest.fixture
 def inventory(bulk: Bulk) -> list[str]:
     return bulk.numbers
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine of this process runs inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 async def page_of(api: Api, path: str = "/phone-numbers", **params: Any) -> dict[str, Any]:
