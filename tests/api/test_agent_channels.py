@@ -12,7 +12,7 @@ from tests.support.api import Api, unique_us_number
 from tests.support.rows import purchased_number, workspace_id
 from tests.support.sql import statements
 from trunkline.binding import repository as binding_repository
-from trunkline.binding.rules import Via
+from trunkline.binding.rules import Channel, Via
 from trunkline.models import PhoneNumber
 
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -504,7 +504,7 @@ class TestGetChannels:
         asked = {f"+1415555{i:04d}" for i in range(2500)} | {snap["number"], "office-12"}
         async with sessionmaker() as session:
             ws = await workspace_id(sessionmaker, api.slug)
-            found = await binding_repository.call_holdings_for_numbers(session, ws, asked)
+            found = await binding_repository.holdings_for_numbers(session, ws, asked, Channel.call)
         assert found.keys() == asked
         assert {n: [(h.agent_id, h.via) for h in hs] for n, hs in found.items() if hs} == {
             snap["number"]: [(UUID(a["agent_uuid"]), Via.trunk)],

@@ -123,8 +123,8 @@ class AgentChannelsService:
         )
         inventory = await repo.active_numbers_by_e164(session, workspace_id, outside)
         # Who receives inbound calls on each of the agent's call numbers: one batch read.
-        call_holdings = await binding_service.call_holdings_for_numbers(
-            session, workspace_id, {h.number for h in per_channel[Channel.call]}
+        call_holdings = await binding_service.holdings_for_numbers(
+            session, workspace_id, {h.number for h in per_channel[Channel.call]}, Channel.call
         )
         inbound: dict[str, uuid.UUID | None] = {}
         for number, holdings in call_holdings.items():

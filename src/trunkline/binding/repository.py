@@ -144,11 +144,30 @@ _IN_CHUNK = 1000
 
 
 @functools.cache
-def _call_holdings_stmt() -> Any:
-    """The call-channel holdings of many numbers: ``e164s`` (E.164) and ``verbatim`` (numbers that
-    only a connection stored as it was given can match), each row keyed by the number asked."""
+def _numbers_holdings_stmt(channel: Channel | None) -> Any:
+    """The holdings of many numbers (on ``channel``, or on all): ``e164s`` (E.164) and
+    ``verbatim`` (numbers that only a connection stored as it was given can match), each row
+    keyed by the number asked. The batch form of ``_number_holdings_stmt``."""
     e164s: BindParameter[list[str]] = bindparam("e164s", expanding=True)
     verbatim: BindParameter[list[str]] = bindparam("verbatim", expanding=True)
+    bindings = (
+        select(
+            PhoneNumber.number,
+            Binding.agent_id,
+            Agent.name,
+            Binding.channel,
+            Binding.kind,
+            Binding.created_at,
+            Binding.phone_number_id,
+        )
+        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
+        .join(Agent, Agent.id == Binding.agent_id)
+        .where(PhoneNumber.workspace_id == _WS, PhoneNumber.number.in_(e164s))
+    )
+    if channel is not None:
+        bindings = bindings.where(Binding.channel == _CHANNEL)
+    if channel not in (None, Channel.call):
+        return bindings
 
     def connections(key: Any, *where: Any) -> Any:
         return (
@@ -156,6 +175,7 @@ def _call_holdings_stmt() -> Any:
                 key,
                 SipConnectionAssignment.agent_id,
                 Agent.name,
+                literal(Channel.call.value),
                 literal(Via.connection.value),
                 SipConnectionAssignment.created_at,
                 SipConnectionAssignment.connection_id,
@@ -166,21 +186,7 @@ def _call_holdings_stmt() -> Any:
         )
 
     return union_all(
-        select(
-            PhoneNumber.number,
-            Binding.agent_id,
-            Agent.name,
-            Binding.kind,
-            Binding.created_at,
-            Binding.phone_number_id,
-        )
-        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .join(Agent, Agent.id == Binding.agent_id)
-        .where(
-            PhoneNumber.workspace_id == _WS,
-            PhoneNumber.number.in_(e164s),
-            Binding.channel == Channel.call.value,
-        ),
+        bindings,
         connections(SipConnection.phone_number_e164, SipConnection.phone_number_e164.in_(e164s)),
         connections(
             SipConnection.phone_number,
@@ -191,6 +197,7 @@ def _call_holdings_stmt() -> Any:
             PbxConnector.phone_number,
             PbxConnector.agent_id,
             Agent.name,
+            literal(Channel.call.value),
             literal(Via.pbx.value),
             PbxConnector.created_at,
             PbxConnector.id,
@@ -203,25 +210,29 @@ def _call_holdings_stmt() -> Any:
     )
 
 
-async def call_holdings_for_numbers(
-    session: AsyncSession, workspace_id: uuid.UUID, numbers: Collection[str]
+async def holdings_for_numbers(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    numbers: Collection[str],
+    channel: Channel | None = None,
 ) -> dict[str, list[Holding]]:
-    """The call-channel holdings of each of ``numbers`` (taken as ``holdings_for_number`` takes
-    them), keyed by number: one UNION query per 1,000 numbers instead of one per number."""
+    """The holdings of each of ``numbers`` (taken as ``holdings_for_number`` takes them) on
+    ``channel``, or on all channels, keyed by number (``[]`` for a number nobody holds): one
+    UNION query per 1,000 numbers instead of one per number."""
     out: dict[str, list[Holding]] = {n: [] for n in numbers}
     asked = sorted(out)
+    stmt = _numbers_holdings_stmt(channel)
     for start in range(0, len(asked), _IN_CHUNK):
         chunk = asked[start : start + _IN_CHUNK]
-        rows = await session.execute(
-            _call_holdings_stmt(),
-            {
-                "workspace_id": workspace_id,
-                "e164s": [n for n in chunk if is_e164_shaped(n)],
-                "verbatim": [n for n in chunk if not is_e164_shaped(n)],
-            },
-        )
-        for number, agent_id, name, via, at, ref in rows:
-            out[number].append(Holding(agent_id, name, number, Channel.call, Via(via), at, ref))
+        params: dict[str, Any] = {
+            "workspace_id": workspace_id,
+            "e164s": [n for n in chunk if is_e164_shaped(n)],
+            "verbatim": [n for n in chunk if not is_e164_shaped(n)],
+        }
+        if channel is not None:
+            params["channel"] = channel.value
+        for number, agent_id, name, ch, via, at, ref in await session.execute(stmt, params):
+            out[number].append(Holding(agent_id, name, number, Channel(ch), Via(via), at, ref))
     return out
 
 

@@ -27,11 +27,16 @@ class BindingService:
         """Every agent answering ``e164`` (on ``channel``, or on all), by any means."""
         return await repo.holdings_for_number(session, workspace_id, e164, channel)
 
-    async def call_holdings_for_numbers(
-        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Collection[str]
+    async def holdings_for_numbers(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        numbers: Collection[str],
+        channel: Channel | None = None,
     ) -> dict[str, list[Holding]]:
-        """Every agent answering each of ``numbers`` on the call channel, keyed by number."""
-        return await repo.call_holdings_for_numbers(session, workspace_id, numbers)
+        """Every agent answering each of ``numbers`` (on ``channel``, or on all), keyed by
+        number, in a batch read."""
+        return await repo.holdings_for_numbers(session, workspace_id, numbers, channel)
 
     async def holdings_for_agent(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel

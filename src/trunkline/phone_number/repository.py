@@ -13,19 +13,15 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     or_,
     select,
-    union_all,
 )
-from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.binding.rules import Channel
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.repository import insert_ignoring_conflicts, key_read
 from trunkline.models import (
-    Agent,
     Binding,
     PbxConnector,
     PhoneNumber,
@@ -171,62 +167,6 @@ async def page(
         .order_by(PhoneNumber.created_at, PhoneNumber.id)
     )
     return list(rows.scalars())
-
-
-async def holdings_for_numbers(
-    session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
-) -> dict[str, list[Holding]]:
-    """Every holding of each of ``numbers``, keyed by E.164, in one UNION query."""
-    if not numbers:
-        return {}
-    ids = [n.id for n in numbers]
-    e164s = [n.number for n in numbers]
-    rows: Result[Any] = await session.execute(
-        union_all(
-            select(
-                PhoneNumber.number,
-                Binding.agent_id,
-                Agent.name,
-                Binding.channel,
-                Binding.kind.label("via"),
-                Binding.created_at,
-            )
-            .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-            .join(Agent, Agent.id == Binding.agent_id)
-            .where(Binding.phone_number_id.in_(ids)),
-            select(
-                SipConnection.phone_number_e164,
-                SipConnectionAssignment.agent_id,
-                Agent.name,
-                literal(Channel.call.value).label("channel"),
-                literal(Via.connection.value).label("via"),
-                SipConnectionAssignment.created_at,
-            )
-            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
-            .where(
-                SipConnection.workspace_id == workspace_id,
-                SipConnection.phone_number_e164.in_(e164s),
-            ),
-            select(
-                PbxConnector.phone_number,
-                PbxConnector.agent_id,
-                Agent.name,
-                literal(Channel.call.value).label("channel"),
-                literal(Via.pbx.value).label("via"),
-                PbxConnector.created_at,
-            )
-            .join(Agent, Agent.id == PbxConnector.agent_id)
-            .where(PbxConnector.workspace_id == workspace_id, PbxConnector.phone_number.in_(e164s)),
-        )
-    )
-    out: dict[str, list[Holding]] = {}
-    for row in rows:
-        number, agent_id, name, channel, via, at = tuple(row)
-        out.setdefault(number, []).append(
-            Holding(agent_id, name, number, Channel(channel), Via(via), at)
-        )
-    return out
 
 
 async def trunks_for_numbers(

@@ -57,10 +57,12 @@ class PhoneNumberService:
         self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
     ) -> list[PhoneNumberRead]:
         """PhoneNumber items for rows, with holdings and trunks loaded in two queries in all."""
-        holdings = await repo.holdings_for_numbers(session, workspace_id, numbers)
+        holdings = await binding_service.holdings_for_numbers(
+            session, workspace_id, [n.number for n in numbers]
+        )
         external = [n.id for n in numbers if n.is_external]
         trunks = await repo.trunks_for_numbers(session, external)
-        return [build_item(n, holdings.get(n.number, []), trunks.get(n.id, [])) for n in numbers]
+        return [build_item(n, holdings[n.number], trunks.get(n.id, [])) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
         """The PhoneNumber item of one row."""
