@@ -1,0 +1,332 @@
+"""The inbound variant of "who holds this number on call": every call source (trunk row,
+provisioned number, SIP connection, PBX connector) of a dialled number, across workspaces,
+with what routing needs to trust and decide — in one statement per INVITE.
+
+Inbound SIP arrives before any workspace is known: the source address and the dialled number
+decide which workspace a call belongs to. The statement is one UNION ALL:
+
+- one branch per way of holding a number on ``call``, filtered by the E.164 readings of the
+  dialled number (``numbers``), or — for national forms, whose country is not known yet — by a
+  suffix of the number among sources whose gateway is the caller (``names``);
+- with ``source_ids``, the routes of registrations Trunkline holds (an INVITE sent to the
+  contact of one of its registrations);
+- a marker row when any call source's gateway is one of ``names``: check 1, "is the caller a
+  gateway at all", even when the number is not held through it.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
+
+from trunkline.binding.rules import Channel, Via
+from trunkline.models import (
+    Agent,
+    Binding,
+    PbxConnector,
+    PhoneNumber,
+    SipConnection,
+    SipConnectionAssignment,
+    Trunk,
+)
+
+_TRUSTED = "trusted_marker"
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    """One call source of a number as stored: plain values for ``routing`` to decide on."""
+
+    workspace_id: uuid.UUID
+    number: str
+    phone_number_id: uuid.UUID | None
+    country_code: str | None
+    channel_settings: dict[str, Any] | None
+    via: Via
+    via_id: uuid.UUID
+    gateway: str | None
+    secondary_gateway: str | None
+    allowed_ip: str | None
+    setup: str | None  # trunk direction or PBX setup mode
+    registration_user: str | None
+    normalizer: dict[str, Any] | None
+    agent_id: uuid.UUID | None
+    agent_name: str | None
+    agent_status: str | None
+    agent_stream_url: str | None
+    assigned_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallSources:
+    routes: list[RouteRow]
+    names_are_gateways: bool  # some call source's gateway is one of the names asked
+
+
+_NUMBERS: BindParameter[list[str]] = bindparam("numbers", expanding=True)
+_NAMES: BindParameter[list[str]] = bindparam("names", expanding=True)
+_SOURCE_IDS: BindParameter[list[uuid.UUID]] = bindparam("source_ids", expanding=True)
+_SUFFIX = bindparam("suffix", type_=String)
+
+
+def _number_in(column: Any, gateways: Sequence[Any], national: bool, by_source: Any) -> Any:
+    """The branch filter: the dialled number's E.164 readings; a national form's suffix among
+    the caller's own gateways; or the source itself (reached through its registration)."""
+    clauses = [column.in_(_NUMBERS), by_source.in_(_SOURCE_IDS)]
+    if national:
+        clauses.append(and_(or_(*(g.in_(_NAMES) for g in gateways)), column.like(_SUFFIX)))
+    return or_(*clauses)
+
+
+@functools.cache
+def _routes_stmt(national: bool) -> Any:
+    agent_cols = (Agent.name, Agent.status, Agent.stream_url)
+    # Trunk rows and provisioned numbers: a binding row on call (a trunk row's number always
+    # has its binding; the trunk row is joined for its gateways and direction).
+    trunk = Trunk.__table__.alias("route_trunk")
+    bindings = (
+        select(
+            PhoneNumber.workspace_id,
+            PhoneNumber.number,
+            PhoneNumber.id,
+            PhoneNumber.country_code,
+            PhoneNumber.channel_settings,
+            Binding.kind,
+            Binding.phone_number_id,
+            trunk.c.id,
+            trunk.c.sip_gateway,
+            trunk.c.sip_secondary_gateway,
+            cast(null(), String),
+            trunk.c.direction,
+            cast(null(), String),
+            cast(null(), PbxConnector.normalizer.type),
+            Binding.agent_id,
+            *agent_cols,
+            Binding.created_at,
+        )
+        .join(
+            Binding,
+            and_(Binding.phone_number_id == PhoneNumber.id, Binding.channel == Channel.call.value),
+        )
+        .join(Agent, Agent.id == Binding.agent_id)
+        .outerjoin(
+            trunk,
+            and_(trunk.c.phone_number_id == PhoneNumber.id, trunk.c.channel == Channel.call.value),
+        )
+        .where(
+            PhoneNumber.status == "active",
+            _number_in(
+                PhoneNumber.number,
+                (trunk.c.sip_gateway, trunk.c.sip_secondary_gateway),
+                national,
+                trunk.c.id,
+            ),
+        )
+    )
+    # A connection's number may also be in the inventory: its row gives the channel settings.
+    conn_number = PhoneNumber.__table__.alias("conn_number")
+    connections = (
+        select(
+            SipConnection.workspace_id,
+            SipConnection.phone_number_e164,
+            conn_number.c.id,
+            conn_number.c.country_code,
+            conn_number.c.channel_settings,
+            literal(Via.connection.value),
+            SipConnection.id,
+            SipConnection.id,
+            SipConnection.gateway,
+            SipConnection.secondary_gateway,
+            cast(null(), String),
+            cast(null(), String),
+            # Only a registering connection can be reached through its registration.
+            cast(null(), String),
+            cast(null(), PbxConnector.normalizer.type),
+            SipConnectionAssignment.agent_id,
+            *agent_cols,
+            SipConnectionAssignment.created_at,
+        )
+        .outerjoin(
+            SipConnectionAssignment, SipConnectionAssignment.connection_id == SipConnection.id
+        )
+        .outerjoin(Agent, Agent.id == SipConnectionAssignment.agent_id)
+        .outerjoin(
+            conn_number,
+            and_(
+                conn_number.c.workspace_id == SipConnection.workspace_id,
+                conn_number.c.number == SipConnection.phone_number_e164,
+            ),
+        )
+        .where(
+            SipConnection.phone_number_e164.is_not(None),
+            SipConnection.status != "disabled",
+            _number_in(
+                SipConnection.phone_number_e164,
+                (SipConnection.gateway, SipConnection.secondary_gateway),
+                national,
+                SipConnection.id,
+            ),
+        )
+    )
+    pbx_number = PhoneNumber.__table__.alias("pbx_number")
+    connectors = (
+        select(
+            PbxConnector.workspace_id,
+            PbxConnector.phone_number,
+            pbx_number.c.id,
+            pbx_number.c.country_code,
+            pbx_number.c.channel_settings,
+            literal(Via.pbx.value),
+            PbxConnector.id,
+            PbxConnector.id,
+            PbxConnector.registrar_server,
+            cast(null(), String),
+            PbxConnector.allowed_ip,
+            PbxConnector.setup_mode,
+            PbxConnector.username_extension,
+            PbxConnector.normalizer,
+            PbxConnector.agent_id,
+            *agent_cols,
+            PbxConnector.created_at,
+        )
+        .join(Agent, Agent.id == PbxConnector.agent_id)
+        .outerjoin(
+            pbx_number,
+            and_(
+                pbx_number.c.workspace_id == PbxConnector.workspace_id,
+                pbx_number.c.number == PbxConnector.phone_number,
+            ),
+        )
+        .where(
+            PbxConnector.status != "disabled",
+            _number_in(
+                PbxConnector.phone_number,
+                (PbxConnector.registrar_server,),
+                national,
+                PbxConnector.id,
+            ),
+        )
+    )
+    return union_all(bindings, connections, connectors)
+
+
+@functools.cache
+def _gateway_marker_stmt() -> Any:
+    """One row when any call source's gateway (or PBX allowed IP) is one of the names."""
+    parts = [
+        select(literal(_TRUSTED)).where(
+            or_(Trunk.sip_gateway.in_(_NAMES), Trunk.sip_secondary_gateway.in_(_NAMES))
+        ),
+        select(literal(_TRUSTED)).where(
+            or_(SipConnection.gateway.in_(_NAMES), SipConnection.secondary_gateway.in_(_NAMES))
+        ),
+        select(literal(_TRUSTED)).where(
+            or_(PbxConnector.registrar_server.in_(_NAMES), PbxConnector.allowed_ip.in_(_NAMES))
+        ),
+    ]
+    return union_all(*(p.limit(1) for p in parts)).limit(1)
+
+
+def _row(r: Any) -> RouteRow:
+    (
+        ws,
+        number,
+        pn_id,
+        country,
+        cs,
+        kind,
+        via_id,
+        trunk_id,
+        gw,
+        gw2,
+        allowed,
+        setup,
+        reg_user,
+        normalizer,
+        agent_id,
+        agent_name,
+        agent_status,
+        stream_url,
+        at,
+    ) = r
+    via = Via(kind)
+    return RouteRow(
+        workspace_id=ws,
+        number=number,
+        phone_number_id=pn_id,
+        country_code=country,
+        channel_settings=cs,
+        via=via,
+        # A trunk route is the trunk row; a provisioned number is its binding's number.
+        via_id=trunk_id if via is Via.trunk and trunk_id else via_id,
+        gateway=gw,
+        secondary_gateway=gw2,
+        allowed_ip=allowed,
+        setup=setup,
+        registration_user=reg_user,
+        normalizer=normalizer,
+        agent_id=agent_id,
+        agent_name=agent_name,
+        agent_status=agent_status,
+        agent_stream_url=stream_url,
+        assigned_at=at,
+    )
+
+
+async def call_sources(
+    session: AsyncSession,
+    *,
+    numbers: Sequence[str],
+    names: Sequence[str],
+    national_suffix: str | None = None,
+    source_ids: Sequence[uuid.UUID] = (),
+) -> CallSources:
+    """Routes for the dialled number's readings (and registrations hit), plus whether any
+    call source's gateway is one of ``names`` (the caller's address and the gateway host names
+    known to resolve to it)."""
+    national = national_suffix is not None
+    params: dict[str, Any] = {
+        "numbers": list(numbers),
+        "names": list(names),
+        "source_ids": list(source_ids),
+    }
+    if national:
+        params["suffix"] = f"%{national_suffix}"
+    routes = [_row(r) for r in await session.execute(_routes_stmt(national), params)]
+    marker = (await session.execute(_gateway_marker_stmt(), {"names": list(names)})).first()
+    return CallSources(routes, marker is not None or False)
+
+
+@functools.cache
+def _gateway_names_stmt() -> Any:
+    parts = [
+        select(Trunk.sip_gateway).where(Trunk.sip_gateway.is_not(None)),
+        select(Trunk.sip_secondary_gateway).where(Trunk.sip_secondary_gateway.is_not(None)),
+        select(SipConnection.gateway),
+        select(SipConnection.secondary_gateway).where(SipConnection.secondary_gateway.is_not(None)),
+        select(PbxConnector.registrar_server),
+    ]
+    return union_all(*parts)
+
+
+async def gateway_names(session: AsyncSession) -> set[str]:
+    """Every gateway host of every call source (for the call worker's resolver index)."""
+    return {name for (name,) in await session.execute(_gateway_names_stmt()) if name}
