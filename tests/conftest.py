@@ -47,6 +47,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # No background monitor in the shared server: tests drive checks explicitly, and the
         # factories' example gateways must never be resolved or probed.
         monitor={"enabled": False},
+        # No call worker either: call tests serve their own app with one (tests/callworker).
+        calls={"enabled": False},
         _env_file=None,
     )
 

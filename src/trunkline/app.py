@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from trunkline import __version__
 from trunkline.api import api_router
+from trunkline.callworker.worker import CallWorker
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
@@ -61,10 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.monitor.enabled:
             monitor.start()
+        call_worker = None
+        if settings.calls.enabled:
+            call_worker = CallWorker(settings, sessionmaker, secret_box)
+            await call_worker.start()
+            app.state.trunkline.call_worker = call_worker
         freeze_startup_objects()
         try:
             yield
         finally:
+            if call_worker is not None:
+                await call_worker.close()
             await monitor.close()
             await engine.dispose()
 

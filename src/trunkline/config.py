@@ -49,9 +49,63 @@ class ServerSettings(BaseModel):
 
 
 class SipSettings(BaseModel):
-    public_address: str = Field(
-        default="sip.trunkline.local:5060",
-        description="This deployment's public SIP address, shown as sip_connector_server.",
+    listen: str = Field(
+        default="127.0.0.1:5060",
+        description="host:port of the call worker's SIP listener (UDP and TCP); port 0 = any.",
+    )
+    public_address: str | None = Field(
+        default=None,
+        description="host:port put in Via/Contact, advertised as the Contact of registrations "
+        "Trunkline holds and shown as sip_connector_server; default: the listen address.",
+    )
+
+    @property
+    def public_address_resolved(self) -> str:
+        return self.public_address or self.listen
+
+
+class MediaSettings(BaseModel):
+    """RTP (``TRUNKLINE_MEDIA__*``)."""
+
+    rtp_ports: str = Field(
+        default="20000-20999", description="UDP port range for RTP (one even port per call)."
+    )
+    public_ip: str | None = Field(
+        default=None, description="Address announced in SDP (c=); default: the SIP host."
+    )
+
+    @property
+    def port_range(self) -> tuple[int, int]:
+        first, _, last = self.rtp_ports.partition("-")
+        return int(first), int(last or first)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> MediaSettings:
+        first, last = self.port_range
+        if not (1024 <= first <= last <= 65535) or last - first < 1:
+            raise ValueError("rtp_ports must be FIRST-LAST within 1024-65535")
+        return self
+
+
+class CallSettings(BaseModel):
+    """The call path (``TRUNKLINE_CALLS__*``)."""
+
+    enabled: bool = Field(default=True, description="Run a call worker inside `trunkline serve`.")
+    agent_connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Give up on an agent's WebSocket after."
+    )
+    ring_timeout_s: float = Field(default=30.0, gt=0, description="Outbound: CANCEL after.")
+    media_timeout_s: float = Field(
+        default=60.0, gt=0, description="Hang up after this long without RTP from the far end."
+    )
+    lease_ttl_s: float = Field(
+        default=30.0, gt=0, description="A live call's lease expires after (crash safety)."
+    )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, description="How often a worker extends its leases and polls hang-ups."
+    )
+    resolve_interval_s: float = Field(
+        default=30.0, gt=0, description="How often gateway host names are resolved again."
     )
 
 
@@ -102,6 +156,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     server: ServerSettings = ServerSettings()
     sip: SipSettings = SipSettings()
+    media: MediaSettings = MediaSettings()
+    calls: CallSettings = CallSettings()
     limits: LimitSettings = LimitSettings()
     monitor: MonitorSettings = MonitorSettings()
     provider: ProviderSettings = ProviderSettings()

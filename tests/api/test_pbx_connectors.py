@@ -29,7 +29,7 @@ def connector_json(
         "phone_number": number,
         "agent_uuid": agent["agent_uuid"],
         "agent_name": agent["name"],
-        "sip_connector_server": settings.sip.public_address,
+        "sip_connector_server": settings.sip.public_address_resolved,
         "connection_type": "udp",
         "setup_mode": "both",
         "pbx": {"registrar_server": "pbx.example.com", "port": 5060, "username_extension": "201"},

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/pbx_extension_connectors", tags=["pbx extension conn
 
 
 async def _public_address(request: Request) -> str:
-    return get_state(request).settings.sip.public_address
+    return get_state(request).settings.sip.public_address_resolved
 
 
 PublicAddressDep = Annotated[str, Depends(_public_address)]

@@ -1,0 +1,379 @@
+"""One inbound call, start to end: route → lease → agent → answer → bridge → hang-up.
+
+The only place where the SIP edge (``sip/``), media (``media/``) and the database (through the
+call and routing services) meet for an inbound call. Every step is written to the call's
+timeline; every way the call can end is recorded with its ``end_reason``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trunkline.call.rules import CallDirection, CallStatus, CallVia, EndReason, EventKind
+from trunkline.call.service import call_service
+from trunkline.db import session_scope
+from trunkline.media.agent_stream import AgentStream, AgentUnreachable
+from trunkline.media.dtmf import parse_dtmf_relay
+from trunkline.media.session import Codec, RtpSession
+from trunkline.media.twilio import StreamWriter, new_sid
+from trunkline.routing.rules import SIP_ANSWER, Decision, RejectedBy, Route
+from trunkline.routing.service import InboundRequest, routing_service
+from trunkline.sip.incoming import IncomingCall
+from trunkline.sip.sdp import SdpError, answer
+
+if TYPE_CHECKING:
+    from trunkline.callworker.worker import CallWorker
+
+log = logging.getLogger(__name__)
+
+
+def reason_header(code: int, rejected_by: RejectedBy) -> str:
+    """RFC 3326 §2: ``Reason: SIP ;cause=404 ;text="unknown_number"`` names the check."""
+    return f'SIP ;cause={code} ;text="{rejected_by.value}"'
+
+
+def offered_codecs(call: IncomingCall) -> tuple[str, ...]:
+    offer = call.sdp_offer
+    if offer is None or not offer.audio_port:
+        return ()
+    return tuple(offer.codecs[pt].name for pt in offer.payload_types if pt in offer.codecs)
+
+
+@dataclass
+class Live:
+    """What the worker tracks of a call it carries (for DELETE and heartbeats)."""
+
+    call_id: uuid.UUID
+    hangup: asyncio.Event
+
+
+class InboundCall:
+    def __init__(self, worker: CallWorker, sip: IncomingCall) -> None:
+        self.worker = worker
+        self.sip = sip
+        self.call_id: uuid.UUID | None = None
+        self.hangup_requested = asyncio.Event()
+
+    @property
+    def _sessions(self):  # type: ignore[no-untyped-def]
+        return self.worker.sessionmaker
+
+    async def _event(self, kind: EventKind, detail: dict[str, object]) -> None:
+        assert self.call_id is not None
+        async with session_scope(self._sessions) as session:
+            await call_service.record_event(session, self.call_id, kind, detail)
+
+    async def _reject(self, decision: Decision, route: Route | None) -> None:
+        """Answer the INVITE with the decision's code and Reason; keep a ``rejected`` call."""
+        why = decision.rejected_by
+        assert why is not None
+        code, text = SIP_ANSWER[why]
+        self.sip.reject(code, text, reason_header=reason_header(code, why))
+        async with session_scope(self._sessions) as session:
+            if self.call_id is not None:
+                await call_service.mark_ended(
+                    session,
+                    self.call_id,
+                    status=CallStatus.rejected,
+                    rejected_by=why,
+                    sip_code=code,
+                    sip_reason=text,
+                    end_reason=EndReason.agent_unreachable
+                    if why is RejectedBy.agent_unreachable
+                    else None,
+                )
+                return
+            await call_service.reject(
+                session,
+                direction=CallDirection.inbound,
+                workspace_id=route.workspace_id if route else None,
+                from_number=self.sip.from_user or "",
+                to_number=decision.dialled or self.sip.request_uri_user or "",
+                rejected_by=why,
+                sip_code=code,
+                reason=text,
+                phone_number_id=route.phone_number_id if route else None,
+                agent_id=route.agent_id if route else None,
+                via=CallVia(route.via, route.via_id) if route else None,
+                sip_call_id=self.sip.call_id,
+                worker_id=self.worker.worker_id,
+                checks=decision.checks,
+            )
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            log.exception("inbound call %s failed", self.sip.call_id)
+            with contextlib.suppress(Exception):
+                await self.sip.hangup()
+            if self.call_id is not None:
+                with contextlib.suppress(Exception):
+                    await self._end(CallStatus.failed, EndReason.error)
+        finally:
+            if self.call_id is not None:
+                self.worker.forget(self.call_id)
+
+    async def _run(self) -> None:
+        worker, sip = self.worker, self.sip
+        request = InboundRequest(
+            source_ip=sip.source[0],
+            request_uri_user=sip.request_uri_user,
+            to_user=sip.to_user,
+            offered_codecs=offered_codecs(sip),
+            registration_source_id=worker.registration_source(sip.request_uri_user),
+        )
+        async with session_scope(self._sessions) as session:
+            decision = await routing_service.inbound(
+                session,
+                request,
+                resolver=worker.resolver,
+                lease_counts=call_service.lease_counts,
+            )
+        route = decision.route
+        if not decision.accepted or route is None:
+            await self._reject(decision, route)
+            return
+        assert route.agent_id is not None
+
+        # Check 5 again, authoritatively: the lease is taken under the number's lock.
+        async with session_scope(self._sessions) as session:
+            call = await call_service.open_inbound(
+                session,
+                workspace_id=route.workspace_id,
+                from_number=sip.from_user or "",
+                to_number=route.number,
+                phone_number_id=route.phone_number_id,
+                agent_id=route.agent_id,
+                via=CallVia(route.via, route.via_id),
+                sip_call_id=sip.call_id,
+                worker_id=worker.worker_id,
+                checks=decision.checks,
+            )
+            self.call_id = call.id
+            leased = await call_service.acquire_lease(
+                session,
+                line_id=route.line_id,
+                call_id=call.id,
+                direction=CallDirection.inbound,
+                worker_id=worker.worker_id,
+                ttl_s=worker.settings.calls.lease_ttl_s,
+                inbound_limit=route.inbound_limit,
+                total_limit=route.total_limit,
+            )
+        worker.track(call.id, self)
+        if not leased:
+            await self._reject(_limit_decision(decision), route)
+            return
+
+        sip.ringing()
+        connected = await self._connect_agent(route)
+        if connected is None:
+            return
+        stream = connected
+        await self._bridge(route, stream)
+
+    async def _connect_agent(self, route: Route) -> AgentStream | None:
+        """Check 7: the agent's WebSocket opens in time — else 480 ``agent_unreachable``. A
+        CANCEL meanwhile ends the call as ``canceled``."""
+        worker, sip = self.worker, self.sip
+        assert route.agent_id is not None
+        async with session_scope(self._sessions) as session:
+            url, token = await worker.stream_target(session, route.agent_id)
+        connect = asyncio.ensure_future(
+            AgentStream.connect(
+                url, auth_token=token, timeout_s=worker.settings.calls.agent_connect_timeout_s
+            )
+        )
+        await asyncio.wait({connect, sip.ended}, return_when=asyncio.FIRST_COMPLETED)
+        if sip.ended.done():
+            connect.cancel()
+            with contextlib.suppress(BaseException):
+                stream = await connect
+                await stream.stop()
+            await self._end(CallStatus.canceled, EndReason.caller_hangup, sip_code=487)
+            return None
+        try:
+            return connect.result()
+        except AgentUnreachable as exc:
+            await self._event(EventKind.agent_unreachable, {"reason": exc.reason})
+            decision = _unreachable_decision(exc.reason)
+            await self._reject(decision, route)
+            return None
+
+    async def _bridge(self, route: Route, stream: AgentStream) -> None:
+        worker, sip = self.worker, self.sip
+        assert self.call_id is not None
+        offer = sip.sdp_offer
+        assert offer is not None
+        media = await RtpSession.open(worker.media_host, worker.ports)
+        try:
+            try:
+                sdp = answer(
+                    offer,
+                    local_ip=worker.media_public_ip,
+                    local_port=media.local_port,
+                    session_id=str(uuid.uuid4().int % 10**12),
+                    version=1,
+                )
+            except SdpError:
+                sdp = None
+            if sdp is None:  # the routing check saw G.711; a mangled offer still fails here
+                await stream.stop()
+                await self._reject(_codec_decision(), route)
+                return
+            negotiated = sdp.media
+            media.start(
+                remote=(negotiated.remote_ip, negotiated.remote_port),
+                codec=Codec(negotiated.codec.name),
+                dtmf_payload_type=negotiated.telephone_event_pt,
+                listener=stream,
+                media_timeout_s=worker.settings.calls.media_timeout_s,
+            )
+            sip.on_info = lambda content_type, body: _info_dtmf(stream, content_type, body)
+            if not await sip.answer(sdp.sdp):
+                await stream.stop()
+                reason = sip.ended.result() if sip.ended.done() else "ack_timeout"
+                if reason == "cancel":
+                    await self._end(CallStatus.canceled, EndReason.caller_hangup, sip_code=487)
+                else:
+                    await self._end(CallStatus.failed, EndReason.error, sip_reason="no ACK")
+                return
+            async with session_scope(self._sessions) as session:
+                await call_service.mark_answered(session, self.call_id, codec=negotiated.codec.name)
+            writer = StreamWriter(
+                account_sid=f"AC{route.workspace_id.hex}",
+                call_sid=f"CA{self.call_id.hex}",
+                stream_sid=new_sid("MZ"),
+                custom_parameters=self._custom_parameters(route),
+            )
+            end = await self._until_end(media, stream, writer)
+            await self._end(CallStatus.completed, end, media=media)
+        finally:
+            await media.close()
+
+    async def _until_end(
+        self, media: RtpSession, stream: AgentStream, writer: StreamWriter
+    ) -> EndReason:
+        """Bridge until someone hangs up; hang up the other side the way it expects."""
+        sip = self.sip
+        bridge = asyncio.ensure_future(stream.run(media, writer, self._on_stream_event))
+        api = asyncio.ensure_future(self.hangup_requested.wait())
+        try:
+            await asyncio.wait({bridge, sip.ended, api}, return_when=asyncio.FIRST_COMPLETED)
+            if sip.ended.done() and not bridge.done():
+                await stream.stop()  # the caller's BYE: `stop`, close the WebSocket
+                await bridge
+                return EndReason.caller_hangup
+            if api.done() and not bridge.done():
+                await stream.stop()
+                await sip.hangup()
+                await bridge
+                return EndReason.api_hangup
+            result = bridge.result()
+            await sip.hangup()  # BYE: the agent closed, or media stopped arriving
+            return {
+                "agent_hangup": EndReason.agent_hangup,
+                "media_timeout": EndReason.media_timeout,
+                "caller_hangup": EndReason.caller_hangup,
+            }.get(result, EndReason.error)
+        finally:
+            api.cancel()
+
+    def _on_stream_event(self, kind: str, detail: dict[str, object]) -> None:
+        if self.call_id is None:
+            return
+        try:
+            event = EventKind(kind)
+        except ValueError:
+            return
+        self.worker.spawn(self._event(event, detail))
+
+    def _custom_parameters(self, route: Route) -> dict[str, str]:
+        """What Pipecat-style agents read from ``start.customParameters`` (docs/calls.md §2)."""
+        assert self.call_id is not None
+        caller = self.sip.from_user or ""
+        return {
+            "call_uuid": str(self.call_id),
+            "direction": "inbound",
+            "from": caller,
+            "to": route.number,
+            "from_number": caller,
+            "to_number": route.number,
+            "phone_number_uuid": str(route.phone_number_id or ""),
+            "agent_uuid": str(route.agent_id),
+        }
+
+    async def _end(
+        self,
+        status: CallStatus,
+        end_reason: EndReason,
+        *,
+        sip_code: int | None = None,
+        sip_reason: str | None = None,
+        media: RtpSession | None = None,
+    ) -> None:
+        assert self.call_id is not None
+        stats = None
+        if media is not None:
+            s = media.stats
+            stats = {
+                "codec": s.codec,
+                "packets_in": s.packets_in,
+                "packets_out": s.packets_out,
+                "dtmf": list(s.dtmf),
+            }
+        async with session_scope(self._sessions) as session:
+            await call_service.mark_ended(
+                session,
+                self.call_id,
+                status=status,
+                end_reason=end_reason,
+                sip_code=sip_code,
+                sip_reason=sip_reason,
+                media=stats,
+            )
+
+
+def _info_dtmf(stream: AgentStream, content_type: str, body: str) -> None:
+    """SIP INFO DTMF (``application/dtmf-relay``): the same ``dtmf`` frame as RFC 4733."""
+    if "dtmf" in content_type.lower():
+        digit = parse_dtmf_relay(body)
+        if digit:
+            stream.on_dtmf(digit)
+
+
+def _decision(why: RejectedBy, detail: str) -> Decision:
+    from trunkline.routing.rules import Check, CheckResult, Direction, Verdict
+
+    check = {
+        RejectedBy.channel_limit_reached: Check.channel_limit,
+        RejectedBy.codec_unsupported: Check.codec,
+        RejectedBy.agent_unreachable: Check.agent_reachable,
+    }[why]
+    code, text = SIP_ANSWER[why]
+    return Decision(
+        Direction.inbound,
+        Verdict.reject,
+        (CheckResult(check, False, detail),),
+        rejected_by=why,
+        sip_code=code,
+        sip_reason=text,
+    )
+
+
+def _limit_decision(decision: Decision) -> Decision:
+    return _decision(RejectedBy.channel_limit_reached, "the last channel was taken meanwhile")
+
+
+def _codec_decision() -> Decision:
+    return _decision(RejectedBy.codec_unsupported, "no usable G.711 stream in the offer")
+
+
+def _unreachable_decision(reason: str) -> Decision:
+    return _decision(RejectedBy.agent_unreachable, reason)

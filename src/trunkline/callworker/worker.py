@@ -1,0 +1,184 @@
+"""The call worker: SIP edge + media + routing, joined to the database.
+
+``trunkline serve`` runs one inside the API process; ``trunkline call-worker`` runs one on its
+own. Several workers on one PostgreSQL keep the same limits together: live calls are counted
+with one lease row per call (refreshed by this worker's heartbeat, so a killed worker's calls
+stop counting once their leases expire), and a hang-up asked through the API reaches the
+worker that carries the call on its next heartbeat (at once when it runs in this process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from trunkline.agent.service import agent_service
+from trunkline.binding.routes import gateway_names
+from trunkline.call.control import call_controls
+from trunkline.call.service import call_service
+from trunkline.callworker.inbound import InboundCall
+from trunkline.config import Settings
+from trunkline.db import session_scope
+from trunkline.kit.crypto import SecretBox
+from trunkline.media.ports import PortPool
+from trunkline.routing.trust import GatewayResolver
+from trunkline.sip.edge import SipEdge
+from trunkline.sip.incoming import IncomingCall
+
+log = logging.getLogger(__name__)
+
+# Registrations Trunkline holds put this user in their Contact: an INVITE sent to it arrives
+# on that registration (docs/calls.md §4, check 1).
+CONTACT_PREFIX = "tl-"
+
+
+def contact_user(source_id: uuid.UUID) -> str:
+    return f"{CONTACT_PREFIX}{source_id.hex}"
+
+
+def parse_contact_user(user: str | None) -> uuid.UUID | None:
+    if not user or not user.startswith(CONTACT_PREFIX):
+        return None
+    try:
+        return uuid.UUID(hex=user[len(CONTACT_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def _hostport(value: str, default_port: int = 5060) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host:
+        return value, default_port
+    return host.strip("[]"), int(port)
+
+
+class CallWorker:
+    """Implements the SIP edge's ``CallHandler``; owns the edge, the RTP ports and heartbeats."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        secret_box: SecretBox,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.secret_box = secret_box
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        listen = _hostport(settings.sip.listen)
+        public = _hostport(settings.sip.public_address_resolved)
+        self.edge = SipEdge(listen, public, self)
+        first, last = settings.media.port_range
+        self.ports = PortPool(first, last)
+        self.media_host = listen[0]
+        self.media_public_ip = settings.media.public_ip or public[0]
+        self.resolver = GatewayResolver()
+        self._calls: dict[uuid.UUID, InboundCall] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.edge.start()
+        call_controls.register(self)
+        self._loops = [
+            asyncio.create_task(self._heartbeat_loop(), name="call-heartbeat"),
+            asyncio.create_task(self._resolver_loop(), name="call-resolver"),
+        ]
+        log.info("call worker %s: SIP on %s", self.worker_id, self.edge.local_address)
+
+    @property
+    def sip_address(self) -> tuple[str, int]:
+        return self.edge.local_address
+
+    async def close(self) -> None:
+        call_controls.unregister(self)
+        for task in self._loops:
+            task.cancel()
+        for call in list(self._calls.values()):
+            call.hangup_requested.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+        await self.edge.close()
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    # -- the edge's handler ----------------------------------------------------------------
+
+    async def on_invite(self, call: IncomingCall) -> None:
+        await InboundCall(self, call).run()
+
+    def registration_source(self, request_uri_user: str | None) -> uuid.UUID | None:
+        return parse_contact_user(request_uri_user)
+
+    async def stream_target(
+        self, session: AsyncSession, agent_id: uuid.UUID
+    ) -> tuple[str, str | None]:
+        return await agent_service.stream_target(session, self.secret_box, agent_id)
+
+    # -- live calls --------------------------------------------------------------------------
+
+    def track(self, call_id: uuid.UUID, call: InboundCall) -> None:
+        self._calls[call_id] = call
+
+    def forget(self, call_id: uuid.UUID) -> None:
+        self._calls.pop(call_id, None)
+
+    def hangup(self, call_id: uuid.UUID) -> bool:
+        """``CallControl``: the API asked to hang up a call; True if this worker carries it."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return False
+        call.hangup_requested.set()
+        return True
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _heartbeat_loop(self) -> None:
+        """Extend this worker's leases; pick up hang-ups asked in other processes."""
+        every = self.settings.calls.heartbeat_s
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    await call_service.heartbeat(
+                        session, self.worker_id, self.settings.calls.lease_ttl_s
+                    )
+                    asked = (
+                        await call_service.hangups_requested(
+                            session, self.worker_id, list(self._calls)
+                        )
+                        if self._calls
+                        else set()
+                    )
+                for call_id in asked:
+                    self.hangup(call_id)
+            except Exception as exc:  # a database outage must not stop the calls in flight
+                log.warning("call worker heartbeat failed: %s", exc)
+
+    async def _resolver_loop(self) -> None:
+        """Keep gateway host names resolved, so trust checks need no DNS per INVITE."""
+        while True:
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    names = await gateway_names(session)
+                await self.resolver.refresh(names)
+            except Exception as exc:
+                log.warning("gateway resolution failed: %s", exc)
+            await asyncio.sleep(self.settings.calls.resolve_interval_s)
