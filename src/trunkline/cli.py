@@ -95,6 +95,34 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_call_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """A call worker on its own: SIP edge, media and the agent bridge (no HTTP API)."""
+    from trunkline.callworker.worker import CallWorker
+    from trunkline.keys import load_secret_box
+    from trunkline.logs import configure_logging
+
+    configure_logging(settings.server.log_level)
+    box = load_secret_box(settings)
+    if args.listen:
+        settings.sip.listen = args.listen
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        worker = CallWorker(settings, create_sessionmaker(engine), box)
+        await worker.start()
+        host, port = worker.sip_address
+        print(f"call worker {worker.worker_id} listening on {host}:{port}", file=sys.stderr)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await worker.close()
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from trunkline.workspace.service import workspace_service
 
@@ -169,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     monitor = sub.add_parser("monitor", help="run the SIP health monitor standalone")
     monitor.add_argument("--once", action="store_true", help="check what is due once, then exit")
     monitor.set_defaults(func=cmd_monitor)
+    worker = sub.add_parser("call-worker", help="run a call worker (SIP edge + media) standalone")
+    worker.add_argument("--listen", help="host:port for SIP (default TRUNKLINE_SIP__LISTEN)")
+    worker.set_defaults(func=cmd_call_worker)
     sub.add_parser("workspaces", help="list workspaces").set_defaults(func=cmd_workspaces)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
