@@ -46,10 +46,15 @@ RATE = 8000
 
 
 class Report:
+    """``{"calls": {call_sid: {...}}}``: what the agent saw of each call."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = {
-            "calls": 0,
+        self.data: dict[str, Any] = {"calls": {}}
+        self.write()
+
+    def new_call(self) -> dict[str, Any]:
+        return {
             "start": None,
             "authorization": None,
             "audio_bytes": 0,
@@ -57,7 +62,6 @@ class Report:
             "ended": False,
             "interrupted": False,
         }
-        self.write()
 
     def write(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -68,16 +72,17 @@ class Report:
 class Echo(FrameProcessor):
     """Caller audio → the same audio out; digits noted."""
 
-    def __init__(self, report: Report, echo: bool) -> None:
+    def __init__(self, report: Report, call: dict[str, Any], echo: bool) -> None:
         super().__init__()
         self.report = report
+        self.call = call
         self.echo = echo
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame):
             # 16-bit PCM at 8 kHz in the pipeline: 2 bytes per μ-law byte on the wire
-            self.report.data["audio_bytes"] += len(frame.audio) // 2
+            self.call["audio_bytes"] += len(frame.audio) // 2
             if self.echo:
                 await self.push_frame(
                     OutputAudioRawFrame(
@@ -88,7 +93,7 @@ class Echo(FrameProcessor):
                 )
             return
         if isinstance(frame, InputDTMFFrame):
-            self.report.data["digits"].append(str(frame.button.value))
+            self.call["digits"].append(str(frame.button.value))
             self.report.write()
         await self.push_frame(frame, direction)
 
@@ -106,10 +111,11 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
     @app.websocket("/ws")
     async def stream(websocket: WebSocket) -> None:
         await websocket.accept()
-        report.data["calls"] += 1
-        report.data["authorization"] = websocket.headers.get("authorization")
+        call = report.new_call()
+        call["authorization"] = websocket.headers.get("authorization")
         _, call_data = await parse_telephony_websocket(websocket)
-        report.data["start"] = {
+        report.data["calls"][call_data["call_id"]] = call
+        call["start"] = {
             "stream_id": call_data["stream_id"],
             "call_id": call_data["call_id"],
             "body": call_data.get("body", {}),
@@ -129,7 +135,7 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
                 serializer=serializer,
             ),
         )
-        echo = Echo(report, echo=mode == "echo")
+        echo = Echo(report, call, echo=mode == "echo")
         pipeline = Pipeline([transport.input(), echo, transport.output()])
         task = PipelineWorker(
             pipeline,
@@ -138,7 +144,7 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
 
         @transport.event_handler("on_client_disconnected")
         async def on_disconnected(_transport: Any, _client: Any) -> None:
-            report.data["ended"] = True
+            call["ended"] = True
             report.write()
             await task.cancel()
 
@@ -148,7 +154,7 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
             )
             await asyncio.sleep(interrupt_after_s)
             await task.queue_frame(InterruptionFrame())
-            report.data["interrupted"] = True
+            call["interrupted"] = True
             report.write()
 
         side = asyncio.create_task(interrupt_later()) if mode == "interrupt" else None
@@ -159,7 +165,7 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
         finally:
             if side is not None:
                 side.cancel()
-            report.data["ended"] = True
+            call["ended"] = True
             report.write()
 
     return app

@@ -1,0 +1,223 @@
+"""Call-path test peers: SIPp as the carrier, a Pipecat agent process, and an app serving with
+a call worker on loopback.
+
+- ``Carrier`` runs SIPp scenarios against the call worker's SIP edge (``uac_pcap``: a real call
+  playing SIPp's bundled PCMA recording and an RFC 2833 digit; ``refused``: an INVITE expected
+  to be turned down, whose answer is read back from SIPp's message trace).
+- ``PipecatAgent`` runs tests/support/agents/pipecat_echo.py as its own process.
+- ``serving_calls`` serves the real app with a call worker (SIP on a free port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from tests.support.server import Server, free_port
+from tests.support.sip_peers import PEERS_DIR, find_binary
+from trunkline.app import create_app
+from trunkline.config import Settings
+
+SIPP_PCAP_DIR = Path("/usr/share/sip-tester/pcap")
+REFUSED_XML = PEERS_DIR / "sipp_uac_refused.xml"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    messages: str  # -message_file: every message sent and received
+    log: str
+
+    def responses(self) -> list[str]:
+        """Each SIP response SIPp received, as its raw text."""
+        blocks = re.split(r"\n-{5,}.*?\n", self.messages)
+        return [b.strip() for b in blocks if b.strip().startswith("SIP/2.0 ")]
+
+    def final(self) -> tuple[int, str | None]:
+        """The final response's code and its Reason header."""
+        finals = [r for r in self.responses() if not r.startswith("SIP/2.0 1")]
+        if not finals:
+            raise AssertionError(f"no final response in:\n{self.messages[-3000:]}")
+        head = finals[0]
+        code = int(head.split()[1])
+        match = re.search(r"^Reason:\s*(.+?)\s*$", head, re.MULTILINE | re.IGNORECASE)
+        return code, match.group(1) if match else None
+
+    def count(self, method: str) -> int:
+        return len(re.findall(rf"^{method} sip:", self.messages, re.MULTILINE))
+
+
+class Carrier:
+    """SIPp as the customer's carrier, calling the edge at ``target`` from ``local_ip``."""
+
+    def __init__(self, workdir: Path, target: tuple[str, int], local_ip: str = "127.0.0.1"):
+        if find_binary("sipp") is None:
+            raise RuntimeError("sipp is not installed")
+        self.workdir = workdir
+        self.target = target
+        self.local_ip = local_ip
+        workdir.mkdir(parents=True, exist_ok=True)
+        pcap = workdir / "pcap"
+        # SIPp finds pcap files relative to its working directory.
+        if not pcap.exists():
+            pcap.symlink_to(SIPP_PCAP_DIR)
+        self._runs = 0
+
+    def _argv(
+        self, scenario: list[str], service: str, extra: list[str]
+    ) -> tuple[list[str], Path, Path]:
+        self._runs += 1
+        messages = self.workdir / f"messages-{self._runs}.log"
+        errors = self.workdir / f"errors-{self._runs}.log"
+        host, port = self.target
+        argv = [
+            find_binary("sipp") or "sipp",
+            *scenario,
+            f"{host}:{port}",
+            "-s",
+            service,
+            "-i",
+            self.local_ip,
+            "-p",
+            str(free_udp_port(self.local_ip)),
+            "-mp",
+            str(free_udp_port(self.local_ip) & ~1),
+            "-m",
+            "1",
+            "-nd",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_msg",
+            "-message_file",
+            str(messages),
+            "-trace_err",
+            "-error_file",
+            str(errors),
+            *extra,
+        ]
+        return argv, messages, errors
+
+    async def run(self, scenario: list[str], service: str, extra: list[str] = ()) -> SippResult:  # type: ignore[assignment]
+        argv, messages, errors = self._argv(scenario, service, list(extra))
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode is not None
+        text = messages.read_text(errors="replace") if messages.exists() else ""
+        err = errors.read_text(errors="replace") if errors.exists() else ""
+        return SippResult(proc.returncode, text, out.decode(errors="replace") + err)
+
+    async def call_pcap(self, number: str) -> SippResult:
+        """A whole call: INVITE, answered, ≈ 7 s of PCMA (30 ms packets) and a digit, BYE."""
+        return await self.run(["-sn", "uac_pcap"], number)
+
+    async def refused(self, number: str, codec: int = 8, codec_name: str = "PCMA") -> SippResult:
+        """An INVITE expected to be turned down (403/404/480/486/487/488), then ACKed."""
+        keys = ["-key", "codec", str(codec), "-key", "codec_name", codec_name]
+        return await self.run(["-sf", str(REFUSED_XML)], number, keys)
+
+
+class PipecatAgent:
+    """The Pipecat echo agent (tests/support/agents/pipecat_echo.py) as its own process."""
+
+    def __init__(self, workdir: Path, mode: str = "echo", interrupt_after_s: float = 1.0):
+        self.port = free_port()
+        self.report_path = workdir / f"agent-{self.port}.json"
+        self.log_path = workdir / f"agent-{self.port}.log"
+        self.mode = mode
+        self.interrupt_after_s = interrupt_after_s
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def __enter__(self) -> PipecatAgent:
+        argv = [
+            sys.executable,
+            "-m",
+            "tests.support.agents.pipecat_echo",
+            "--port",
+            str(self.port),
+            "--report",
+            str(self.report_path),
+            "--mode",
+            self.mode,
+            "--interrupt-after-s",
+            str(self.interrupt_after_s),
+        ]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"agent exited: {self.log_path.read_text()[-2000:]}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("agent did not start")
+
+    def __exit__(self, *_: object) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.report_path.read_text())
+        return data
+
+
+@asynccontextmanager
+async def serving_calls(settings: Settings) -> AsyncIterator[tuple[str, tuple[str, int]]]:
+    """Serve the app with a call worker; yields (base URL, SIP edge address)."""
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    srv = Server(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        worker = app.state.trunkline.call_worker
+        assert worker is not None, "calls are disabled in these settings"
+        yield f"http://127.0.0.1:{port}", worker.sip_address
+    finally:
+        srv.should_exit = True
+        await task
