@@ -85,6 +85,8 @@ _NUMBERS: BindParameter[list[str]] = bindparam("numbers", expanding=True)
 _NAMES: BindParameter[list[str]] = bindparam("names", expanding=True)
 _SOURCE_IDS: BindParameter[list[uuid.UUID]] = bindparam("source_ids", expanding=True)
 _SUFFIX = bindparam("suffix", type_=String)
+_WS: BindParameter[uuid.UUID] = bindparam("workspace_id")
+_AGENT: BindParameter[uuid.UUID] = bindparam("agent_id")
 
 
 def _number_in(column: Any, gateways: Sequence[Any], national: bool, by_source: Any) -> Any:
@@ -97,7 +99,7 @@ def _number_in(column: Any, gateways: Sequence[Any], national: bool, by_source: 
 
 
 @functools.cache
-def _routes_stmt(national: bool) -> Any:
+def _routes_stmt(national: bool, scoped: bool) -> Any:
     agent_cols = (Agent.name, Agent.status, Agent.stream_url)
     # Trunk rows and provisioned numbers: a binding row on call (a trunk row's number always
     # has its binding; the trunk row is joined for its gateways and direction).
@@ -225,11 +227,15 @@ def _routes_stmt(national: bool) -> Any:
             ),
         )
     )
+    if scoped:  # the dry run: one workspace's sources only
+        bindings = bindings.where(PhoneNumber.workspace_id == _WS)
+        connections = connections.where(SipConnection.workspace_id == _WS)
+        connectors = connectors.where(PbxConnector.workspace_id == _WS)
     return union_all(bindings, connections, connectors)
 
 
 @functools.cache
-def _gateway_marker_stmt() -> Any:
+def _gateway_marker_stmt(scoped: bool) -> Any:
     """One row when any call source's gateway (or PBX allowed IP) is one of the names."""
     parts = [
         select(literal(_TRUSTED)).where(
@@ -242,6 +248,12 @@ def _gateway_marker_stmt() -> Any:
             or_(PbxConnector.registrar_server.in_(_NAMES), PbxConnector.allowed_ip.in_(_NAMES))
         ),
     ]
+    if scoped:
+        parts = [
+            parts[0].where(Trunk.workspace_id == _WS),
+            parts[1].where(SipConnection.workspace_id == _WS),
+            parts[2].where(PbxConnector.workspace_id == _WS),
+        ]
     return union_all(*(p.limit(1) for p in parts)).limit(1)
 
 
@@ -298,20 +310,26 @@ async def call_sources(
     names: Sequence[str],
     national_suffix: str | None = None,
     source_ids: Sequence[uuid.UUID] = (),
+    workspace_id: uuid.UUID | None = None,
 ) -> CallSources:
     """Routes for the dialled number's readings (and registrations hit), plus whether any
     call source's gateway is one of ``names`` (the caller's address and the gateway host names
-    known to resolve to it)."""
+    known to resolve to it). ``workspace_id`` limits both to one workspace (the dry run)."""
     national = national_suffix is not None
+    scoped = workspace_id is not None
     params: dict[str, Any] = {
         "numbers": list(numbers),
         "names": list(names),
         "source_ids": list(source_ids),
     }
+    marker_params: dict[str, Any] = {"names": list(names)}
     if national:
         params["suffix"] = f"%{national_suffix}"
-    routes = [_row(r) for r in await session.execute(_routes_stmt(national), params)]
-    marker = (await session.execute(_gateway_marker_stmt(), {"names": list(names)})).first()
+    if scoped:
+        params["workspace_id"] = marker_params["workspace_id"] = workspace_id
+    stmt = _routes_stmt(national, scoped)
+    routes = [_row(r) for r in await session.execute(stmt, params)]
+    marker = (await session.execute(_gateway_marker_stmt(scoped), marker_params)).first()
     return CallSources(routes, marker is not None or False)
 
 
@@ -330,3 +348,162 @@ def _gateway_names_stmt() -> Any:
 async def gateway_names(session: AsyncSession) -> set[str]:
     """Every gateway host of every call source (for the call worker's resolver index)."""
     return {name for (name,) in await session.execute(_gateway_names_stmt()) if name}
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """A number an agent holds on ``call``, with what calling out through it needs."""
+
+    number: str
+    phone_number_id: uuid.UUID | None
+    country_code: str | None
+    channel_settings: dict[str, Any] | None
+    via: Via
+    via_id: uuid.UUID
+    gateway: str | None
+    port: int | None
+    transport: str | None
+    secondary_gateway: str | None
+    setup: str | None  # trunk direction or PBX setup mode
+    additional_settings: dict[str, Any] | None
+    assigned_at: datetime
+
+
+@functools.cache
+def _lines_stmt() -> Any:
+    trunk = Trunk.__table__.alias("line_trunk")
+    bindings = (
+        select(
+            PhoneNumber.number,
+            PhoneNumber.id,
+            PhoneNumber.country_code,
+            PhoneNumber.channel_settings,
+            Binding.kind,
+            trunk.c.id,
+            trunk.c.sip_gateway,
+            trunk.c.sip_port,
+            trunk.c.sip_transport,
+            trunk.c.sip_secondary_gateway,
+            trunk.c.direction,
+            trunk.c.additional_settings,
+            Binding.created_at,
+        )
+        .join(Binding, Binding.phone_number_id == PhoneNumber.id)
+        .outerjoin(
+            trunk,
+            and_(trunk.c.phone_number_id == PhoneNumber.id, trunk.c.channel == Channel.call.value),
+        )
+        .where(
+            Binding.agent_id == _AGENT,
+            Binding.workspace_id == _WS,
+            Binding.channel == Channel.call.value,
+            PhoneNumber.status == "active",
+        )
+    )
+    conn_number = PhoneNumber.__table__.alias("line_conn_number")
+    connections = (
+        select(
+            SipConnection.phone_number_e164,
+            conn_number.c.id,
+            conn_number.c.country_code,
+            conn_number.c.channel_settings,
+            literal(Via.connection.value),
+            SipConnection.id,
+            SipConnection.gateway,
+            SipConnection.port,
+            SipConnection.transport,
+            SipConnection.secondary_gateway,
+            cast(null(), String),
+            cast(null(), Trunk.additional_settings.type),
+            SipConnectionAssignment.created_at,
+        )
+        .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
+        .outerjoin(
+            conn_number,
+            and_(
+                conn_number.c.workspace_id == SipConnection.workspace_id,
+                conn_number.c.number == SipConnection.phone_number_e164,
+            ),
+        )
+        .where(
+            SipConnectionAssignment.agent_id == _AGENT,
+            SipConnectionAssignment.workspace_id == _WS,
+            SipConnection.phone_number_e164.is_not(None),
+            SipConnection.status != "disabled",
+        )
+    )
+    pbx_number = PhoneNumber.__table__.alias("line_pbx_number")
+    connectors = (
+        select(
+            PbxConnector.phone_number,
+            pbx_number.c.id,
+            pbx_number.c.country_code,
+            pbx_number.c.channel_settings,
+            literal(Via.pbx.value),
+            PbxConnector.id,
+            PbxConnector.registrar_server,
+            PbxConnector.port,
+            PbxConnector.connection_type,
+            cast(null(), String),
+            PbxConnector.setup_mode,
+            cast(null(), Trunk.additional_settings.type),
+            PbxConnector.created_at,
+        )
+        .outerjoin(
+            pbx_number,
+            and_(
+                pbx_number.c.workspace_id == PbxConnector.workspace_id,
+                pbx_number.c.number == PbxConnector.phone_number,
+            ),
+        )
+        .where(
+            PbxConnector.agent_id == _AGENT,
+            PbxConnector.workspace_id == _WS,
+            PbxConnector.status != "disabled",
+        )
+    )
+    return union_all(bindings, connections, connectors)
+
+
+async def agent_call_lines(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+) -> list[LineRow]:
+    """Every number ``agent_id`` holds on call, through any source, with its gateway."""
+    rows = await session.execute(
+        _lines_stmt(), {"workspace_id": workspace_id, "agent_id": agent_id}
+    )
+    out = []
+    for (
+        number,
+        pn_id,
+        country,
+        cs,
+        kind,
+        via_id,
+        gw,
+        port,
+        transport,
+        gw2,
+        setup,
+        extra,
+        at,
+    ) in rows:
+        via = Via(kind)
+        out.append(
+            LineRow(
+                number=number,
+                phone_number_id=pn_id,
+                country_code=country,
+                channel_settings=cs,
+                via=via,
+                via_id=via_id if via_id is not None else pn_id,
+                gateway=gw,
+                port=port,
+                transport=transport,
+                secondary_gateway=gw2,
+                setup=setup,
+                additional_settings=extra,
+                assigned_at=at,
+            )
+        )
+    return out

@@ -14,11 +14,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.routes import RouteRow, call_sources
+from trunkline.binding.routes import LineRow, RouteRow, agent_call_lines, call_sources
 from trunkline.binding.rules import DEFAULT_CHANNEL_LIMIT, Via
 from trunkline.kit.e164 import parse_e164
 from trunkline.routing.numbers import candidates, clean, national_suffix
-from trunkline.routing.rules import Decision, InboundFacts, Route, decide_inbound
+from trunkline.routing.rules import (
+    AniFormat,
+    Decision,
+    InboundFacts,
+    OutboundFacts,
+    OutboundLine,
+    Route,
+    decide_inbound,
+    decide_outbound,
+)
 from trunkline.routing.trust import GatewayResolver, in_allowed
 
 # Live calls per line: (inbound, all directions). The call domain answers it from its leases.
@@ -77,6 +86,7 @@ class RoutingService:
         *,
         resolver: GatewayResolver,
         lease_counts: LeaseCounter,
+        workspace_id: uuid.UUID | None = None,
     ) -> Decision:
         """The decision for one inbound call: facts loaded in one read, then the pure rules."""
         via_registration = request.registration_source_id is not None
@@ -90,6 +100,7 @@ class RoutingService:
             names=resolver.names_for(request.source_ip),
             national_suffix=suffix,
             source_ids=[request.registration_source_id] if request.registration_source_id else [],
+            workspace_id=workspace_id,
         )
         rows = sources.routes
         lines = sorted({line_id(r) for r in rows})
@@ -139,6 +150,90 @@ class RoutingService:
                 via_registration=via_registration,
             )
         )
+
+    async def outbound(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        *,
+        agent: AgentFacts | None,
+        from_number: str | None,
+        to: str,
+        lease_counts: LeaseCounter,
+    ) -> Decision:
+        """The decision for one outbound call (``POST /calls`` and the dry run)."""
+        rows = await agent_call_lines(session, workspace_id, agent.id) if agent else []
+        ids = sorted({r.phone_number_id or r.via_id for r in rows})
+        counts: Mapping[uuid.UUID, tuple[int, int]] = (
+            await lease_counts(session, ids) if ids else {}
+        )
+        lines = [outbound_line(workspace_id, r, counts) for r in rows]
+        return decide_outbound(
+            OutboundFacts(
+                agent_found=agent is not None,
+                agent_active=agent is not None and agent.active,
+                agent_name=agent.name if agent else None,
+                from_number=from_number,
+                to=to,
+                lines=lines,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    id: uuid.UUID
+    name: str
+    active: bool
+
+
+def _outbound_enabled(row: LineRow) -> bool:
+    if row.via is Via.pbx:
+        return row.setup in ("outbound", "both")
+    if row.channel_settings is None:
+        return True
+    return bool(row.channel_settings.get("voice", {}).get("enabled", False))
+
+
+def _flag(settings: Mapping[str, Any] | None, key: str) -> bool:
+    return bool((settings or {}).get(key, False))
+
+
+def outbound_line(
+    workspace_id: uuid.UUID, row: LineRow, counts: Mapping[uuid.UUID, tuple[int, int]]
+) -> OutboundLine:
+    """A stored line as the outbound rules see it. Trunk ``additional_settings`` carry
+    ``ani_format`` (e164 | national | digits; default e164), ``allow_premium`` and
+    ``allow_emergency`` (default false)."""
+    country = row.country_code or _region(row.number)
+    voice = (row.channel_settings or {}).get("voice", {})
+    extra = row.additional_settings or {}
+    try:
+        ani = AniFormat(str(extra.get("ani_format", AniFormat.e164.value)))
+    except ValueError:
+        ani = AniFormat.e164
+    line = row.phone_number_id or row.via_id
+    return OutboundLine(
+        workspace_id=workspace_id,
+        number=row.number,
+        country_code=country,
+        phone_number_id=row.phone_number_id,
+        via=row.via,
+        via_id=row.via_id,
+        line_id=line,
+        outbound_enabled=_outbound_enabled(row),
+        whitelisted_destinations=tuple(voice.get("whitelisted_destinations") or (country,)),
+        allow_premium=_flag(extra, "allow_premium"),
+        allow_emergency=_flag(extra, "allow_emergency"),
+        ani_format=ani,
+        gateway=row.gateway,
+        port=row.port or 5060,
+        transport=row.transport or "udp",
+        secondary_gateway=row.secondary_gateway,
+        total_limit=_limit(row.channel_settings, "voice"),
+        active_total=counts.get(line, (0, 0))[1],
+        assigned_at=row.assigned_at,
+    )
 
 
 def _region(e164: str) -> str:
