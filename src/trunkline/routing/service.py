@@ -14,8 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.agent.service import agent_service
 from trunkline.binding.routes import LineRow, RouteRow, agent_call_lines, call_sources
 from trunkline.binding.rules import DEFAULT_CHANNEL_LIMIT, Via
+from trunkline.call.service import call_service
+from trunkline.errors import AgentNotFound
 from trunkline.kit.e164 import parse_e164
 from trunkline.routing.numbers import candidates, clean, national_suffix
 from trunkline.routing.rules import (
@@ -28,6 +31,7 @@ from trunkline.routing.rules import (
     decide_inbound,
     decide_outbound,
 )
+from trunkline.routing.schemas import InboundDryRun, OutboundDryRun
 from trunkline.routing.trust import GatewayResolver, in_allowed
 
 # Live calls per line: (inbound, all directions). The call domain answers it from its leases.
@@ -179,6 +183,41 @@ class RoutingService:
             )
         )
 
+    async def dry_run(
+        self, session: AsyncSession, workspace_id: uuid.UUID, body: InboundDryRun | OutboundDryRun
+    ) -> tuple[Decision, uuid.UUID | None]:
+        """``POST /routing/dry-run``: the live decision, limited to this workspace's sources."""
+        if isinstance(body, InboundDryRun):
+            request = InboundRequest(
+                source_ip=body.source_ip,
+                request_uri_user=body.to,
+                to_user=body.to,
+                offered_codecs=body.codecs,
+            )
+            decision = await self.inbound(
+                session,
+                request,
+                resolver=dry_run_resolver,
+                lease_counts=call_service.lease_counts,
+                workspace_id=workspace_id,
+            )
+            return decision, None
+        try:
+            agent = await agent_service.get(session, workspace_id, body.agent_uuid)
+        except AgentNotFound:
+            facts = None
+        else:
+            facts = AgentFacts(agent.id, agent.name, agent.status == "active")
+        decision = await self.outbound(
+            session,
+            workspace_id,
+            agent=facts,
+            from_number=body.from_,
+            to=body.to,
+            lease_counts=call_service.lease_counts,
+        )
+        return decision, body.agent_uuid
+
 
 @dataclass(frozen=True)
 class AgentFacts:
@@ -243,4 +282,6 @@ def _region(e164: str) -> str:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The dry run resolves gateway names itself (the call worker keeps its own index).
+dry_run_resolver = GatewayResolver()
 routing_service = RoutingService()
