@@ -52,21 +52,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
-        monitor = MonitorService(settings.monitor, sessionmaker, secret_box)
+        # The call worker starts first: registrations the monitor holds advertise its SIP
+        # edge as their Contact (docs/calls.md §4), so calls sent to them reach the edge.
+        call_worker = None
+        contact = None
+        if settings.calls.enabled:
+            call_worker = CallWorker(settings, sessionmaker, secret_box)
+            await call_worker.start()
+            contact = call_worker.public_hostport
+        monitor = MonitorService(
+            settings.monitor, sessionmaker, secret_box, contact_hostport=contact
+        )
         app.state.trunkline = AppState(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             secret_box=secret_box,
             monitor=monitor,
+            call_worker=call_worker,
         )
         if settings.monitor.enabled:
             monitor.start()
-        call_worker = None
-        if settings.calls.enabled:
-            call_worker = CallWorker(settings, sessionmaker, secret_box)
-            await call_worker.start()
-            app.state.trunkline.call_worker = call_worker
         freeze_startup_objects()
         try:
             yield

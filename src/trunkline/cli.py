@@ -79,7 +79,13 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> None:
         engine = create_engine(settings)
-        monitor = MonitorService(settings.monitor, create_sessionmaker(engine), box)
+        # Registrations advertise the call workers' public SIP address as their Contact.
+        monitor = MonitorService(
+            settings.monitor,
+            create_sessionmaker(engine),
+            box,
+            contact_hostport=settings.sip.public_address_resolved,
+        )
         try:
             if args.once:
                 checked = await monitor.tick()

@@ -29,28 +29,12 @@ from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.kit.crypto import SecretBox
 from trunkline.media.ports import PortPool
+from trunkline.routing.contact import parse_contact_user
 from trunkline.routing.trust import GatewayResolver
 from trunkline.sip.edge import SipEdge
 from trunkline.sip.incoming import IncomingCall
 
 log = logging.getLogger(__name__)
-
-# Registrations Trunkline holds put this user in their Contact: an INVITE sent to it arrives
-# on that registration (docs/calls.md §4, check 1).
-CONTACT_PREFIX = "tl-"
-
-
-def contact_user(source_id: uuid.UUID) -> str:
-    return f"{CONTACT_PREFIX}{source_id.hex}"
-
-
-def parse_contact_user(user: str | None) -> uuid.UUID | None:
-    if not user or not user.startswith(CONTACT_PREFIX):
-        return None
-    try:
-        return uuid.UUID(hex=user[len(CONTACT_PREFIX) :])
-    except ValueError:
-        return None
 
 
 def _hostport(value: str, default_port: int = 5060) -> tuple[str, int]:
@@ -101,6 +85,12 @@ class CallWorker:
     @property
     def sip_address(self) -> tuple[str, int]:
         return self.edge.local_address
+
+    @property
+    def public_hostport(self) -> str:
+        """The edge's public address as ``host:port`` (Contact of our registrations)."""
+        host, port = self.edge.public_address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     async def close(self) -> None:
         call_controls.unregister(self)

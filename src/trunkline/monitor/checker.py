@@ -10,6 +10,7 @@ from datetime import datetime
 from trunkline.kit.clock import utcnow
 from trunkline.monitor.status import GatewayOutcome, RegisterOutcome
 from trunkline.monitor.targets import CheckSpec
+from trunkline.routing.contact import contact_user
 from trunkline.sip import ProbeResult, RegisterResult, Registration, SipClient, Target, TraceEntry
 
 
@@ -53,9 +54,11 @@ def _register_outcome(target: Target, res: RegisterResult) -> RegisterOutcome:
 class Registrations:
     """Registrations this process keeps alive; each keeps its Call-ID and CSeq across refreshes."""
 
-    def __init__(self) -> None:
+    def __init__(self, contact_hostport: str | None = None) -> None:
         # (kind, id, gateway) → (fingerprint of target + credentials, registration)
         self._by_key: dict[tuple[str, uuid.UUID, str], tuple[str, Registration]] = {}
+        # The call worker's SIP edge: registrations advertise it so calls reach the edge.
+        self.contact_hostport = contact_hostport
 
     def get(
         self, client: SipClient, spec: CheckSpec, target: Target, expires_s: int, timeout_s: float
@@ -72,6 +75,8 @@ class Registrations:
             aor_user=spec.aor_user,
             expires_s=expires_s,
             timeout_s=timeout_s,
+            contact_user=contact_user(spec.id) if self.contact_hostport else None,
+            contact_hostport=self.contact_hostport,
         )
         self._by_key[key] = (spec.fingerprint, reg)
         return reg

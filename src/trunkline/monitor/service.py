@@ -45,6 +45,8 @@ class MonitorService:
         settings: MonitorSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         box: SecretBox,
+        *,
+        contact_hostport: str | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -53,7 +55,7 @@ class MonitorService:
             settings.instance_id
             or (f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
         )
-        self.registrations = Registrations()
+        self.registrations = Registrations(contact_hostport)
         self.checks_done = 0
         self._client: SipClient | None = None
         self._task: asyncio.Task[None] | None = None

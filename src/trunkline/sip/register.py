@@ -70,6 +70,7 @@ class Registration:
         domain: str | None = None,
         expires_s: int = 300,
         contact_user: str | None = None,
+        contact_hostport: str | None = None,
         timeout_s: float | None = None,
     ) -> None:
         self.client = client
@@ -80,6 +81,10 @@ class Registration:
         self.domain = f"[{domain}]" if ":" in domain else domain  # IPv6 literal in a URI
         self.expires_s = expires_s
         self.contact_user = contact_user or self.aor_user
+        # Where calls for this binding should go: by default the socket the REGISTER leaves
+        # from; a call worker's SIP edge when it is given (RFC 3261 §10.2.1: the Contact may
+        # name any address that reaches the UA).
+        self.contact_hostport = contact_hostport
         self.timeout_s = timeout_s
         self.call_id = new_token(12)
         self.cseq = 0
@@ -110,7 +115,8 @@ class Registration:
         self.cseq += 1
         aor = f"sip:{self.aor_user}@{self.domain}"
         transport = "" if self.target.transport == "udp" else f";transport={self.target.transport}"
-        self._contact = f"sip:{self.contact_user}@{channel.local}{transport}"
+        hostport = self.contact_hostport or channel.local
+        self._contact = f"sip:{self.contact_user}@{hostport}{transport}"
         headers = [
             ("Max-Forwards", "70"),
             ("From", f"<{aor}>;tag={self._from_tag}"),
