@@ -8,8 +8,8 @@ from trunkline.agent.channels_router import router as agent_channels_router
 from trunkline.agent.router import router as agent_router
 from trunkline.monitor.router import router as monitor_router
 from trunkline.pbx_connector.router import router as pbx_connector_router
-from trunkline.routing.router import router as routing_router
 from trunkline.phone_number.router import router as phone_number_router
+from trunkline.routing.router import router as routing_router
 from trunkline.sip_connection.router import router as sip_connection_router
 from trunkline.trunk.router import router as trunk_router
 
