@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -139,6 +140,11 @@ class Carrier:
         """A whole call: INVITE, answered, ≈ 7 s of PCMA (30 ms packets) and a digit, BYE."""
         return await self.run(["-sn", "uac_pcap"], number)
 
+    async def call_external_media(self, number: str, rtp_port: int, hold_ms: int) -> SippResult:
+        """A call whose audio the test's own RTP socket (at ``rtp_port``) sends and records."""
+        extra = ["-key", "rtp_port", str(rtp_port), "-d", str(hold_ms)]
+        return await self.run(["-sf", str(EXTERNAL_MEDIA_XML)], number, extra)
+
     async def refused(self, number: str, codec: int = 8, codec_name: str = "PCMA") -> SippResult:
         """An INVITE expected to be turned down (403/404/480/486/487/488), then ACKed."""
         keys = ["-key", "codec", str(codec), "-key", "codec_name", codec_name]
@@ -221,3 +227,63 @@ async def serving_calls(settings: Settings) -> AsyncIterator[tuple[str, tuple[st
     finally:
         srv.should_exit = True
         await task
+
+
+EXTERNAL_MEDIA_XML = PEERS_DIR / "sipp_uac_external_media.xml"
+
+
+class RtpCaller(asyncio.DatagramProtocol):
+    """The carrier's media, played and recorded by the test: an RTP socket on an even port.
+
+    It sends to wherever the call's RTP comes from (Trunkline sends from the first moment,
+    so the first packet tells where to send — symmetric RTP, as carriers do)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.remote: tuple[str, int] | None = None
+        self.received: list[tuple[float, bytes]] = []  # (arrival, payload)
+        self.heard = asyncio.Event()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if len(data) < 12:
+            return
+        if self.remote is None:
+            self.remote = (str(addr[0]), int(addr[1]))
+            self.heard.set()
+        self.received.append((time.monotonic(), data[12:]))
+
+    @classmethod
+    async def open(cls) -> tuple[RtpCaller, int]:
+        loop = asyncio.get_running_loop()
+        for _ in range(50):
+            port = free_udp_port() & ~1
+            try:
+                transport, proto = await loop.create_datagram_endpoint(
+                    cls, local_addr=("127.0.0.1", port)
+                )
+            except OSError:
+                continue
+            proto.transport = transport
+            return proto, port
+        raise RuntimeError("no free even UDP port")
+
+    async def play_alaw(self, audio: bytes, frame: int = 160) -> None:
+        """Send A-law audio as PCMA (payload type 8), one 20 ms packet every 20 ms."""
+        await asyncio.wait_for(self.heard.wait(), 10)
+        assert self.transport is not None and self.remote is not None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        ssrc, seq, ts = 0x1234ABCD, 1000, 5000
+        for n, offset in enumerate(range(0, len(audio), frame)):
+            header = struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+            self.transport.sendto(header + audio[offset : offset + frame], self.remote)
+            seq, ts = seq + 1, ts + frame
+            await asyncio.sleep(max(0.0, start + (n + 1) * 0.02 - loop.time()))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def sox(*args: str) -> None:
+    subprocess.run(["sox", *args], check=True, capture_output=True)

@@ -1,0 +1,132 @@
+"""The caller hears the agent: audio through SIP edge → μ-law to a Pipecat agent → back to the
+caller as A-law, and an agent-side interruption (``clear``) stops queued audio at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.callworker.test_inbound import inbound_trunk, settle, streaming_agent
+from tests.support.api import Api
+from tests.support.calls import Carrier, PipecatAgent, RtpCaller, sox
+
+pytestmark = pytest.mark.peer
+
+ALAW_SILENCE = 0xD5
+
+
+def test_signal(folder: Path, seconds: float = 3.0) -> tuple[bytes, np.ndarray]:
+    """A speech-band sweep with a varying envelope, as A-law (made by sox, independently of
+    Trunkline's G.711 tables) and as the linear samples it decodes to."""
+    alaw = folder / "signal.al"
+    sox(
+        "-n",
+        "-r",
+        "8000",
+        "-c",
+        "1",
+        "-e",
+        "a-law",
+        "-t",
+        "raw",
+        str(alaw),
+        "synth",
+        str(seconds),
+        "sine",
+        "300-3000",
+        "tremolo",
+        "3",
+        "60",
+        "vol",
+        "0.5",
+    )
+    return alaw.read_bytes(), decode_alaw(folder, alaw.read_bytes(), "sent")
+
+
+def decode_alaw(folder: Path, data: bytes, name: str) -> np.ndarray:
+    raw_in, raw_out = folder / f"{name}.al", folder / f"{name}.s16"
+    raw_in.write_bytes(data)
+    sox(
+        "-t",
+        "raw",
+        "-r",
+        "8000",
+        "-e",
+        "a-law",
+        "-c",
+        "1",
+        str(raw_in),
+        "-t",
+        "raw",
+        "-e",
+        "signed",
+        "-b",
+        "16",
+        str(raw_out),
+    )
+    return np.frombuffer(raw_out.read_bytes(), dtype="<i2").astype(np.float64)
+
+
+def best_correlation(sent: np.ndarray, heard: np.ndarray) -> float:
+    """Pearson correlation of what was sent with what came back, at the best delay."""
+    n = len(sent)
+    best = 0.0
+    for lag in range(0, len(heard) - n + 1, 8):
+        window = heard[lag : lag + n]
+        if window.std() == 0:
+            continue
+        best = max(best, float(np.corrcoef(sent, window)[0, 1]))
+    # refine around the best 8-sample step
+    return best
+
+
+class TestEcho:
+    async def test_caller_hears_itself_through_the_pipecat_agent(
+        self, call_api: Api, carrier: Carrier, pipecat_agent: PipecatAgent, tmp_path: Path
+    ) -> None:
+        agent = await streaming_agent(call_api, pipecat_agent.url)
+        number = await inbound_trunk(call_api, agent["agent_uuid"])
+        alaw, sent = test_signal(tmp_path)
+        caller, port = await RtpCaller.open()
+        try:
+            sipp = asyncio.create_task(carrier.call_external_media(number.lstrip("+"), port, 6000))
+            await asyncio.wait_for(caller.heard.wait(), 15)
+            await caller.play_alaw(alaw)
+            result = await sipp
+        finally:
+            caller.close()
+        assert result.returncode == 0, result.log[-3000:]
+        call = await settle(call_api, lambda c: c["status"] == "completed")
+        assert call["end_reason"] == "caller_hangup"
+
+        heard_alaw = b"".join(payload for _, payload in caller.received)
+        heard = decode_alaw(tmp_path, heard_alaw, "heard")
+        # A-law → μ-law (agent) → A-law: the round trip keeps the waveform
+        assert best_correlation(sent, heard) >= 0.99
+
+
+class TestInterruption:
+    async def test_clear_stops_the_queued_audio(
+        self, call_api: Api, carrier: Carrier, tmp_path: Path
+    ) -> None:
+        # The agent queues 10 s of tone, then interrupts after 1 s: Pipecat sends `clear`.
+        with PipecatAgent(tmp_path, mode="interrupt", interrupt_after_s=1.0) as agent_proc:
+            agent = await streaming_agent(call_api, agent_proc.url)
+            number = await inbound_trunk(call_api, agent["agent_uuid"])
+            caller, port = await RtpCaller.open()
+            try:
+                result = await carrier.call_external_media(number.lstrip("+"), port, 4000)
+            finally:
+                caller.close()
+        assert result.returncode == 0, result.log[-3000:]
+        call = await settle(call_api, lambda c: c["status"] == "completed")
+        events = await call_api.get(f"/calls/{call['call_uuid']}/events", params={"per_page": 200})
+        kinds = [e["kind"] for e in events.json()["data"]["items"]]
+        assert "clear" in kinds, kinds
+
+        tone_packets = [p for _, p in caller.received if any(b != ALAW_SILENCE for b in p)]
+        # ≈ 1 s of tone (50 packets) played before the interruption — never the 10 s queued
+        assert 10 <= len(tone_packets) <= 100, len(tone_packets)
