@@ -71,16 +71,20 @@ def decode_alaw(folder: Path, data: bytes, name: str) -> np.ndarray:
 
 
 def best_correlation(sent: np.ndarray, heard: np.ndarray) -> float:
-    """Pearson correlation of what was sent with what came back, at the best delay."""
+    """Pearson correlation of what was sent with what came back, at the best delay (searched
+    in 1 ms steps, then sample by sample around the best)."""
     n = len(sent)
-    best = 0.0
-    for lag in range(0, len(heard) - n + 1, 8):
+
+    def at(lag: int) -> float:
         window = heard[lag : lag + n]
-        if window.std() == 0:
-            continue
-        best = max(best, float(np.corrcoef(sent, window)[0, 1]))
-    # refine around the best 8-sample step
-    return best
+        if len(window) < n or window.std() == 0:
+            return 0.0
+        return float(np.corrcoef(sent, window)[0, 1])
+
+    lags = range(0, max(len(heard) - n + 1, 0))
+    coarse = max(lags[::8], key=at, default=0)
+    fine = range(max(coarse - 8, 0), min(coarse + 9, len(lags)))
+    return max((at(lag) for lag in fine), default=0.0)
 
 
 class TestEcho:
