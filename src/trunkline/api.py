@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from trunkline.agent.channels_router import router as agent_channels_router
 from trunkline.agent.router import router as agent_router
+from trunkline.call.router import router as call_router
 from trunkline.monitor.router import router as monitor_router
 from trunkline.pbx_connector.router import router as pbx_connector_router
 from trunkline.phone_number.router import router as phone_number_router
@@ -21,4 +22,5 @@ api_router.include_router(monitor_router)
 api_router.include_router(agent_router)
 api_router.include_router(agent_channels_router)
 api_router.include_router(pbx_connector_router)
+api_router.include_router(call_router)
 api_router.include_router(routing_router)

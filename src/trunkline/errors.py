@@ -12,7 +12,8 @@
     │   └── PurchaseLimitReached (purchase_limit_reached)
     ├── NotFound (404 not_found)
     │   ├── AgentNotFound · PhoneNumberNotFound · TrunkNotFound
-    │   └── ConnectionNotFound · ConnectorNotFound
+    │   ├── ConnectionNotFound · ConnectorNotFound
+    │   └── CallNotFound
     ├── Conflict (409)
     │   ├── NumberInInventory · NumberAlreadyBound · AgentChannelBusy · NumberIsExternal
     │   └── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
@@ -117,6 +118,11 @@ class ConnectionNotFound(NotFound):
 class ConnectorNotFound(NotFound):
     code = "connector_not_found"
     default_message = "PBX extension connector not found."
+
+
+class CallNotFound(NotFound):
+    code = "call_not_found"
+    default_message = "Call not found."
 
 
 class Conflict(TrunklineError):

@@ -36,6 +36,8 @@ class TestCreateAgent:
                 "agent_uuid": ANY,
                 "name": "Front desk",
                 "status": "active",
+                "stream_url": None,
+                "has_stream_auth_token": False,
                 "created_at": ANY,
                 "updated_at": ANY,
             },

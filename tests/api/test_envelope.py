@@ -172,6 +172,8 @@ class TestSuccessEnvelope:
                 "agent_uuid": ANY,
                 "name": "Bot",
                 "status": "active",
+                "stream_url": None,
+                "has_stream_auth_token": False,
                 "created_at": ANY,
                 "updated_at": ANY,
             },

@@ -19,6 +19,11 @@ async def get(session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUI
     return result.scalar_one_or_none()
 
 
+async def get_any(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
+    """An agent of any workspace (the call path, which found it through a number)."""
+    return await session.get(Agent, agent_id)
+
+
 async def add(session: AsyncSession, agent: Agent) -> None:
     session.add(agent)
     await session.flush()

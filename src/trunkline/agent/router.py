@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from trunkline.agent.schemas import AgentCreate, AgentRead, AgentUpdate
 from trunkline.agent.service import agent_service
-from trunkline.deps import AuthDep, SessionDep
+from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import AgentInUse, AgentNotFound
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
@@ -17,10 +17,10 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 @router.post("", status_code=201, response_model=Envelope[AgentRead], responses=error_responses())
 async def create_agent(
-    body: AgentCreate, auth: AuthDep, session: SessionDep
+    body: AgentCreate, auth: AuthDep, session: SessionDep, box: SecretBoxDep
 ) -> Envelope[AgentRead]:
     """Create an agent."""
-    agent = await agent_service.create(session, auth.workspace_id, body)
+    agent = await agent_service.create(session, auth.workspace_id, body, box)
     return ok(AgentRead.of(agent), "Agent created.")
 
 
@@ -48,10 +48,10 @@ async def get_agent(
     "/{agent_uuid}", response_model=Envelope[AgentRead], responses=error_responses(AgentNotFound)
 )
 async def update_agent(
-    agent_uuid: uuid.UUID, body: AgentUpdate, auth: AuthDep, session: SessionDep
+    agent_uuid: uuid.UUID, body: AgentUpdate, auth: AuthDep, session: SessionDep, box: SecretBoxDep
 ) -> Envelope[AgentRead]:
-    """Update an agent's name or status."""
-    agent = await agent_service.update(session, auth.workspace_id, agent_uuid, body)
+    """Update an agent's name, status, stream URL or stream token."""
+    agent = await agent_service.update(session, auth.workspace_id, agent_uuid, body, box)
     return ok(AgentRead.of(agent), "Agent updated.")
 
 

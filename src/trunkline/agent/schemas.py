@@ -1,31 +1,75 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from trunkline.binding.rules import Via
+from trunkline.call.rules import stream_token_problem, stream_url_problem
 from trunkline.kit.schema import RequestModel, ResponseModel, UtcDatetime
 from trunkline.models import Agent
 
 AgentStatus = Literal["active", "paused"]
 
 
+def _stream_url(value: str) -> str:
+    # An empty string means "none" (it clears the URL on PATCH), as for the token.
+    problem = stream_url_problem(value) if value else None
+    if problem:
+        raise PydanticCustomError("stream_url", problem)
+    return value
+
+
+def _stream_token(value: str) -> str:
+    problem = stream_token_problem(value)
+    if problem:
+        raise PydanticCustomError("stream_auth_token", problem)
+    return value
+
+
+StreamUrl = Annotated[
+    str,
+    AfterValidator(_stream_url),
+    Field(
+        description="The agent's WebSocket (ws:// or wss://, ≤ 2048 characters): Trunkline "
+        "connects to it for every answered call and speaks Twilio Media Streams; null or an "
+        "empty string means none (and clears it on PATCH)",
+        examples=["wss://agent.example.com/twilio"],
+    ),
+]
+StreamToken = Annotated[
+    str,
+    AfterValidator(_stream_token),
+    Field(
+        description="Write-only: sent as `Authorization: Bearer <token>` when connecting to "
+        "stream_url; encrypted at rest, never shown (responses say has_stream_auth_token). Null "
+        "or an empty string means none (and clears it on PATCH)",
+    ),
+]
+
+
 class AgentCreate(RequestModel):
     name: str = Field(min_length=1, max_length=255, examples=["Front desk"])
     status: AgentStatus = "active"
+    stream_url: StreamUrl | None = None
+    stream_auth_token: StreamToken | None = None
 
 
 class AgentUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     status: AgentStatus | None = None
+    stream_url: StreamUrl | None = None
+    stream_auth_token: StreamToken | None = None
 
 
 class AgentRead(ResponseModel):
     agent_uuid: uuid.UUID
     name: str
     status: AgentStatus
+    stream_url: str | None = Field(description="Where Trunkline connects for each call")
+    has_stream_auth_token: bool = Field(description="A stream_auth_token is stored")
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -35,6 +79,8 @@ class AgentRead(ResponseModel):
             agent_uuid=agent.id,
             name=agent.name,
             status=agent.status,
+            stream_url=agent.stream_url,
+            has_stream_auth_token=agent.stream_auth_token_secret is not None,
             created_at=agent.created_at,
             updated_at=agent.updated_at,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,19 +11,48 @@ from trunkline.agent import repository as repo
 from trunkline.agent.schemas import AgentCreate, AgentUpdate
 from trunkline.binding.service import binding_service
 from trunkline.errors import AgentInUse, AgentNotFound
+from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.pagination import PageParams
 from trunkline.models import Agent
 from trunkline.sip_connection import repository as connections
 
+_STREAM_FIELDS = {"stream_url", "stream_auth_token"}
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """Where the call worker connects for an agent's calls, the token decrypted in memory."""
+
+    url: str
+    token: str | None
+
+    def __repr__(self) -> str:
+        return f"StreamTarget(url={self.url!r}, token={'***' if self.token else None})"
+
+
+def _seal_stream_token(box: SecretBox | None, agent_id: uuid.UUID, token: str | None) -> str | None:
+    """The token sealed to its row and column; empty or missing means none."""
+    if not token:
+        return None
+    if box is None:
+        raise ValueError("a secret box is needed to store a stream_auth_token")
+    return box.encrypt(token, aad_for("agent", "stream_auth_token_secret", agent_id))
+
 
 class AgentService:
     async def create(
-        self, session: AsyncSession, workspace_id: uuid.UUID, body: AgentCreate
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        body: AgentCreate,
+        box: SecretBox | None = None,
     ) -> Agent:
         """Create an agent."""
         agent = Agent(
             id=uuid.uuid4(), workspace_id=workspace_id, name=body.name, status=body.status
         )
+        agent.stream_url = body.stream_url or None
+        agent.stream_auth_token_secret = _seal_stream_token(box, agent.id, body.stream_auth_token)
         await repo.add(session, agent)
         return agent
 
@@ -42,14 +72,45 @@ class AgentService:
         return await repo.page(session, workspace_id, params)
 
     async def update(
-        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, body: AgentUpdate
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        body: AgentUpdate,
+        box: SecretBox | None = None,
     ) -> Agent:
-        """Change name and/or status."""
+        """Change name and/or status, and set or clear (null or "") the stream URL and token."""
         agent = await self.get(session, workspace_id, agent_id)
-        for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude=_STREAM_FIELDS)
+        for key, value in changes.items():
             setattr(agent, key, value)
+        sent = body.model_fields_set
+        if "stream_url" in sent:
+            agent.stream_url = body.stream_url or None
+        if "stream_auth_token" in sent:
+            agent.stream_auth_token_secret = _seal_stream_token(
+                box, agent.id, body.stream_auth_token
+            )
         await session.flush()
         return agent
+
+    async def stream_target(
+        self, session: AsyncSession, secret_box: SecretBox, agent_id: uuid.UUID
+    ) -> StreamTarget | None:
+        """The agent's stream URL and its token decrypted in memory only (for the call path);
+        None when the agent is gone or has no stream URL."""
+        agent = await repo.get_any(session, agent_id)
+        if agent is None or not agent.stream_url:
+            return None
+        token = (
+            secret_box.decrypt(
+                agent.stream_auth_token_secret,
+                aad_for("agent", "stream_auth_token_secret", agent.id),
+            )
+            if agent.stream_auth_token_secret
+            else None
+        )
+        return StreamTarget(url=agent.stream_url, token=token)
 
     async def delete(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, force: bool

@@ -1,0 +1,1 @@
+"""Call records, their event timelines, live-call leases, and the calls API."""

@@ -1,0 +1,186 @@
+"""Queries for calls, call events and call leases (the call domain owns these three tables)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, bindparam, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.call.rules import CallDirection, CallStatus
+from trunkline.db import SqliteWriteGateSession
+from trunkline.kit.pagination import PageParams
+from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
+from trunkline.models import Call, CallEvent, CallLease
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """List filters; ``None`` means "any"."""
+
+    status: CallStatus | None = None
+    direction: CallDirection | None = None
+    agent_id: uuid.UUID | None = None
+    numbers: tuple[str, ...] = ()  # forms of one number; a call matches on from or to
+
+
+# -- calls ---------------------------------------------------------------------------------------
+
+
+async def add(session: AsyncSession, call: Call, events: Sequence[CallEvent] = ()) -> None:
+    session.add(call)
+    session.add_all(events)
+    await session.flush()
+
+
+async def get(session: AsyncSession, workspace_id: uuid.UUID, call_id: uuid.UUID) -> Call | None:
+    return await session.scalar(
+        select(Call).where(Call.id == call_id, Call.workspace_id == workspace_id)
+    )
+
+
+async def get_by_id(session: AsyncSession, call_id: uuid.UUID) -> Call | None:
+    """Any workspace's call (the call worker's side; the API always scopes by workspace)."""
+    return await session.get(Call, call_id)
+
+
+async def page(
+    session: AsyncSession, workspace_id: uuid.UUID, filters: CallFilters, params: PageParams
+) -> tuple[list[Call], int]:
+    where: list[Any] = [Call.workspace_id == workspace_id]
+    if filters.status is not None:
+        where.append(Call.status == filters.status.value)
+    if filters.direction is not None:
+        where.append(Call.direction == filters.direction.value)
+    if filters.agent_id is not None:
+        where.append(Call.agent_id == filters.agent_id)
+    if filters.numbers:
+        where.append(
+            or_(Call.from_number.in_(filters.numbers), Call.to_number.in_(filters.numbers))
+        )
+    total = await session.scalar(select(func.count()).select_from(Call).where(*where))
+    rows = await session.scalars(
+        select(Call)
+        .where(*where)
+        .order_by(Call.created_at.desc(), Call.id.desc())
+        .offset(params.offset)
+        .limit(params.per_page)
+    )
+    return list(rows), int(total or 0)
+
+
+async def hangups_requested(
+    session: AsyncSession, worker_id: str, call_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not call_ids:
+        return set()
+    rows = await session.scalars(
+        select(Call.id).where(
+            Call.id.in_(list(call_ids)),
+            Call.worker_id == worker_id,
+            Call.hangup_requested_at.is_not(None),
+            Call.ended_at.is_(None),
+        )
+    )
+    return set(rows)
+
+
+# -- events --------------------------------------------------------------------------------------
+
+
+async def add_event(session: AsyncSession, event: CallEvent) -> None:
+    session.add(event)
+    await session.flush()
+
+
+async def events_page(
+    session: AsyncSession, call_id: uuid.UUID, params: PageParams
+) -> tuple[list[CallEvent], int]:
+    total = await session.scalar(
+        select(func.count()).select_from(CallEvent).where(CallEvent.call_id == call_id)
+    )
+    rows = await session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_id == call_id)
+        .order_by(CallEvent.at, CallEvent.id)
+        .offset(params.offset)
+        .limit(params.per_page)
+    )
+    return list(rows), int(total or 0)
+
+
+# -- leases --------------------------------------------------------------------------------------
+
+
+def _lease_lock_key(phone_number_id: uuid.UUID) -> int:
+    """A stable signed 64-bit pg_advisory_xact_lock key of a number's leases (its own namespace,
+    so lease takers never queue behind a registration that locks the same number)."""
+    digest = hashlib.sha256(f"call_lease:{phone_number_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
+async def lock_number_leases(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
+    """Hold the number's lease lock until the transaction ends: count-then-insert needs it.
+
+    PostgreSQL: a transaction-scoped advisory lock on the number (it also works for a number
+    row that another transaction is updating, and never blocks those updates); under READ
+    COMMITTED the count that follows sees every lease the previous holder committed. SQLite
+    admits one writer: the transaction takes the write lock before its count.
+    """
+    if isinstance(session, SqliteWriteGateSession):
+        await session.write_lock()
+    elif dialect_name(session) == "postgresql":
+        await session.execute(_ADVISORY_LOCK, {"key": _lease_lock_key(phone_number_id)})
+    else:
+        raise TypeError("SQLite sessions come from trunkline.db.create_sessionmaker")
+
+
+async def count_live_leases(
+    session: AsyncSession, phone_number_id: uuid.UUID, now: datetime
+) -> tuple[int, int]:
+    """``(inbound, total)`` unexpired leases of the number (from its index alone)."""
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(
+                    func.sum(
+                        case((CallLease.direction == CallDirection.inbound.value, 1), else_=0)
+                    ),
+                    0,
+                ),
+                func.count(),
+            ).where(CallLease.phone_number_id == phone_number_id, CallLease.expires_at > now)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def insert_lease(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a lease; False when the call already holds one (its unique call_id)."""
+    result = await session.execute(insert_ignoring_conflicts(session, CallLease), values)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def extend_leases(session: AsyncSession, worker_id: str, expires_at: datetime) -> int:
+    result = await session.execute(
+        update(CallLease).where(CallLease.worker_id == worker_id).values(expires_at=expires_at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_lease(session: AsyncSession, call_id: uuid.UUID) -> int:
+    result = await session.execute(delete(CallLease).where(CallLease.call_id == call_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_expired_leases(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(delete(CallLease).where(CallLease.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,478 @@
+"""Calls: the records the call worker writes as a call proceeds, the leases that count live
+calls against a number's limits (calls contract §6), and what the calls API reads.
+
+Services never commit: the worker's ``session_scope`` (or the request) does, so a rejection and
+its events, or an end and the lease it frees, land in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.binding.rules import Via
+from trunkline.call import repository as repo
+from trunkline.call.control import call_controls
+from trunkline.call.repository import CallFilters
+from trunkline.call.rules import (
+    CallDirection,
+    CallStatus,
+    EndReason,
+    EventKind,
+    RejectedBy,
+    can_transition,
+    is_live,
+    within_limits,
+)
+from trunkline.errors import CallNotFound
+from trunkline.kit.clock import utcnow
+from trunkline.kit.pagination import PageParams
+from trunkline.models import Call, CallEvent
+
+log = logging.getLogger(__name__)
+
+CallVia = tuple[Via, uuid.UUID]
+Check = Mapping[str, Any]  # a routing check as the routing decision reports it
+
+EMPTY_MEDIA: dict[str, Any] = {"codec": None, "packets_in": 0, "packets_out": 0, "dtmf": 0}
+
+# Events written together get distinct, increasing times, so ordering by time keeps their order
+# (the clock can return one microsecond twice).
+_TICK = timedelta(microseconds=1)
+
+
+def _events(
+    call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
+) -> list[CallEvent]:
+    return [
+        CallEvent(id=uuid.uuid4(), call_id=call_id, at=at + i * _TICK, kind=kind, detail=dict(d))
+        for i, (kind, d) in enumerate(items)
+    ]
+
+
+def _check_events(checks: Sequence[Check]) -> list[tuple[EventKind, Check]]:
+    return [(EventKind.routing_check, check) for check in checks]
+
+
+class CallService:
+    # -- the call worker's side ----------------------------------------------------------------
+
+    async def open_inbound(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: uuid.UUID,
+        from_number: str,
+        to_number: str,
+        phone_number_id: uuid.UUID | None,
+        agent_id: uuid.UUID | None,
+        via: CallVia | None,
+        sip_call_id: str,
+        worker_id: str,
+        checks: Sequence[Check] = (),
+        custom_parameters: Mapping[str, Any] | None = None,
+    ) -> Call:
+        """Record an accepted inbound INVITE: a ``ringing`` call, its INVITE and the routing
+        checks it passed as its first events."""
+        call = self._new_call(
+            workspace_id=workspace_id,
+            direction=CallDirection.inbound,
+            status=CallStatus.ringing,
+            from_number=from_number,
+            to_number=to_number,
+            phone_number_id=phone_number_id,
+            agent_id=agent_id,
+            via=via,
+            sip_call_id=sip_call_id,
+            worker_id=worker_id,
+            custom_parameters=custom_parameters,
+        )
+        invite = {"from": from_number, "to": to_number, "sip_call_id": sip_call_id}
+        events = _events(
+            call.id,
+            call.created_at,
+            [(EventKind.invite_received, invite), *_check_events(checks)],
+        )
+        await repo.add(session, call, events)
+        return call
+
+    async def open_outbound(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: uuid.UUID,
+        from_number: str,
+        to_number: str,
+        phone_number_id: uuid.UUID | None,
+        agent_id: uuid.UUID,
+        via: CallVia | None,
+        worker_id: str | None = None,
+        checks: Sequence[Check] = (),
+        custom_parameters: Mapping[str, Any] | None = None,
+    ) -> Call:
+        """Record an outbound call the API accepted: ``queued`` until its INVITE is sent."""
+        call = self._new_call(
+            workspace_id=workspace_id,
+            direction=CallDirection.outbound,
+            status=CallStatus.queued,
+            from_number=from_number,
+            to_number=to_number,
+            phone_number_id=phone_number_id,
+            agent_id=agent_id,
+            via=via,
+            sip_call_id=None,
+            worker_id=worker_id,
+            custom_parameters=custom_parameters,
+        )
+        queued = {"from": from_number, "to": to_number}
+        events = _events(
+            call.id, call.created_at, [(EventKind.queued, queued), *_check_events(checks)]
+        )
+        await repo.add(session, call, events)
+        return call
+
+    async def reject(
+        self,
+        session: AsyncSession,
+        *,
+        direction: CallDirection,
+        workspace_id: uuid.UUID | None,
+        from_number: str,
+        to_number: str,
+        rejected_by: RejectedBy,
+        sip_code: int,
+        reason: str,
+        phone_number_id: uuid.UUID | None = None,
+        agent_id: uuid.UUID | None = None,
+        via: CallVia | None = None,
+        sip_call_id: str | None = None,
+        worker_id: str | None = None,
+        checks: Sequence[Check] = (),
+    ) -> Call:
+        """Keep a refused call (calls contract §4: every rejection is a ``rejected`` call) with
+        its request, the checks that ran and the refusal as events, in one flush.
+
+        ``workspace_id`` is None when the call matched no workspace (untrusted source, unknown
+        number): the row is then the operator's (logs, CLI) and no API lists it.
+        """
+        call = self._new_call(
+            workspace_id=workspace_id,
+            direction=direction,
+            status=CallStatus.rejected,
+            from_number=from_number,
+            to_number=to_number,
+            phone_number_id=phone_number_id,
+            agent_id=agent_id,
+            via=via,
+            sip_call_id=sip_call_id,
+            worker_id=worker_id,
+            custom_parameters=None,
+        )
+        call.rejected_by = rejected_by
+        call.sip_code = sip_code
+        call.sip_reason = reason
+        first = (
+            (
+                EventKind.invite_received,
+                {"from": from_number, "to": to_number, "sip_call_id": sip_call_id},
+            )
+            if direction is CallDirection.inbound
+            else (EventKind.queued, {"from": from_number, "to": to_number})
+        )
+        refusal = {"rejected_by": rejected_by.value, "sip_code": sip_code, "reason": reason}
+        items = [first, *_check_events(checks), (EventKind.rejected, refusal)]
+        events = _events(call.id, call.created_at, items)
+        call.ended_at = events[-1].at
+        await repo.add(session, call, events)
+        return call
+
+    async def record_event(
+        self,
+        session: AsyncSession,
+        call_id: uuid.UUID,
+        kind: EventKind,
+        detail: Mapping[str, Any] | None = None,
+    ) -> CallEvent:
+        """Append one event to a call's timeline."""
+        event = CallEvent(
+            id=uuid.uuid4(), call_id=call_id, at=utcnow(), kind=kind, detail=dict(detail or {})
+        )
+        await repo.add_event(session, event)
+        return event
+
+    async def mark_ringing(
+        self,
+        session: AsyncSession,
+        call_id: uuid.UUID,
+        *,
+        sip_code: int | None = None,
+        sip_reason: str | None = None,
+    ) -> bool:
+        """The far end rings (an outbound 180/183, RFC 3261 §13.2.2.1); False when the call
+        has moved past ringing (the transition table decides)."""
+        call = await self._live_call(session, call_id, CallStatus.ringing)
+        if call is None:
+            return False
+        call.status = CallStatus.ringing
+        if sip_code is not None:
+            call.sip_code, call.sip_reason = sip_code, sip_reason
+        await self._flush_with_event(
+            session, call, EventKind.ringing, {"sip_code": sip_code, "sip_reason": sip_reason}
+        )
+        return True
+
+    async def mark_answered(
+        self,
+        session: AsyncSession,
+        call_id: uuid.UUID,
+        *,
+        codec: str | None = None,
+        sip_code: int = 200,
+        sip_reason: str = "OK",
+    ) -> bool:
+        """The call is answered (2xx sent or received): ``in_progress`` from now."""
+        call = await self._live_call(session, call_id, CallStatus.in_progress)
+        if call is None:
+            return False
+        now = utcnow()
+        call.status = CallStatus.in_progress
+        call.answered_at = now
+        call.sip_code, call.sip_reason = sip_code, sip_reason
+        call.media = {**EMPTY_MEDIA, **call.media, "codec": codec}
+        await self._flush_with_event(
+            session, call, EventKind.answered, {"codec": codec, "sip_code": sip_code}, at=now
+        )
+        return True
+
+    async def mark_ended(
+        self,
+        session: AsyncSession,
+        call_id: uuid.UUID,
+        *,
+        status: CallStatus,
+        end_reason: EndReason | None = None,
+        sip_code: int | None = None,
+        sip_reason: str | None = None,
+        media: Mapping[str, Any] | None = None,
+        rejected_by: RejectedBy | None = None,
+    ) -> bool:
+        """End a call in its final ``status`` and free its lease, in this transaction. False
+        (and nothing written) when it had already ended: a call ends exactly once."""
+        if is_live(status):
+            raise ValueError(f"{status} is not a final status")
+        call = await self._live_call(session, call_id, status, strict=True)
+        if call is None:
+            return False
+        now = utcnow()
+        call.status = status
+        call.end_reason = end_reason
+        call.ended_at = now
+        if sip_code is not None:
+            call.sip_code, call.sip_reason = sip_code, sip_reason
+        if rejected_by is not None:
+            call.rejected_by = rejected_by
+        if media is not None:
+            call.media = {**EMPTY_MEDIA, **call.media, **media}
+        detail: dict[str, Any] = {
+            "status": status.value,
+            "end_reason": end_reason.value if end_reason else None,
+            "sip_code": sip_code,
+            "sip_reason": sip_reason,
+        }
+        if rejected_by is not None:
+            detail["rejected_by"] = rejected_by.value
+        kind = EventKind.rejected if status is CallStatus.rejected else EventKind.ended
+        await self._flush_with_event(session, call, kind, detail, at=now)
+        await repo.delete_lease(session, call.id)
+        return True
+
+    async def hangups_requested(
+        self, session: AsyncSession, worker_id: str, call_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of a worker's live calls the API asked to hang up (polled on each heartbeat,
+        so a request reaches the worker even from another process or machine)."""
+        return await repo.hangups_requested(session, worker_id, call_ids)
+
+    # -- leases (calls contract §6) ------------------------------------------------------------
+
+    async def acquire_lease(
+        self,
+        session: AsyncSession,
+        *,
+        phone_number_id: uuid.UUID,
+        call_id: uuid.UUID,
+        direction: CallDirection,
+        worker_id: str,
+        ttl_s: float,
+        inbound_limit: int | None,
+        total_limit: int | None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Take one of the number's channels for ``call_id``, or False when its limits are
+        reached. Counted under the number's lock, so concurrent takers (on any worker of this
+        database) never exceed a limit; expired leases (a crashed worker's) do not count. A
+        call that already holds its lease keeps it (True)."""
+        now = now or utcnow()
+        await repo.lock_number_leases(session, phone_number_id)
+        live_inbound, live_total = await repo.count_live_leases(session, phone_number_id, now)
+        if not within_limits(
+            direction,
+            live_inbound=live_inbound,
+            live_total=live_total,
+            inbound_limit=inbound_limit,
+            total_limit=total_limit,
+        ):
+            return False
+        await repo.insert_lease(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "call_id": call_id,
+                "phone_number_id": phone_number_id,
+                "direction": direction.value,
+                "worker_id": worker_id,
+                "expires_at": now + timedelta(seconds=ttl_s),
+            },
+        )
+        return True
+
+    async def heartbeat(
+        self, session: AsyncSession, worker_id: str, ttl_s: float, now: datetime | None = None
+    ) -> int:
+        """Extend every lease of the worker to ``now + ttl_s`` in one UPDATE; how many."""
+        return await repo.extend_leases(
+            session, worker_id, (now or utcnow()) + timedelta(seconds=ttl_s)
+        )
+
+    async def release_lease(self, session: AsyncSession, call_id: uuid.UUID) -> bool:
+        """Free the call's channel (also done by ``mark_ended``); False when it held none."""
+        return await repo.delete_lease(session, call_id) > 0
+
+    async def sweep_expired_leases(self, session: AsyncSession, now: datetime | None = None) -> int:
+        """Delete leases that have expired (they already stopped counting); how many."""
+        return await repo.delete_expired_leases(session, now or utcnow())
+
+    # -- the API's side ------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, workspace_id: uuid.UUID, call_id: uuid.UUID) -> Call:
+        """One call of the workspace, or ``CallNotFound`` (also for another workspace's)."""
+        call = await repo.get(session, workspace_id, call_id)
+        if call is None:
+            raise CallNotFound(field="call_uuid")
+        return call
+
+    async def page(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        filters: CallFilters,
+        params: PageParams,
+    ) -> tuple[list[Call], int]:
+        """A page of the workspace's calls, newest first."""
+        return await repo.page(session, workspace_id, filters, params)
+
+    async def events(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        call_id: uuid.UUID,
+        params: PageParams,
+    ) -> tuple[Call, list[CallEvent], int]:
+        """The call and a page of its events, oldest first."""
+        call = await self.get(session, workspace_id, call_id)
+        events, total = await repo.events_page(session, call.id, params)
+        return call, events, total
+
+    async def request_hangup(
+        self, session: AsyncSession, workspace_id: uuid.UUID, call_id: uuid.UUID
+    ) -> Call:
+        """Ask for a live call to be hung up: record the request (what every worker polls) and
+        tell a worker of this process at once. Idempotent; an ended call is left unchanged."""
+        call = await self.get(session, workspace_id, call_id)
+        if not is_live(CallStatus(call.status)):
+            return call
+        if call.hangup_requested_at is None:
+            now = utcnow()
+            call.hangup_requested_at = now
+            await self._flush_with_event(session, call, EventKind.hangup_requested, {}, at=now)
+        # Asked again on a repeated request: a worker that missed the first (it was starting)
+        # may carry the call now; a worker ignores a hang-up already under way.
+        call_controls.hangup(call.id)
+        return call
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _new_call(
+        *,
+        workspace_id: uuid.UUID | None,
+        direction: CallDirection,
+        status: CallStatus,
+        from_number: str,
+        to_number: str,
+        phone_number_id: uuid.UUID | None,
+        agent_id: uuid.UUID | None,
+        via: CallVia | None,
+        sip_call_id: str | None,
+        worker_id: str | None,
+        custom_parameters: Mapping[str, Any] | None,
+    ) -> Call:
+        return Call(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            direction=direction.value,
+            status=status.value,
+            from_number=from_number,
+            to_number=to_number,
+            phone_number_id=phone_number_id,
+            agent_id=agent_id,
+            via_kind=via[0].value if via else None,
+            via_id=via[1] if via else None,
+            sip_call_id=sip_call_id,
+            worker_id=worker_id,
+            media=dict(EMPTY_MEDIA),
+            custom_parameters=dict(custom_parameters or {}),
+            created_at=utcnow(),
+        )
+
+    @staticmethod
+    async def _live_call(
+        session: AsyncSession, call_id: uuid.UUID, new: CallStatus, *, strict: bool = False
+    ) -> Call | None:
+        """The call when it may move to ``new``; None (logged) for a late or repeated event.
+
+        ``strict``: a live call that cannot reach ``new`` is the caller's bug (ending an answered
+        call as ``busy``), raised rather than ignored, since ignoring it would leave the call
+        live for ever."""
+        call = await repo.get_by_id(session, call_id)
+        if call is None:
+            raise CallNotFound(field="call_uuid")
+        current = CallStatus(call.status)
+        if not can_transition(current, new):
+            if strict and is_live(current):
+                raise ValueError(f"call {call_id} cannot go from {current} to {new}")
+            log.info("call %s: ignoring %s → %s", call_id, current.value, new.value)
+            return None
+        return call
+
+    @staticmethod
+    async def _flush_with_event(
+        session: AsyncSession,
+        call: Call,
+        kind: EventKind,
+        detail: Mapping[str, Any],
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        event = CallEvent(
+            id=uuid.uuid4(), call_id=call.id, at=at or utcnow(), kind=kind, detail=dict(detail)
+        )
+        await repo.add_event(session, event)
+
+
+call_service = CallService()
