@@ -47,7 +47,7 @@ class TestDtmfReceiver:
 
     def test_late_retransmission_of_an_earlier_event_is_silent(self) -> None:
         first, second = _press(2, ts=1000), _press(3, ts=3000, seq=6)
-        packets = second[:2] + [first[-1]] + second[2:]
+        packets = [*second[:2], first[-1], *second[2:]]
         assert _feed(DtmfReceiver(), first + packets) == ["2", "3"]
 
     @pytest.mark.parametrize(
