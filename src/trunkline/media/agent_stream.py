@@ -1,0 +1,258 @@
+"""The bridge between one call's RtpSession and the agent's WebSocket (Twilio Media Streams).
+
+Trunkline is the WebSocket *client*: for each answered call it dials the agent's ``stream_url``
+(with ``Authorization: Bearer …`` when the agent has a token) and then, until either side ends:
+
+* caller audio from the session (20 ms μ-law frames) → ``media`` frames;
+* caller keys → ``dtmf``; marks whose audio has been played → ``mark`` (the echo);
+* agent ``media`` → ``session.play``; agent ``mark`` → ``session.mark``; ``clear`` →
+  ``session.clear`` (which returns the pending marks, echoed in turn).
+
+An :class:`AgentStream` is the session's :class:`~trunkline.media.session.MediaListener`:
+pass it as ``listener=`` to ``RtpSession.start``. Listener callbacks run on the event loop and
+only queue work for the sending task, so a slow agent never stalls the RTP clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Literal
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+
+from trunkline.media.session import FRAME_S, RtpSession
+from trunkline.media.twilio import (
+    AgentClear,
+    AgentMark,
+    AgentMedia,
+    ProtocolError,
+    StreamWriter,
+    parse_agent_message,
+)
+
+__all__ = ["AgentStream", "AgentUnreachable", "EndReason", "EventCallback"]
+
+log = logging.getLogger(__name__)
+
+EndReason = Literal["agent_hangup", "caller_hangup", "media_timeout", "error"]
+EventCallback = Callable[[str, dict[str, object]], None]
+
+# Caller audio waiting for a slow agent is bounded: 10 s of frames, then newer frames are
+# dropped (the agent hears a gap) rather than the process growing without limit.
+_MAX_OUTBOX_AUDIO = 500
+# Audio from the agent may be long (a whole TTS utterance in one message): allow 4 MiB,
+# about 6 minutes of base64 μ-law, instead of websockets' 1 MiB default.
+_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+_CLOSE_TIMEOUT_S = 2.0
+
+_Item = (
+    tuple[Literal["audio"], bytes]
+    | tuple[Literal["dtmf", "mark"], str]
+    | tuple[Literal["dropped"], int]
+    | tuple[Literal["timeout"], None]
+)
+
+
+class AgentUnreachable(Exception):
+    """The agent's WebSocket could not be opened; ``reason`` says why, briefly."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AgentStream:
+    """One open agent WebSocket speaking Twilio Media Streams for one call."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._outbox: asyncio.Queue[_Item] = asyncio.Queue()
+        self._audio_in_outbox = 0
+        self._result: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+        self._finished = asyncio.Event()
+        self._running = False
+        self.dropped_frames = 0  # caller frames dropped because the agent did not keep up
+
+    @classmethod
+    async def connect(cls, url: str, *, auth_token: str | None, timeout_s: float) -> AgentStream:
+        """Open the agent's WebSocket; raises :class:`AgentUnreachable` with a short reason."""
+        headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else None
+        try:
+            # The timeout covers DNS, TCP, TLS and the upgrade together.
+            async with asyncio.timeout(timeout_s):
+                ws = await connect(
+                    url,
+                    additional_headers=headers,
+                    open_timeout=None,
+                    close_timeout=_CLOSE_TIMEOUT_S,
+                    # Base64 μ-law hardly compresses; deflate would cost CPU on every frame.
+                    compression=None,
+                    max_size=_MAX_MESSAGE_BYTES,
+                    # Agents are dialled directly: proxy settings come from the environment,
+                    # and Trunkline's configuration comes only from its settings object.
+                    proxy=None,
+                )
+        except TimeoutError:
+            raise AgentUnreachable(f"no answer within {timeout_s:g} s") from None
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise AgentUnreachable(f"HTTP {status} instead of a WebSocket upgrade") from None
+        except InvalidURI as exc:
+            raise AgentUnreachable(f"invalid stream URL: {exc.msg}") from None
+        except OSError as exc:
+            raise AgentUnreachable(_os_reason(exc)) from None
+        except WebSocketException as exc:
+            raise AgentUnreachable(f"handshake failed: {exc}") from None
+        return cls(ws)
+
+    # -- MediaListener: called by the RtpSession on the event loop ----------------------------
+
+    def on_audio(self, ulaw: bytes) -> None:
+        if self._audio_in_outbox >= _MAX_OUTBOX_AUDIO:
+            self.dropped_frames += 1
+            return
+        self._audio_in_outbox += 1
+        self._outbox.put_nowait(("audio", ulaw))
+
+    def on_dtmf(self, digit: str) -> None:
+        self._outbox.put_nowait(("dtmf", digit))
+
+    def on_mark(self, name: str) -> None:
+        self._outbox.put_nowait(("mark", name))
+
+    def on_media_timeout(self) -> None:
+        self._outbox.put_nowait(("timeout", None))
+
+    def on_audio_dropped(self, dropped_ms: int) -> None:
+        self._outbox.put_nowait(("dropped", dropped_ms))
+
+    # -- the bridge -------------------------------------------------------------------------
+
+    async def run(
+        self,
+        session: RtpSession,
+        writer: StreamWriter,
+        on_event: EventCallback | None = None,
+    ) -> EndReason:
+        """Bridge until the call ends; returns why it ended. The WebSocket is closed after."""
+        if self._running:
+            raise RuntimeError("AgentStream.run() called twice")
+        self._running = True
+        emit = on_event or _ignore
+        sender: asyncio.Task[None] | None = None
+        receiver: asyncio.Task[None] | None = None
+        try:
+            try:
+                await self._ws.send(writer.connected())
+                await self._ws.send(writer.start())
+            except ConnectionClosed:
+                self._end("agent_hangup")
+            else:
+                emit("agent_connected", {"stream_sid": writer.stream_sid})
+                sender = asyncio.create_task(self._send_loop(writer, emit))
+                receiver = asyncio.create_task(self._receive_loop(session, emit))
+            reason = await self._result
+        finally:
+            for task in (sender, receiver):
+                if task is not None:
+                    task.cancel()
+            for task in (sender, receiver):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if not self._result.done():
+                self._result.set_result("error")  # run() itself was cancelled
+            reason = self._result.result()
+            if reason != "agent_hangup":
+                # Every ending but the agent's own ends with `stop`, as Twilio does.
+                with contextlib.suppress(ConnectionClosed):
+                    await self._ws.send(writer.stop())
+            await self._ws.close()
+            self._finished.set()
+        return reason
+
+    async def stop(self) -> None:
+        """The caller hung up: send ``stop``, close the WebSocket; run() returns caller_hangup."""
+        self._end("caller_hangup")
+        if self._running:
+            await self._finished.wait()
+        else:
+            await self._ws.close()
+
+    def _end(self, reason: EndReason) -> None:
+        if not self._result.done():
+            self._result.set_result(reason)
+
+    async def _send_loop(self, writer: StreamWriter, emit: EventCallback) -> None:
+        ws = self._ws
+        frames = 0
+        try:
+            while True:
+                kind, value = await self._outbox.get()
+                if kind == "audio":
+                    assert isinstance(value, bytes)
+                    self._audio_in_outbox -= 1
+                    # Twilio's timestamp is the chunk's place in the stream, in ms.
+                    await ws.send(writer.media(value, round(frames * FRAME_S * 1000)))
+                    frames += 1
+                elif kind == "dtmf":
+                    assert isinstance(value, str)
+                    emit("dtmf", {"digit": value})
+                    await ws.send(writer.dtmf(value))
+                elif kind == "mark":
+                    assert isinstance(value, str)
+                    emit("mark", {"name": value})
+                    await ws.send(writer.mark(value))
+                elif kind == "dropped":
+                    emit("audio_dropped", {"dropped_ms": value})
+                else:
+                    emit("media_timeout", {})
+                    self._end("media_timeout")
+                    return
+        except ConnectionClosed:
+            self._end("agent_hangup")
+
+    async def _receive_loop(self, session: RtpSession, emit: EventCallback) -> None:
+        try:
+            async for message in self._ws:
+                if isinstance(message, bytes):
+                    continue  # Media Streams is text-only; ignore binary frames
+                try:
+                    parsed = parse_agent_message(message)
+                except ProtocolError as exc:
+                    log.warning("agent protocol error: %s", exc)
+                    emit("protocol_error", {"detail": str(exc)})
+                    self._end("error")
+                    return
+                if isinstance(parsed, AgentMedia):
+                    session.play(parsed.payload)
+                elif isinstance(parsed, AgentMark):
+                    session.mark(parsed.name)
+                elif isinstance(parsed, AgentClear):
+                    emit("clear", {"dropped_ms": session.queued_ms})
+                    session.clear()
+        except ConnectionClosed:
+            pass
+        self._end("agent_hangup")
+
+
+def _os_reason(exc: OSError) -> str:
+    """A short reason for a failed dial: asyncio wraps errno errors in long messages."""
+    if isinstance(exc, socket.gaierror):
+        return f"DNS lookup failed: {exc.strerror}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if exc.errno:
+        return os.strerror(exc.errno)  # e.g. "Connection refused"
+    return str(exc) or type(exc).__name__
+
+
+def _ignore(kind: str, detail: dict[str, object]) -> None:
+    """The default on_event: the call record is optional."""

@@ -1,0 +1,461 @@
+"""One call's RTP: receive and re-cut the far end's audio, pace ours out at 20 ms.
+
+Receiving (RFC 3550 §5.1, RFC 3551 §4.5.14): any packet size ("ptime") is accepted and re-cut
+into 20 ms frames of μ-law (160 bytes) for the listener; A-law is translated on the way in and
+out. Packets that repeat or precede the highest sequence number seen are dropped, so the listener
+hears the stream in order. Telephone-events (RFC 4733) become digits.
+
+Symmetric RTP (RFC 4961 §4, "latching"): a caller behind NAT announces an address in SDP that
+is not where its packets come from. We send to the SDP address until the first valid packet with
+a negotiated payload type arrives, then to that packet's source, and from then on accept media
+only from it (so a stray sender on the same port cannot inject audio). ``update_remote`` (a
+re-INVITE) starts the latching again.
+
+Sending: packet *n* is scheduled at ``start + n·20 ms`` with ``loop.call_at``, so lateness of
+one tick never accumulates into drift. A late tick sends what is due (counted in ``late_sends``),
+but at most :data:`MAX_BURST` packets at once; older slots are skipped (``skipped_sends``) and
+their timestamps with them, since an RTP timestamp tells the sampling instant (§5.1) and a burst
+would only overflow the far end's jitter buffer. With nothing queued we send codec silence, which
+keeps NAT bindings open and the far end's jitter buffer fed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import struct
+from collections import deque
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from trunkline.media.dtmf import DtmfReceiver
+from trunkline.media.g711 import ALAW_SILENCE, ULAW_SILENCE, alaw_to_ulaw, ulaw_to_alaw
+from trunkline.media.ports import PortPool
+from trunkline.media.rtp import RtpError, RtpPacket
+
+__all__ = [
+    "FRAME_BYTES",
+    "FRAME_S",
+    "MAX_BURST",
+    "Codec",
+    "MediaListener",
+    "MediaStats",
+    "RtpSession",
+]
+
+FRAME_S = 0.020  # one packet every 20 ms (RFC 3551 §4.5: G.711's default packetisation)
+FRAME_BYTES = 160  # 20 ms of 8 kHz G.711: one byte per sample
+BYTES_PER_MS = 8
+MAX_BURST = 3  # packets sent back-to-back at most when the loop was late
+_EARLY_S = 0.0005  # a timer may fire a hair before its deadline: count the slot as due anyway
+_HEADER = struct.Struct("!BBHII")
+
+
+class Codec(StrEnum):
+    """The two G.711 laws, by their RTP encoding names (RFC 3551 §6 Table 4)."""
+
+    PCMU = "PCMU"
+    PCMA = "PCMA"
+
+    @property
+    def payload_type(self) -> int:
+        """Static payload type: 0 for PCMU, 8 for PCMA (RFC 3551 §6)."""
+        return 0 if self is Codec.PCMU else 8
+
+    @property
+    def silence(self) -> int:
+        """The code word for (near) zero amplitude."""
+        return ULAW_SILENCE if self is Codec.PCMU else ALAW_SILENCE
+
+
+class MediaListener(Protocol):
+    """What the session reports; called on the event loop, must not block."""
+
+    def on_audio(self, ulaw: bytes) -> None:
+        """Exactly 160 bytes (20 ms) of the far end's audio as μ-law, in order."""
+
+    def on_dtmf(self, digit: str) -> None:
+        """A key pressed by the far end (RFC 4733), once per press."""
+
+    def on_mark(self, name: str) -> None:
+        """A mark whose preceding audio has been sent (or was cleared or dropped)."""
+
+    def on_media_timeout(self) -> None:
+        """No RTP from the far end for ``media_timeout_s``; reported once."""
+
+    def on_audio_dropped(self, dropped_ms: int) -> None:
+        """The play queue exceeded its bound; this much of the oldest audio was dropped."""
+
+
+@dataclass
+class MediaStats:
+    """Counters of one session (a snapshot: ``RtpSession.stats`` returns a copy)."""
+
+    codec: str
+    packets_in: int = 0  # accepted media and telephone-event packets
+    packets_out: int = 0
+    bytes_in: int = 0  # RTP payload bytes
+    bytes_out: int = 0
+    dtmf: list[str] = field(default_factory=list)
+    late_sends: int = 0  # packets sent one period or more after their slot
+    skipped_sends: int = 0  # slots skipped because the loop was more than MAX_BURST late
+    malformed: int = 0  # datagrams that are not RTP
+    ignored: int = 0  # RTP with a payload type we did not negotiate, or from a foreign source
+    out_of_order: int = 0  # duplicate or late packets dropped to keep the stream in order
+    dropped_ms: int = 0  # queued audio dropped at the bound
+    send_errors: int = 0  # ICMP errors reported for our sends (e.g. port unreachable)
+    remote: tuple[str, int] | None = None  # where packets go now
+    latched: bool = False  # remote was learnt from the far end's packets
+
+
+class _Mark:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.session: RtpSession | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if self.session is not None:
+            self.session._on_datagram(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        if self.session is not None:
+            self.session._stats.send_errors += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class RtpSession:
+    """One call's RTP endpoint: open (bind), start (once the far end is known), close."""
+
+    def __init__(
+        self,
+        transport: asyncio.DatagramTransport,
+        protocol: _RtpProtocol,
+        host: str,
+        port: int,
+        pool: PortPool,
+    ) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._pool = pool
+        self.local_host = host
+        self.local_port = port
+        self._stats = MediaStats(codec="")
+        self._listener: MediaListener | None = None
+        self._codec = Codec.PCMU
+        self._payload_type = 0
+        self._dtmf_payload_type: int | None = None
+        self._dtmf = DtmfReceiver()
+        self._silence_ulaw = bytes([ULAW_SILENCE]) * FRAME_BYTES
+        self._silence_payload = self._silence_ulaw
+        self._send_to: tuple[str, int] = ("127.0.0.1", 0)
+        self._latched_from: tuple[str, int] | None = None
+        # Receive side.
+        self._rx_buffer = bytearray()
+        self._rx_ssrc: int | None = None
+        self._rx_highest_seq = 0
+        # Send side (RFC 3550 §5.1: random initial sequence number, timestamp and SSRC).
+        self.ssrc = secrets.randbits(32)
+        self._seq0 = secrets.randbits(16)
+        self._ts0 = secrets.randbits(32)
+        self._slot = 0
+        self._t0 = 0.0
+        self._marker_next = True
+        self._queue: deque[bytearray | _Mark] = deque()
+        self._queued_bytes = 0
+        self._max_queue_bytes = 60 * 1000 * BYTES_PER_MS
+        self._timer: asyncio.TimerHandle | None = None
+        self._held = False
+        # Media timeout.
+        self._media_timeout_s = 60.0
+        self._last_rx = 0.0
+        self._timed_out = False
+        self._started = False
+        self._closed = False
+
+    @classmethod
+    async def open(cls, host: str, ports: PortPool) -> RtpSession:
+        """Bind an even port of ``ports`` on ``host``; the session sends nothing until start."""
+        transport, protocol, port = await ports.bind(host, _RtpProtocol)
+        session = cls(transport, protocol, host, port, ports)
+        protocol.session = session
+        return session
+
+    def start(
+        self,
+        *,
+        remote: tuple[str, int],
+        codec: Codec,
+        dtmf_payload_type: int | None,
+        listener: MediaListener,
+        media_timeout_s: float = 60.0,
+        max_queue_s: float = 60.0,
+    ) -> None:
+        """Begin sending to ``remote`` (the SDP address) and reporting to ``listener``."""
+        if self._started:
+            raise RuntimeError("RtpSession.start() called twice")
+        if self._closed:
+            raise RuntimeError("RtpSession is closed")
+        loop = asyncio.get_running_loop()
+        self._started = True
+        self._listener = listener
+        self._codec = codec
+        self._payload_type = codec.payload_type
+        self._dtmf_payload_type = dtmf_payload_type
+        self._silence_payload = bytes([codec.silence]) * FRAME_BYTES
+        self._send_to = remote
+        self._media_timeout_s = media_timeout_s
+        self._max_queue_bytes = int(max_queue_s * 1000) * BYTES_PER_MS
+        self._stats.codec = codec.value
+        self._stats.remote = remote
+        self._t0 = loop.time()
+        self._last_rx = self._t0
+        self._timer = loop.call_at(self._t0, self._tick)
+
+    # -- agent audio -------------------------------------------------------------------------
+
+    def play(self, ulaw: bytes) -> None:
+        """Queue μ-law audio of any length; it goes out re-cut into 20 ms packets, in order."""
+        if not ulaw:
+            return
+        tail = self._queue[-1] if self._queue else None
+        if isinstance(tail, bytearray):
+            tail += ulaw
+        else:
+            self._queue.append(bytearray(ulaw))
+        self._queued_bytes += len(ulaw)
+        if self._queued_bytes > self._max_queue_bytes:
+            self._drop_oldest(self._queued_bytes - self._max_queue_bytes)
+
+    def mark(self, name: str) -> None:
+        """Report ``name`` via ``on_mark`` once everything queued before it has been sent."""
+        if self._queued_bytes == 0:
+            self._require_listener().on_mark(name)
+        else:
+            self._queue.append(_Mark(name))
+
+    def clear(self) -> None:
+        """Drop all queued audio now; every pending mark is reported at once, in order."""
+        marks = [item.name for item in self._queue if isinstance(item, _Mark)]
+        self._queue.clear()
+        self._queued_bytes = 0
+        if marks:
+            listener = self._require_listener()
+            for name in marks:
+                listener.on_mark(name)
+
+    @property
+    def queued_ms(self) -> int:
+        """Agent audio waiting to be sent."""
+        return self._queued_bytes // BYTES_PER_MS
+
+    # -- call control ------------------------------------------------------------------------
+
+    def update_remote(self, remote: tuple[str, int]) -> None:
+        """The far end moved (re-INVITE): send there and latch afresh on its packets."""
+        self._send_to = remote
+        self._latched_from = None
+        self._stats.remote = remote
+        self._stats.latched = False
+
+    def hold(self, on_hold: bool) -> None:
+        """Stop sending (and expecting) RTP while held (RFC 3264 §8.4 sendonly/inactive)."""
+        if self._held and not on_hold:
+            # A new talkspurt begins (RFC 3551 §4.1) and the far end gets a fresh timeout.
+            self._marker_next = True
+            self._last_rx = asyncio.get_running_loop().time()
+        self._held = on_hold
+
+    @property
+    def codec(self) -> Codec:
+        return self._codec
+
+    @property
+    def stats(self) -> MediaStats:
+        """A snapshot of the counters."""
+        return replace(self._stats, dtmf=list(self._stats.dtmf))
+
+    async def close(self) -> None:
+        """Stop sending, close the socket and give the port back. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._transport.close()
+        # The socket is closed in a later loop iteration: wait so the port is really free.
+        await self._protocol.closed
+        self._pool.release(self.local_port)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _require_listener(self) -> MediaListener:
+        if self._listener is None:
+            raise RuntimeError("RtpSession.start() must be called first")
+        return self._listener
+
+    def _drop_oldest(self, excess: int) -> None:
+        listener = self._require_listener()
+        dropped = 0
+        while excess > 0 and self._queue:
+            head = self._queue[0]
+            if isinstance(head, _Mark):
+                self._queue.popleft()
+                listener.on_mark(head.name)  # its audio is gone: nothing left to wait for
+                continue
+            cut = min(excess, len(head))
+            del head[:cut]  # bytearray deletes from the front in O(1) amortised
+            if not head:
+                self._queue.popleft()
+            excess -= cut
+            dropped += cut
+        self._queued_bytes -= dropped
+        dropped_ms = dropped // BYTES_PER_MS
+        self._stats.dropped_ms += dropped_ms
+        self._fire_leading_marks()
+        listener.on_audio_dropped(dropped_ms)
+
+    def _fire_leading_marks(self) -> None:
+        while self._queue and isinstance(self._queue[0], _Mark):
+            item = self._queue.popleft()
+            assert isinstance(item, _Mark)
+            self._require_listener().on_mark(item.name)
+
+    def _next_frame(self) -> bytes | None:
+        """The next 160 bytes of queued μ-law, padded with silence; None if nothing queued."""
+        if self._queued_bytes == 0:
+            return None
+        frame = bytearray()
+        while len(frame) < FRAME_BYTES and self._queue:
+            head = self._queue[0]
+            if isinstance(head, _Mark):
+                break  # the rest of this frame is silence; the mark fires once it is sent
+            need = FRAME_BYTES - len(frame)
+            frame += head[:need]
+            del head[:need]
+            if not head:
+                self._queue.popleft()
+        self._queued_bytes -= len(frame)
+        if len(frame) < FRAME_BYTES:
+            frame += self._silence_ulaw[: FRAME_BYTES - len(frame)]
+        return bytes(frame)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        try:
+            due = int((now - self._t0 + _EARLY_S) / FRAME_S) + 1  # slots 0..due-1 are due
+            behind = due - self._slot
+            if behind > MAX_BURST:
+                skipped = behind - MAX_BURST
+                self._slot += skipped
+                self._stats.skipped_sends += skipped
+                behind = MAX_BURST
+            for _ in range(behind):
+                if now - (self._t0 + self._slot * FRAME_S) >= FRAME_S:
+                    self._stats.late_sends += 1
+                if not self._held:
+                    self._send_slot()
+                self._slot += 1
+            if (
+                not self._held
+                and not self._timed_out
+                and now - self._last_rx >= self._media_timeout_s
+            ):
+                self._timed_out = True
+                self._require_listener().on_media_timeout()
+        finally:
+            if not self._closed:
+                self._timer = loop.call_at(self._t0 + self._slot * FRAME_S, self._tick)
+
+    def _send_slot(self) -> None:
+        frame = self._next_frame()
+        if frame is None:
+            payload = self._silence_payload
+        elif self._codec is Codec.PCMA:
+            payload = ulaw_to_alaw(frame)
+        else:
+            payload = frame
+        second = self._payload_type
+        if self._marker_next:
+            second |= 0x80
+            self._marker_next = False
+        header = _HEADER.pack(
+            0x80,
+            second,
+            (self._seq0 + self._stats.packets_out) & 0xFFFF,
+            (self._ts0 + self._slot * FRAME_BYTES) & 0xFFFFFFFF,
+            self.ssrc,
+        )
+        self._transport.sendto(header + payload, self._send_to)
+        self._stats.packets_out += 1
+        self._stats.bytes_out += len(payload)
+        if frame is not None:
+            self._fire_leading_marks()
+
+    def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self._started or self._closed:
+            return  # early media before the answer is known: nothing to give it to
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpError:
+            self._stats.malformed += 1
+            return
+        payload_type = packet.payload_type
+        is_audio = payload_type == self._payload_type
+        if not is_audio and payload_type != self._dtmf_payload_type:
+            # Also keeps multiplexed RTCP (RFC 5761 §4: PT 72-76 as seen here) out.
+            self._stats.ignored += 1
+            return
+        if self._latched_from is None:
+            self._latched_from = addr
+            self._send_to = addr
+            self._stats.remote = addr
+            self._stats.latched = True
+        elif addr != self._latched_from:
+            self._stats.ignored += 1
+            return
+        self._last_rx = asyncio.get_running_loop().time()
+        self._stats.packets_in += 1
+        self._stats.bytes_in += len(packet.payload)
+        if is_audio:
+            self._on_audio_packet(packet)
+            return
+        digit = self._dtmf.feed(packet)
+        if digit is not None:
+            self._stats.dtmf.append(digit)
+            self._require_listener().on_dtmf(digit)
+
+    def _on_audio_packet(self, packet: RtpPacket) -> None:
+        if packet.ssrc != self._rx_ssrc:
+            # A new source (first packet, or the far end restarted its stream): new numbering.
+            self._rx_ssrc = packet.ssrc
+            self._rx_buffer.clear()
+        else:
+            # RFC 3550 Appendix A.1: compare sequence numbers modulo 2^16.
+            delta = (packet.sequence - self._rx_highest_seq) & 0xFFFF
+            if delta == 0 or delta >= 0x8000:
+                self._stats.out_of_order += 1
+                return
+        self._rx_highest_seq = packet.sequence
+        ulaw = packet.payload if self._codec is Codec.PCMU else alaw_to_ulaw(packet.payload)
+        listener = self._require_listener()
+        if not self._rx_buffer and len(ulaw) == FRAME_BYTES:
+            listener.on_audio(ulaw)  # the common case: already one 20 ms frame
+            return
+        self._rx_buffer += ulaw
+        while len(self._rx_buffer) >= FRAME_BYTES:
+            chunk = bytes(self._rx_buffer[:FRAME_BYTES])
+            del self._rx_buffer[:FRAME_BYTES]
+            listener.on_audio(chunk)
