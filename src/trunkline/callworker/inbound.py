@@ -14,7 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trunkline.call.rules import CallDirection, CallStatus, CallVia, EndReason, EventKind
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind
 from trunkline.call.service import call_service
 from trunkline.db import session_scope
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
@@ -60,7 +62,7 @@ class InboundCall:
         self.hangup_requested = asyncio.Event()
 
     @property
-    def _sessions(self):  # type: ignore[no-untyped-def]
+    def _sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.worker.sessionmaker
 
     async def _event(self, kind: EventKind, detail: dict[str, object]) -> None:
@@ -99,10 +101,10 @@ class InboundCall:
                 reason=text,
                 phone_number_id=route.phone_number_id if route else None,
                 agent_id=route.agent_id if route else None,
-                via=CallVia(route.via, route.via_id) if route else None,
+                via=(route.via, route.via_id) if route else None,
                 sip_call_id=self.sip.call_id,
                 worker_id=self.worker.worker_id,
-                checks=decision.checks,
+                checks=decision.check_records(),
             )
 
     async def run(self) -> None:
@@ -150,10 +152,10 @@ class InboundCall:
                 to_number=route.number,
                 phone_number_id=route.phone_number_id,
                 agent_id=route.agent_id,
-                via=CallVia(route.via, route.via_id),
+                via=(route.via, route.via_id),
                 sip_call_id=sip.call_id,
                 worker_id=worker.worker_id,
-                checks=decision.checks,
+                checks=decision.check_records(),
             )
             self.call_id = call.id
             leased = await call_service.acquire_lease(
@@ -184,10 +186,15 @@ class InboundCall:
         worker, sip = self.worker, self.sip
         assert route.agent_id is not None
         async with session_scope(self._sessions) as session:
-            url, token = await worker.stream_target(session, route.agent_id)
+            target = await worker.stream_target(session, route.agent_id)
+        if target is None:  # the agent lost its stream_url since routing read it
+            await self._reject(_unreachable_decision("the agent has no stream_url"), route)
+            return None
         connect = asyncio.ensure_future(
             AgentStream.connect(
-                url, auth_token=token, timeout_s=worker.settings.calls.agent_connect_timeout_s
+                target.url,
+                auth_token=target.token,
+                timeout_s=worker.settings.calls.agent_connect_timeout_s,
             )
         )
         await asyncio.wait({connect, sip.ended}, return_when=asyncio.FIRST_COMPLETED)
@@ -201,7 +208,6 @@ class InboundCall:
         try:
             return connect.result()
         except AgentUnreachable as exc:
-            await self._event(EventKind.agent_unreachable, {"reason": exc.reason})
             decision = _unreachable_decision(exc.reason)
             await self._reject(decision, route)
             return None

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from trunkline.agent.service import agent_service
+from trunkline.agent.service import StreamTarget, agent_service
 from trunkline.binding.routes import gateway_names
 from trunkline.call.control import call_controls
 from trunkline.call.service import call_service
@@ -116,7 +116,7 @@ class CallWorker:
 
     async def stream_target(
         self, session: AsyncSession, agent_id: uuid.UUID
-    ) -> tuple[str, str | None]:
+    ) -> StreamTarget | None:
         return await agent_service.stream_target(session, self.secret_box, agent_id)
 
     # -- live calls --------------------------------------------------------------------------

@@ -179,6 +179,12 @@ class Decision:
     def accepted(self) -> bool:
         return self.verdict is Verdict.accept
 
+    def check_records(self) -> list[dict[str, object]]:
+        """The checks as a call's timeline keeps them."""
+        return [
+            {"check": c.check.value, "passed": c.passed, "detail": c.detail} for c in self.checks
+        ]
+
 
 @dataclass
 class _Trail:
