@@ -1,0 +1,125 @@
+"""A call worker killed with SIGKILL mid-call: its lease expires, and the number's channel is
+free again within the lease's lifetime (docs/calls.md §6). Nothing else is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.callworker.test_inbound import inbound_trunk, streaming_agent
+from tests.conftest import TEST_KEYRING
+from tests.support.api import Api
+from tests.support.calls import ROOT, Carrier, PipecatAgent, free_udp_port
+from tests.support.sip_peers import sip_options_answered
+from trunkline.config import Settings
+
+pytestmark = pytest.mark.peer
+
+LEASE_TTL_S = 3.0
+
+
+class WorkerProcess:
+    """``trunkline call-worker`` as its own process on the test database."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.port = free_udp_port()
+        self.log = workdir / f"worker-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "TRUNKLINE_ENV": "test",
+            "TRUNKLINE_DATA_DIR": str(settings.data_dir),
+            "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
+            "TRUNKLINE_ENCRYPTION_KEYS": TEST_KEYRING,
+            "TRUNKLINE_SIP__LISTEN": f"127.0.0.1:{self.port}",
+            "TRUNKLINE_MEDIA__RTP_PORTS": "33000-33199",
+            "TRUNKLINE_CALLS__LEASE_TTL_S": str(LEASE_TTL_S),
+            "TRUNKLINE_CALLS__HEARTBEAT_S": "0.5",
+            "TRUNKLINE_SECURITY__ALLOW_ADDRESSES": '["127.0.0.0/8"]',
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "trunkline", "call-worker"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+            )
+        deadline = time.monotonic() + 30
+        while not sip_options_answered("127.0.0.1", self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"call worker did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def crashing_worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(settings, tmp_path)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+async def test_killed_workers_lease_expires(
+    call_api: Api,
+    crashing_worker: WorkerProcess,
+    carrier: Carrier,
+    pipecat_agent: PipecatAgent,
+    tmp_path: Path,
+) -> None:
+    agent = await streaming_agent(call_api, pipecat_agent.url)
+    number = await inbound_trunk(call_api, agent["agent_uuid"])
+    uuid_ = (await call_api.get("/phone-numbers/channels", params={"number": number})).json()
+    r = await call_api.patch(
+        f"/phone-numbers/{uuid_['data']['phone_number_uuid']}",
+        {"channel_settings": {"inbound": {"channel_limit": 1}}},
+    )
+    assert r.status_code == 200, r.text
+
+    # a long call on the worker that is about to die
+    doomed = Carrier(tmp_path / "doomed", ("127.0.0.1", crashing_worker.port))
+    first = asyncio.create_task(doomed.call_pcap(number.lstrip("+")))
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        calls = (await call_api.get("/calls")).json()["data"]["items"]
+        if calls and calls[0]["status"] == "in_progress":
+            break
+        assert asyncio.get_running_loop().time() < deadline, calls
+        await asyncio.sleep(0.1)
+    crashing_worker.kill()
+    killed_at = time.monotonic()
+    first.cancel()
+
+    # the dead worker's lease still holds the only channel: the next call is refused...
+    busy = await carrier.refused(number.lstrip("+"))
+    if time.monotonic() - killed_at < LEASE_TTL_S - 0.5:
+        assert busy.final() == (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
+    # ...until the lease expires: then a call gets through again
+    await asyncio.sleep(max(0.0, killed_at + LEASE_TTL_S + 0.5 - time.monotonic()))
+    result = await carrier.call_pcap(number.lstrip("+"))
+    assert result.returncode == 0, result.log[-3000:]
+    calls = (await call_api.get("/calls", params={"status": "completed"})).json()["data"]
+    assert calls["pagination"]["total"] == 1
