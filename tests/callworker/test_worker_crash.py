@@ -23,7 +23,7 @@ from trunkline.config import Settings
 
 pytestmark = pytest.mark.peer
 
-LEASE_TTL_S = 3.0
+LEASE_TTL_S = 6.0
 
 
 class WorkerProcess:
