@@ -4,41 +4,52 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from trunkline.kit.schema import RequestModel, ResponseModel
 from trunkline.routing.rules import Decision
 
 
-def _ip(value: str) -> str:
-    return str(ipaddress.ip_address(value.strip()))
+class DryRunRequest(RequestModel):
+    """A call to decide without placing it.
 
+    - ``direction: "inbound"``: an INVITE as the SIP edge would see it — ``to`` is the dialled
+      number in any form a carrier sends (``+12025550123``, ``12025550123``,
+      ``0012025550123``, national digits), ``source_ip`` the carrier's address, ``codecs`` the
+      offered codecs (default: none given, the codec check is skipped). Only this workspace's
+      trunks, connections and PBX connectors are considered.
+    - ``direction: "outbound"``: a ``POST /calls`` — ``agent_uuid`` calling ``to`` from
+      ``from`` (default: the agent's call number).
+    """
 
-class InboundDryRun(RequestModel):
-    """An INVITE as the SIP edge would see it. ``to`` is the dialled number in any form a
-    carrier sends (``+12025550123``, ``12025550123``, ``0012025550123``, national digits);
-    ``codecs`` the offered codecs (default: PCMU, so the codec check passes)."""
-
-    direction: Literal["inbound"]
+    direction: Literal["inbound", "outbound"]
     to: str = Field(min_length=1, max_length=64, examples=["12025550123"])
-    from_: str = Field(default="", max_length=64, alias="from", examples=["+13125550111"])
-    source_ip: Annotated[str, AfterValidator(_ip)] = Field(examples=["192.0.2.10"])
-    codecs: list[str] | None = Field(default=None, max_length=16, examples=[["PCMA"]])
-
-
-class OutboundDryRun(RequestModel):
-    """A ``POST /calls`` request: the agent calling ``to`` from ``from`` (default: its call
-    number)."""
-
-    direction: Literal["outbound"]
-    agent_uuid: uuid.UUID
-    to: str = Field(min_length=1, max_length=64, examples=["+13125550111"])
     from_: str | None = Field(default=None, max_length=64, alias="from")
+    source_ip: str | None = Field(default=None, max_length=64, examples=["192.0.2.10"])
+    codecs: list[str] | None = Field(default=None, max_length=16, examples=[["PCMA"]])
+    agent_uuid: uuid.UUID | None = None
 
+    @field_validator("source_ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise PydanticCustomError("invalid_ip", "Must be an IPv4 or IPv6 address.") from None
 
-DryRunRequest = Annotated[InboundDryRun | OutboundDryRun, Field(discriminator="direction")]
+    @model_validator(mode="after")
+    def _needs(self) -> DryRunRequest:
+        required = "source_ip" if self.direction == "inbound" else "agent_uuid"
+        if getattr(self, required) is None:
+            raise PydanticCustomError(
+                "missing", f"{required} is required for a {self.direction} dry run."
+            )
+        return self
 
 
 class CheckRead(ResponseModel):

@@ -31,7 +31,7 @@ from trunkline.routing.rules import (
     decide_inbound,
     decide_outbound,
 )
-from trunkline.routing.schemas import InboundDryRun, OutboundDryRun
+from trunkline.routing.schemas import DryRunRequest
 from trunkline.routing.trust import GatewayResolver, in_allowed
 
 # Live calls per line: (inbound, all directions). The call domain answers it from its leases.
@@ -184,10 +184,11 @@ class RoutingService:
         )
 
     async def dry_run(
-        self, session: AsyncSession, workspace_id: uuid.UUID, body: InboundDryRun | OutboundDryRun
+        self, session: AsyncSession, workspace_id: uuid.UUID, body: DryRunRequest
     ) -> tuple[Decision, uuid.UUID | None]:
         """``POST /routing/dry-run``: the live decision, limited to this workspace's sources."""
-        if isinstance(body, InboundDryRun):
+        if body.direction == "inbound":
+            assert body.source_ip is not None  # the schema requires it inbound
             request = InboundRequest(
                 source_ip=body.source_ip,
                 request_uri_user=body.to,
@@ -202,6 +203,7 @@ class RoutingService:
                 workspace_id=workspace_id,
             )
             return decision, None
+        assert body.agent_uuid is not None  # the schema requires it outbound
         try:
             agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         except AgentNotFound:
