@@ -34,7 +34,8 @@ from tests.support.sip_peers import PEERS_DIR, find_binary
 from trunkline.app import create_app
 from trunkline.config import Settings
 
-SIPP_PCAP_DIR = Path("/usr/share/sip-tester/pcap")
+# Debian's sip-tester ships the pcaps directly here; SIPp looks for them under ./pcap.
+SIPP_PCAP_DIR = Path("/usr/share/sip-tester")
 REFUSED_XML = PEERS_DIR / "sipp_uac_refused.xml"
 ROOT = Path(__file__).resolve().parents[2]
 
