@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    exists,
     literal,
     null,
     or_,
@@ -47,8 +48,6 @@ from trunkline.models import (
     SipConnectionAssignment,
     Trunk,
 )
-
-_TRUSTED = "trusted_marker"
 
 
 @dataclass(frozen=True)
@@ -236,25 +235,23 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
 
 @functools.cache
 def _gateway_marker_stmt(scoped: bool) -> Any:
-    """One row when any call source's gateway (or PBX allowed IP) is one of the names."""
-    parts = [
-        select(literal(_TRUSTED)).where(
-            or_(Trunk.sip_gateway.in_(_NAMES), Trunk.sip_secondary_gateway.in_(_NAMES))
-        ),
-        select(literal(_TRUSTED)).where(
-            or_(SipConnection.gateway.in_(_NAMES), SipConnection.secondary_gateway.in_(_NAMES))
-        ),
-        select(literal(_TRUSTED)).where(
-            or_(PbxConnector.registrar_server.in_(_NAMES), PbxConnector.allowed_ip.in_(_NAMES))
-        ),
-    ]
+    """Whether any call source's gateway (or PBX allowed IP) is one of the names."""
+    trunks = or_(Trunk.sip_gateway.in_(_NAMES), Trunk.sip_secondary_gateway.in_(_NAMES))
+    connections = or_(
+        SipConnection.gateway.in_(_NAMES), SipConnection.secondary_gateway.in_(_NAMES)
+    )
+    connectors = or_(PbxConnector.registrar_server.in_(_NAMES), PbxConnector.allowed_ip.in_(_NAMES))
     if scoped:
-        parts = [
-            parts[0].where(Trunk.workspace_id == _WS),
-            parts[1].where(SipConnection.workspace_id == _WS),
-            parts[2].where(PbxConnector.workspace_id == _WS),
-        ]
-    return union_all(*(p.limit(1) for p in parts)).limit(1)
+        trunks = and_(trunks, Trunk.workspace_id == _WS)
+        connections = and_(connections, SipConnection.workspace_id == _WS)
+        connectors = and_(connectors, PbxConnector.workspace_id == _WS)
+    return select(
+        or_(
+            exists().where(trunks),
+            exists().where(connections),
+            exists().where(connectors),
+        )
+    )
 
 
 def _row(r: Any) -> RouteRow:
@@ -329,8 +326,8 @@ async def call_sources(
         params["workspace_id"] = marker_params["workspace_id"] = workspace_id
     stmt = _routes_stmt(national, scoped)
     routes = [_row(r) for r in await session.execute(stmt, params)]
-    marker = (await session.execute(_gateway_marker_stmt(scoped), marker_params)).first()
-    return CallSources(routes, marker is not None or False)
+    known = bool((await session.execute(_gateway_marker_stmt(scoped), marker_params)).scalar())
+    return CallSources(routes, known)
 
 
 @functools.cache
