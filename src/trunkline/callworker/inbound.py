@@ -332,7 +332,7 @@ class InboundCall:
                 "codec": s.codec,
                 "packets_in": s.packets_in,
                 "packets_out": s.packets_out,
-                "dtmf": list(s.dtmf),
+                "dtmf": len(s.dtmf),
             }
         async with session_scope(self._sessions) as session:
             await call_service.mark_ended(
