@@ -53,9 +53,16 @@ class SippResult:
     log: str
 
     def responses(self) -> list[str]:
-        """Each SIP response SIPp received, as its raw text."""
-        blocks = re.split(r"\n-{5,}.*?\n", self.messages)
-        return [b.strip() for b in blocks if b.strip().startswith("SIP/2.0 ")]
+        """Each SIP response SIPp received, as its raw text (from the status line on)."""
+        blocks = re.split(r"^-{5,}.*$", self.messages, flags=re.MULTILINE)
+        found = []
+        for block in blocks:
+            if "message received" not in block:
+                continue
+            start = block.find("SIP/2.0 ")
+            if start >= 0:
+                found.append(block[start:].strip())
+        return found
 
     def final(self) -> tuple[int, str | None]:
         """The final response's code and its Reason header."""
