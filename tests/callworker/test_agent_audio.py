@@ -18,7 +18,7 @@ pytestmark = pytest.mark.peer
 ALAW_SILENCE = 0xD5
 
 
-def test_signal(folder: Path, seconds: float = 3.0) -> tuple[bytes, np.ndarray]:
+def make_signal(folder: Path, seconds: float = 3.0) -> tuple[bytes, np.ndarray]:
     """A speech-band sweep with a varying envelope, as A-law (made by sox, independently of
     Trunkline's G.711 tables) and as the linear samples it decodes to."""
     alaw = folder / "signal.al"
@@ -93,7 +93,7 @@ class TestEcho:
     ) -> None:
         agent = await streaming_agent(call_api, pipecat_agent.url)
         number = await inbound_trunk(call_api, agent["agent_uuid"])
-        alaw, sent = test_signal(tmp_path)
+        alaw, sent = make_signal(tmp_path)
         caller, port = await RtpCaller.open()
         try:
             sipp = asyncio.create_task(carrier.call_external_media(number.lstrip("+"), port, 6000))
