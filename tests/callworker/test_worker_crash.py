@@ -121,5 +121,13 @@ async def test_killed_workers_lease_expires(
     await asyncio.sleep(max(0.0, killed_at + LEASE_TTL_S + 0.5 - time.monotonic()))
     result = await carrier.call_pcap(number.lstrip("+"))
     assert result.returncode == 0, result.log[-3000:]
-    calls = (await call_api.get("/calls", params={"status": "completed"})).json()["data"]
-    assert calls["pagination"]["total"] == 1
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        done = (await call_api.get("/calls", params={"status": "completed"})).json()["data"]
+        if done["pagination"]["total"] == 1 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert done["items"][0]["end_reason"] == "caller_hangup"
+    # the killed call and the refused one are still on record
+    statuses = sorted(c["status"] for c in (await call_api.get("/calls")).json()["data"]["items"])
+    assert statuses[0] == "completed" and "rejected" in statuses and len(statuses) == 3
