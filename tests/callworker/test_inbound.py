@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api, unique_us_number
-from tests.support.calls import Carrier, PipecatAgent
+from tests.support.calls import Carrier, PipecatAgent, hanging_up_agent, silent_agent
 from trunkline.db import session_scope
 from trunkline.models import Call
 
@@ -50,14 +50,6 @@ async def streaming_agent(api: Api, url: str, **extra: Any) -> dict[str, Any]:
     )
 
 
-async def only_call(api: Api) -> dict[str, Any]:
-    r = await api.get("/calls")
-    assert r.status_code == 200, r.text
-    items = r.json()["data"]["items"]
-    assert len(items) == 1, items
-    return dict(items[0])
-
-
 async def call_events(api: Api, call_uuid: str) -> list[dict[str, Any]]:
     r = await api.get(f"/calls/{call_uuid}/events", params={"per_page": 200})
     assert r.status_code == 200, r.text
@@ -68,8 +60,11 @@ async def settle(api: Api, predicate: Any, timeout_s: float = 10.0) -> dict[str,
     """The only call of the workspace, once ``predicate(call)`` holds."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        call = await only_call(api)
-        if predicate(call):
+        r = await api.get("/calls")
+        items = r.json()["data"]["items"]
+        assert len(items) <= 1, items
+        call = dict(items[0]) if items else {}
+        if items and predicate(call):
             return call
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"call never settled: {call}")
@@ -231,3 +226,101 @@ class TestRefusals:
             'SIP ;cause=480 ;text="agent_unreachable"',
         )
         await self.assert_rejected(call_api, "agent_unreachable", 480)
+
+
+async def limit_inbound(api: Api, number: str, limit: int) -> None:
+    snapshot = (await api.get("/phone-numbers/channels", params={"number": number})).json()
+    r = await api.patch(
+        f"/phone-numbers/{snapshot['data']['phone_number_uuid']}",
+        {"channel_settings": {"inbound": {"channel_limit": limit}}},
+    )
+    assert r.status_code == 200, r.text
+
+
+async def calls_with(api: Api, status: str) -> list[dict[str, Any]]:
+    r = await api.get("/calls", params={"status": status})
+    return list(r.json()["data"]["items"])
+
+
+async def until(condition: Any, timeout_s: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.1)
+
+
+class TestLifecycle:
+    async def test_cancel_before_answer(self, call_api: Api, carrier: Carrier) -> None:
+        # The agent never completes its WebSocket upgrade, so the call rings until cancelled.
+        async with silent_agent() as url:
+            agent = await streaming_agent(call_api, url)
+            number = await inbound_trunk(call_api, agent["agent_uuid"])
+            result = await carrier.cancel_while_ringing(number.lstrip("+"))
+        assert result.returncode == 0, result.log[-3000:]
+        assert [r.split()[1] for r in result.responses() if not r.startswith("SIP/2.0 1")] == [
+            "200",  # the CANCEL
+            "487",  # the INVITE: Request Terminated (RFC 3261 §9.2)
+        ]
+        call = await settle(call_api, lambda c: c["status"] == "canceled")
+        assert call["end_reason"] == "caller_hangup"
+        assert call["answered_at"] is None
+
+    async def test_api_hangup_sends_bye(
+        self, call_api: Api, carrier: Carrier, pipecat_agent: PipecatAgent
+    ) -> None:
+        agent = await streaming_agent(call_api, pipecat_agent.url)
+        number = await inbound_trunk(call_api, agent["agent_uuid"])
+        sipp = asyncio.create_task(carrier.wait_for_bye(number.lstrip("+")))
+        call = await settle(call_api, lambda c: c["status"] == "in_progress")
+        r = await call_api.delete(f"/calls/{call['call_uuid']}")
+        assert r.status_code == 200, r.text
+        result = await sipp
+        assert result.returncode == 0, result.log[-3000:]
+        assert result.count("BYE") == 0  # SIPp only received the BYE; it sent none
+        ended = await settle(call_api, lambda c: c["status"] == "completed")
+        assert ended["end_reason"] == "api_hangup"
+        # a second DELETE of an ended call changes nothing
+        again = await call_api.delete(f"/calls/{call['call_uuid']}")
+        assert again.status_code == 200
+        assert again.json()["data"]["end_reason"] == "api_hangup"
+
+    async def test_agent_closing_its_socket_hangs_up(self, call_api: Api, carrier: Carrier) -> None:
+        async with hanging_up_agent() as url:
+            agent = await streaming_agent(call_api, url)
+            number = await inbound_trunk(call_api, agent["agent_uuid"])
+            result = await carrier.wait_for_bye(number.lstrip("+"))
+        assert result.returncode == 0, result.log[-3000:]
+        call = await settle(call_api, lambda c: c["status"] == "completed")
+        assert call["end_reason"] == "agent_hangup"
+
+    async def test_channel_limit(
+        self, call_api: Api, carrier: Carrier, pipecat_agent: PipecatAgent
+    ) -> None:
+        agent = await streaming_agent(call_api, pipecat_agent.url)
+        number = await inbound_trunk(call_api, agent["agent_uuid"])
+        await limit_inbound(call_api, number, 2)
+        up = [asyncio.create_task(carrier.wait_for_bye(number.lstrip("+"))) for _ in range(2)]
+
+        async def two_up() -> bool:
+            return len(await calls_with(call_api, "in_progress")) == 2
+
+        await until(two_up)
+        refused = await carrier.refused(number.lstrip("+"))
+        assert refused.final() == (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
+        rejected = await calls_with(call_api, "rejected")
+        assert [c["rejected_by"] for c in rejected] == ["channel_limit_reached"]
+
+        # one call ends (hung up through the API): the next call is accepted again
+        first = (await calls_with(call_api, "in_progress"))[0]
+        await call_api.delete(f"/calls/{first['call_uuid']}")
+
+        async def one_up() -> bool:
+            return len(await calls_with(call_api, "in_progress")) == 1
+
+        await until(one_up)
+        third = asyncio.create_task(carrier.wait_for_bye(number.lstrip("+")))
+        await until(two_up)
+        for call in await calls_with(call_api, "in_progress"):
+            await call_api.delete(f"/calls/{call['call_uuid']}")
+        results = await asyncio.gather(*up, third)
+        assert [r.returncode for r in results] == [0, 0, 0]

@@ -153,6 +153,14 @@ class Carrier:
         extra = ["-key", "rtp_port", str(rtp_port), "-d", str(hold_ms)]
         return await self.run(["-sf", str(EXTERNAL_MEDIA_XML)], number, extra)
 
+    async def cancel_while_ringing(self, number: str) -> SippResult:
+        """INVITE, then CANCEL once it rings: expects 200 (CANCEL) and 487 (INVITE)."""
+        return await self.run(["-sf", str(PEERS_DIR / "sipp_uac_cancel.xml")], number)
+
+    async def wait_for_bye(self, number: str) -> SippResult:
+        """An answered call that the far end (Trunkline) hangs up: SIPp answers its BYE."""
+        return await self.run(["-sf", str(PEERS_DIR / "sipp_uac_wait_bye.xml")], number)
+
     async def refused(self, number: str, codec: int = 8, codec_name: str = "PCMA") -> SippResult:
         """An INVITE expected to be turned down (403/404/480/486/487/488), then ACKed."""
         keys = ["-key", "codec", str(codec), "-key", "codec_name", codec_name]
@@ -238,6 +246,41 @@ async def serving_calls(settings: Settings) -> AsyncIterator[tuple[str, tuple[st
 
 
 EXTERNAL_MEDIA_XML = PEERS_DIR / "sipp_uac_external_media.xml"
+
+
+@asynccontextmanager
+async def silent_agent() -> AsyncIterator[str]:
+    """A WebSocket URL whose server accepts TCP and never answers the upgrade."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"ws://127.0.0.1:{port}/ws"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@asynccontextmanager
+async def hanging_up_agent() -> AsyncIterator[str]:
+    """A Twilio Media Streams agent that reads ``connected`` and ``start``, then closes."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()  # connected
+        await ws.recv()  # start
+        await asyncio.sleep(0.5)
+        await ws.close()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/ws"
 
 
 class RtpCaller(asyncio.DatagramProtocol):
