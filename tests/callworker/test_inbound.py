@@ -307,6 +307,11 @@ class TestLifecycle:
         await until(two_up)
         refused = await carrier.refused(number.lstrip("+"))
         assert refused.final() == (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
+
+        async def refusal_recorded() -> bool:
+            return len(await calls_with(call_api, "rejected")) == 1
+
+        await until(refusal_recorded)
         rejected = await calls_with(call_api, "rejected")
         assert [c["rejected_by"] for c in rejected] == ["channel_limit_reached"]
 
