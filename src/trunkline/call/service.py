@@ -400,8 +400,10 @@ class CallService:
             now = utcnow()
             call.hangup_requested_at = now
             await self._flush_with_event(session, call, EventKind.hangup_requested, {}, at=now)
-        # Asked again on a repeated request: a worker that missed the first (it was starting)
-        # may carry the call now; a worker ignores a hang-up already under way.
+        # Asked before this transaction commits: a worker only starts the BYE/CANCEL here and
+        # writes the end in its own transaction, which queues behind this one (row lock /
+        # SQLite's write lock). Asked again on a repeated request: a worker that missed the
+        # first (it was starting) may carry the call now; one ignores a hang-up under way.
         call_controls.hangup(call.id)
         return call
 
