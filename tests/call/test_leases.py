@@ -17,7 +17,8 @@ from tests.support.api import Api
 from tests.support.rows import purchased_number, workspace_id
 from trunkline.call.rules import CallDirection, CallStatus, EndReason
 from trunkline.call.service import call_service
-from trunkline.db import session_scope
+from trunkline.config import Settings
+from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.clock import utcnow
 from trunkline.models import CallLease
 
@@ -115,6 +116,42 @@ class TestConcurrentAcquire:
         won = await asyncio.gather(*(ln.acquire(c, total_limit=1) for ln, c in calls))
 
         assert (won[:4].count(True), won[4:].count(True)) == (1, 1)
+
+
+class TestAcrossWorkers:
+    """A second engine and sessionmaker is what a second worker process has: on SQLite it does
+    not share the first one's in-process write gate, so only the database's own lock keeps the
+    count and the insert together. The interleaving is forced, not left to the scheduler: the
+    second worker tries while the first has counted and inserted but not committed."""
+
+    async def test_a_taker_waits_for_the_holder_and_then_counts_its_lease(
+        self, line: Line, settings: Settings
+    ) -> None:
+        first_call, second_call = await line.call(), await line.call()
+        other_engine = create_engine(settings)
+        other_worker = Line(create_sessionmaker(other_engine), line.ws, line.number_id)
+        try:
+            async with session_scope(line.sm) as holder:
+                assert await call_service.acquire_lease(
+                    holder,
+                    phone_number_id=line.number_id,
+                    call_id=first_call,
+                    direction=IN,
+                    worker_id=f.WORKER,
+                    ttl_s=TTL_S,
+                    inbound_limit=None,
+                    total_limit=1,
+                )
+                taker = asyncio.create_task(
+                    other_worker.acquire(second_call, total_limit=1, worker_id="worker-2")
+                )
+                await asyncio.sleep(0.3)
+                assert not taker.done()  # queued on the number's lock, not counting yet
+            assert await taker is False
+        finally:
+            await other_engine.dispose()
+
+        assert await line.leases() == 1
 
 
 class TestAcquire:
