@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.call import factories as f
 from tests.support.api import Api
 from tests.support.rows import purchased_number, workspace_id
+from trunkline.call.leases import lease_service
 from trunkline.call.rules import CallDirection, CallStatus, EndReason
-from trunkline.call.service import call_service
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.clock import utcnow
@@ -48,7 +48,7 @@ class Line:
     ) -> bool:
         """Take a lease in a transaction of its own (its own connection)."""
         async with session_scope(self.sm) as session:
-            return await call_service.acquire_lease(
+            return await lease_service.acquire_lease(
                 session,
                 phone_number_id=self.number_id,
                 call_id=call_id,
@@ -132,7 +132,7 @@ class TestAcrossWorkers:
         other_worker = Line(create_sessionmaker(other_engine), line.ws, line.number_id)
         try:
             async with session_scope(line.sm) as holder:
-                assert await call_service.acquire_lease(
+                assert await lease_service.acquire_lease(
                     holder,
                     phone_number_id=line.number_id,
                     call_id=first_call,
@@ -179,7 +179,7 @@ class TestAcquire:
         assert await line.acquire(first, total_limit=1, ttl_s=TTL_S)
 
         async with session_scope(line.sm) as session:
-            extended = await call_service.heartbeat(
+            extended = await lease_service.heartbeat(
                 session, f.WORKER, TTL_S, now=utcnow() + timedelta(seconds=TTL_S - 1)
             )
 
@@ -194,7 +194,7 @@ class TestAcquire:
         await line.acquire(theirs, total_limit=None, worker_id="w-theirs")
 
         async with session_scope(line.sm) as session:
-            extended = await call_service.heartbeat(
+            extended = await lease_service.heartbeat(
                 session, "w-mine", TTL_S, now=utcnow() + timedelta(seconds=TTL_S - 1)
             )
 
@@ -207,8 +207,8 @@ class TestAcquire:
         await line.acquire(first, total_limit=1)
 
         async with session_scope(line.sm) as session:
-            assert await call_service.release_lease(session, first)
-            assert not await call_service.release_lease(session, first)
+            assert await lease_service.release_lease(session, first)
+            assert not await lease_service.release_lease(session, first)
 
         assert await line.acquire(second, total_limit=1)
 
@@ -227,7 +227,7 @@ class TestAcquire:
         await line.acquire(long, total_limit=None, ttl_s=60)
 
         async with session_scope(line.sm) as session:
-            swept = await call_service.sweep_expired_leases(
+            swept = await lease_service.sweep_expired_leases(
                 session, now=utcnow() + timedelta(seconds=10)
             )
 
