@@ -233,3 +233,15 @@ class TestAcquire:
 
         assert swept >= 1  # other tests' expired leases may go too
         assert await line.leases() == 1
+
+
+class TestStalledWorker:
+    async def test_heartbeat_revives_an_expired_lease_it_still_has(self, line: Line) -> None:
+        first, second = await line.call(), await line.call()
+        await line.acquire(first, total_limit=1, ttl_s=TTL_S)
+        later = utcnow() + timedelta(seconds=2 * TTL_S)
+
+        async with session_scope(line.sm) as session:
+            assert await lease_service.heartbeat(session, f.WORKER, TTL_S, now=later) >= 1
+
+        assert not await line.acquire(second, total_limit=1, at_offset_s=2 * TTL_S + 1)

@@ -64,7 +64,11 @@ class LeaseService:
     async def heartbeat(
         self, session: AsyncSession, worker_id: str, ttl_s: float, now: datetime | None = None
     ) -> int:
-        """Extend every lease of the worker to ``now + ttl_s`` in one UPDATE; how many."""
+        """Extend every lease of the worker to ``now + ttl_s`` in one UPDATE; how many.
+
+        A lease that expired while its worker stalled (a long pause, a lost database link) is
+        extended too: its call is still up on this worker, so it counts again. The number may
+        then run over its limit for a while, which is better than a live call nobody counts."""
         return await repo.extend_leases(
             session, worker_id, (now or utcnow()) + timedelta(seconds=ttl_s)
         )
@@ -74,7 +78,10 @@ class LeaseService:
         return await repo.delete_lease(session, call_id) > 0
 
     async def sweep_expired_leases(self, session: AsyncSession, now: datetime | None = None) -> int:
-        """Delete leases that have expired (they already stopped counting); how many."""
+        """Delete leases that expired before ``now`` (they already stopped counting); how many.
+
+        Pass a ``now`` some heartbeats in the past to leave a stalled worker's leases for its
+        heartbeat to revive; once deleted, they are gone."""
         return await repo.delete_expired_leases(session, now or utcnow())
 
 
