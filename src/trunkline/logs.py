@@ -16,7 +16,8 @@ _PATTERNS = [
     # Keys quoted JSON-style ("password") or repr-style ('password', a logged dict).
     (
         re.compile(
-            r"(?i)([\"']?(?:password|pbx_password|auth_password|username)[\"']?\s*[:=]\s*)"
+            r"(?i)([\"']?(?:password|pbx_password|auth_password|username"
+            r"|stream_auth_token)[\"']?\s*[:=]\s*)"
             r"(\"[^\"]*\"|'[^']*'|[^\s,}&]+)"
         ),
         r"\1***",

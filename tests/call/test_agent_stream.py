@@ -15,6 +15,7 @@ from tests.support.api import Api, error_body
 from tests.support.rows import get_row, set_columns
 from trunkline.agent.service import StreamTarget, agent_service
 from trunkline.kit.crypto import CryptoError, SecretBox
+from trunkline.logs import redact
 from trunkline.models import Agent
 
 BOX = SecretBox.from_spec(TEST_KEYRING)
@@ -200,3 +201,17 @@ class TestStreamTarget:
 
         with pytest.raises(CryptoError):
             await stream_target(sessionmaker, b["agent_uuid"])
+
+
+class TestLogs:
+    @pytest.mark.parametrize(
+        "line",
+        [
+            '{"name": "Voice", "stream_auth_token": "tok-abc123"}',
+            "{'stream_auth_token': 'tok-abc123'}",
+            "stream_auth_token=tok-abc123",
+        ],
+    )
+    def test_the_token_is_redacted(self, line: str) -> None:
+        assert "tok-abc123" not in redact(line)
+        assert "stream_auth_token" in redact(line)

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.call import factories as f
 from tests.support.api import Api
 from tests.support.rows import purchased_number, workspace_id
+from trunkline.call.leases import lease_service
 from trunkline.call.rules import CallDirection, CallStatus, EndReason
-from trunkline.call.service import call_service
-from trunkline.db import session_scope
+from trunkline.config import Settings
+from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.clock import utcnow
 from trunkline.models import CallLease
 
@@ -47,7 +48,7 @@ class Line:
     ) -> bool:
         """Take a lease in a transaction of its own (its own connection)."""
         async with session_scope(self.sm) as session:
-            return await call_service.acquire_lease(
+            return await lease_service.acquire_lease(
                 session,
                 phone_number_id=self.number_id,
                 call_id=call_id,
@@ -117,6 +118,42 @@ class TestConcurrentAcquire:
         assert (won[:4].count(True), won[4:].count(True)) == (1, 1)
 
 
+class TestAcrossWorkers:
+    """A second engine and sessionmaker is what a second worker process has: on SQLite it does
+    not share the first one's in-process write gate, so only the database's own lock keeps the
+    count and the insert together. The interleaving is forced, not left to the scheduler: the
+    second worker tries while the first has counted and inserted but not committed."""
+
+    async def test_a_taker_waits_for_the_holder_and_then_counts_its_lease(
+        self, line: Line, settings: Settings
+    ) -> None:
+        first_call, second_call = await line.call(), await line.call()
+        other_engine = create_engine(settings)
+        other_worker = Line(create_sessionmaker(other_engine), line.ws, line.number_id)
+        try:
+            async with session_scope(line.sm) as holder:
+                assert await lease_service.acquire_lease(
+                    holder,
+                    phone_number_id=line.number_id,
+                    call_id=first_call,
+                    direction=IN,
+                    worker_id=f.WORKER,
+                    ttl_s=TTL_S,
+                    inbound_limit=None,
+                    total_limit=1,
+                )
+                taker = asyncio.create_task(
+                    other_worker.acquire(second_call, total_limit=1, worker_id="worker-2")
+                )
+                await asyncio.sleep(0.3)
+                assert not taker.done()  # queued on the number's lock, not counting yet
+            assert await taker is False
+        finally:
+            await other_engine.dispose()
+
+        assert await line.leases() == 1
+
+
 class TestAcquire:
     async def test_no_limit(self, line: Line) -> None:
         results = [await line.acquire(await line.call(), total_limit=None) for _ in range(5)]
@@ -142,7 +179,7 @@ class TestAcquire:
         assert await line.acquire(first, total_limit=1, ttl_s=TTL_S)
 
         async with session_scope(line.sm) as session:
-            extended = await call_service.heartbeat(
+            extended = await lease_service.heartbeat(
                 session, f.WORKER, TTL_S, now=utcnow() + timedelta(seconds=TTL_S - 1)
             )
 
@@ -157,7 +194,7 @@ class TestAcquire:
         await line.acquire(theirs, total_limit=None, worker_id="w-theirs")
 
         async with session_scope(line.sm) as session:
-            extended = await call_service.heartbeat(
+            extended = await lease_service.heartbeat(
                 session, "w-mine", TTL_S, now=utcnow() + timedelta(seconds=TTL_S - 1)
             )
 
@@ -170,8 +207,8 @@ class TestAcquire:
         await line.acquire(first, total_limit=1)
 
         async with session_scope(line.sm) as session:
-            assert await call_service.release_lease(session, first)
-            assert not await call_service.release_lease(session, first)
+            assert await lease_service.release_lease(session, first)
+            assert not await lease_service.release_lease(session, first)
 
         assert await line.acquire(second, total_limit=1)
 
@@ -190,9 +227,21 @@ class TestAcquire:
         await line.acquire(long, total_limit=None, ttl_s=60)
 
         async with session_scope(line.sm) as session:
-            swept = await call_service.sweep_expired_leases(
+            swept = await lease_service.sweep_expired_leases(
                 session, now=utcnow() + timedelta(seconds=10)
             )
 
         assert swept >= 1  # other tests' expired leases may go too
         assert await line.leases() == 1
+
+
+class TestStalledWorker:
+    async def test_heartbeat_revives_an_expired_lease_it_still_has(self, line: Line) -> None:
+        first, second = await line.call(), await line.call()
+        await line.acquire(first, total_limit=1, ttl_s=TTL_S)
+        later = utcnow() + timedelta(seconds=2 * TTL_S)
+
+        async with session_scope(line.sm) as session:
+            assert await lease_service.heartbeat(session, f.WORKER, TTL_S, now=later) >= 1
+
+        assert not await line.acquire(second, total_limit=1, at_offset_s=2 * TTL_S + 1)

@@ -146,7 +146,7 @@ async def lock_number_leases(session: AsyncSession, phone_number_id: uuid.UUID) 
 async def count_live_leases(
     session: AsyncSession, phone_number_id: uuid.UUID, now: datetime
 ) -> tuple[int, int]:
-    """``(inbound, total)`` unexpired leases of the number (from its index alone)."""
+    """``(inbound, total)`` unexpired leases of the number (found through its index)."""
     row = (
         await session.execute(
             select(

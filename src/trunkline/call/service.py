@@ -27,7 +27,6 @@ from trunkline.call.rules import (
     RejectedBy,
     can_transition,
     is_live,
-    within_limits,
 )
 from trunkline.errors import CallNotFound
 from trunkline.kit.clock import utcnow
@@ -298,65 +297,6 @@ class CallService:
         so a request reaches the worker even from another process or machine)."""
         return await repo.hangups_requested(session, worker_id, call_ids)
 
-    # -- leases (calls contract §6) ------------------------------------------------------------
-
-    async def acquire_lease(
-        self,
-        session: AsyncSession,
-        *,
-        phone_number_id: uuid.UUID,
-        call_id: uuid.UUID,
-        direction: CallDirection,
-        worker_id: str,
-        ttl_s: float,
-        inbound_limit: int | None,
-        total_limit: int | None,
-        now: datetime | None = None,
-    ) -> bool:
-        """Take one of the number's channels for ``call_id``, or False when its limits are
-        reached. Counted under the number's lock, so concurrent takers (on any worker of this
-        database) never exceed a limit; expired leases (a crashed worker's) do not count. A
-        call that already holds its lease keeps it (True)."""
-        now = now or utcnow()
-        await repo.lock_number_leases(session, phone_number_id)
-        live_inbound, live_total = await repo.count_live_leases(session, phone_number_id, now)
-        if not within_limits(
-            direction,
-            live_inbound=live_inbound,
-            live_total=live_total,
-            inbound_limit=inbound_limit,
-            total_limit=total_limit,
-        ):
-            return False
-        await repo.insert_lease(
-            session,
-            {
-                "id": uuid.uuid4(),
-                "call_id": call_id,
-                "phone_number_id": phone_number_id,
-                "direction": direction.value,
-                "worker_id": worker_id,
-                "expires_at": now + timedelta(seconds=ttl_s),
-            },
-        )
-        return True
-
-    async def heartbeat(
-        self, session: AsyncSession, worker_id: str, ttl_s: float, now: datetime | None = None
-    ) -> int:
-        """Extend every lease of the worker to ``now + ttl_s`` in one UPDATE; how many."""
-        return await repo.extend_leases(
-            session, worker_id, (now or utcnow()) + timedelta(seconds=ttl_s)
-        )
-
-    async def release_lease(self, session: AsyncSession, call_id: uuid.UUID) -> bool:
-        """Free the call's channel (also done by ``mark_ended``); False when it held none."""
-        return await repo.delete_lease(session, call_id) > 0
-
-    async def sweep_expired_leases(self, session: AsyncSession, now: datetime | None = None) -> int:
-        """Delete leases that have expired (they already stopped counting); how many."""
-        return await repo.delete_expired_leases(session, now or utcnow())
-
     # -- the API's side ------------------------------------------------------------------------
 
     async def get(self, session: AsyncSession, workspace_id: uuid.UUID, call_id: uuid.UUID) -> Call:
@@ -400,8 +340,10 @@ class CallService:
             now = utcnow()
             call.hangup_requested_at = now
             await self._flush_with_event(session, call, EventKind.hangup_requested, {}, at=now)
-        # Asked again on a repeated request: a worker that missed the first (it was starting)
-        # may carry the call now; a worker ignores a hang-up already under way.
+        # Asked before this transaction commits: a worker only starts the BYE/CANCEL here and
+        # writes the end in its own transaction, which queues behind this one (row lock /
+        # SQLite's write lock). Asked again on a repeated request: a worker that missed the
+        # first (it was starting) may carry the call now; one ignores a hang-up under way.
         call_controls.hangup(call.id)
         return call
 

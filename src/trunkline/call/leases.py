@@ -1,0 +1,88 @@
+"""Live-call leases (calls contract §6): one row per live call, so a number's channel limits
+hold across every call worker on one database, and a crashed worker's calls expire instead of
+leaking (no counter that can drift).
+
+A worker takes a lease before it accepts or places a call, extends all of its leases on each
+heartbeat, and frees one when its call ends (``call_service.mark_ended`` does that in the same
+transaction as the end).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trunkline.call import repository as repo
+from trunkline.call.rules import CallDirection, within_limits
+from trunkline.kit.clock import utcnow
+
+
+class LeaseService:
+    async def acquire_lease(
+        self,
+        session: AsyncSession,
+        *,
+        phone_number_id: uuid.UUID,
+        call_id: uuid.UUID,
+        direction: CallDirection,
+        worker_id: str,
+        ttl_s: float,
+        inbound_limit: int | None,
+        total_limit: int | None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Take one of the number's channels for ``call_id``, or False when its limits are
+        reached. Counted under the number's lock, so concurrent takers (on any worker of this
+        database) never exceed a limit; expired leases (a crashed worker's) do not count. A
+        call that already holds its lease keeps it (True)."""
+        now = now or utcnow()
+        await repo.lock_number_leases(session, phone_number_id)
+        live_inbound, live_total = await repo.count_live_leases(session, phone_number_id, now)
+        if not within_limits(
+            direction,
+            live_inbound=live_inbound,
+            live_total=live_total,
+            inbound_limit=inbound_limit,
+            total_limit=total_limit,
+        ):
+            return False
+        await repo.insert_lease(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "call_id": call_id,
+                "phone_number_id": phone_number_id,
+                "direction": direction.value,
+                "worker_id": worker_id,
+                "expires_at": now + timedelta(seconds=ttl_s),
+            },
+        )
+        return True
+
+    async def heartbeat(
+        self, session: AsyncSession, worker_id: str, ttl_s: float, now: datetime | None = None
+    ) -> int:
+        """Extend every lease of the worker to ``now + ttl_s`` in one UPDATE; how many.
+
+        A lease that expired while its worker stalled (a long pause, a lost database link) is
+        extended too: its call is still up on this worker, so it counts again. The number may
+        then run over its limit for a while, which is better than a live call nobody counts."""
+        return await repo.extend_leases(
+            session, worker_id, (now or utcnow()) + timedelta(seconds=ttl_s)
+        )
+
+    async def release_lease(self, session: AsyncSession, call_id: uuid.UUID) -> bool:
+        """Free the call's channel (also done by ``mark_ended``); False when it held none."""
+        return await repo.delete_lease(session, call_id) > 0
+
+    async def sweep_expired_leases(self, session: AsyncSession, now: datetime | None = None) -> int:
+        """Delete leases that expired before ``now`` (they already stopped counting); how many.
+
+        Pass a ``now`` some heartbeats in the past to leave a stalled worker's leases for its
+        heartbeat to revive; once deleted, they are gone."""
+        return await repo.delete_expired_leases(session, now or utcnow())
+
+
+lease_service = LeaseService()
