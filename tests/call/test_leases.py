@@ -50,7 +50,7 @@ class Line:
         async with session_scope(self.sm) as session:
             return await lease_service.acquire_lease(
                 session,
-                phone_number_id=self.number_id,
+                line_id=self.number_id,
                 call_id=call_id,
                 direction=direction,
                 worker_id=worker_id,
@@ -66,7 +66,7 @@ class Line:
                 await session.scalar(
                     select(func.count())
                     .select_from(CallLease)
-                    .where(CallLease.phone_number_id == self.number_id)
+                    .where(CallLease.line_id == self.number_id)
                 )
                 or 0
             )
@@ -134,7 +134,7 @@ class TestAcrossWorkers:
             async with session_scope(line.sm) as holder:
                 assert await lease_service.acquire_lease(
                     holder,
-                    phone_number_id=line.number_id,
+                    line_id=line.number_id,
                     call_id=first_call,
                     direction=IN,
                     worker_id=f.WORKER,
@@ -245,3 +245,16 @@ class TestStalledWorker:
             assert await lease_service.heartbeat(session, f.WORKER, TTL_S, now=later) >= 1
 
         assert not await line.acquire(second, total_limit=1, at_offset_s=2 * TTL_S + 1)
+
+
+class TestLeaseCounts:
+    async def test_counts_per_line_in_one_read(self, line: Line) -> None:
+        """What routing reads for its limit check: (inbound, total) per line, live only."""
+        assert await line.acquire(await line.call(), IN, total_limit=None)
+        assert await line.acquire(await line.call(), OUT, total_limit=None)
+        # an expired lease (a dead worker's) no longer counts
+        assert await line.acquire(await line.call(), IN, total_limit=None, at_offset_s=-3600)
+        idle = uuid.uuid4()
+        async with session_scope(line.sm) as session:
+            counts = await lease_service.lease_counts(session, [line.number_id, idle])
+        assert counts == {line.number_id: (1, 2)}

@@ -10,6 +10,7 @@ transaction as the end).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ class LeaseService:
         self,
         session: AsyncSession,
         *,
-        phone_number_id: uuid.UUID,
+        line_id: uuid.UUID,
         call_id: uuid.UUID,
         direction: CallDirection,
         worker_id: str,
@@ -33,13 +34,14 @@ class LeaseService:
         total_limit: int | None,
         now: datetime | None = None,
     ) -> bool:
-        """Take one of the number's channels for ``call_id``, or False when its limits are
-        reached. Counted under the number's lock, so concurrent takers (on any worker of this
+        """Take one of the line's channels for ``call_id``, or False when its limits are
+        reached. Counted under the line's lock, so concurrent takers (on any worker of this
         database) never exceed a limit; expired leases (a crashed worker's) do not count. A
-        call that already holds its lease keeps it (True)."""
+        call that already holds its lease keeps it (True). The line is the number's inventory
+        row, or the connection / connector that holds a number outside the inventory."""
         now = now or utcnow()
-        await repo.lock_number_leases(session, phone_number_id)
-        live_inbound, live_total = await repo.count_live_leases(session, phone_number_id, now)
+        await repo.lock_line_leases(session, line_id)
+        live_inbound, live_total = await repo.count_live_leases(session, line_id, now)
         if not within_limits(
             direction,
             live_inbound=live_inbound,
@@ -53,13 +55,20 @@ class LeaseService:
             {
                 "id": uuid.uuid4(),
                 "call_id": call_id,
-                "phone_number_id": phone_number_id,
+                "line_id": line_id,
                 "direction": direction.value,
                 "worker_id": worker_id,
                 "expires_at": now + timedelta(seconds=ttl_s),
             },
         )
         return True
+
+    async def lease_counts(
+        self, session: AsyncSession, line_ids: Sequence[uuid.UUID], now: datetime | None = None
+    ) -> dict[uuid.UUID, tuple[int, int]]:
+        """Live calls per line, ``(inbound, all directions)``: what routing's limit check reads
+        (the authoritative count is ``acquire_lease``'s, under the line's lock)."""
+        return await repo.count_live_leases_of(session, line_ids, now or utcnow())
 
     async def heartbeat(
         self, session: AsyncSession, worker_id: str, ttl_s: float, now: datetime | None = None

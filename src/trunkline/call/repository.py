@@ -117,20 +117,20 @@ async def events_page(
 # -- leases --------------------------------------------------------------------------------------
 
 
-def _lease_lock_key(phone_number_id: uuid.UUID) -> int:
-    """A stable signed 64-bit pg_advisory_xact_lock key of a number's leases (its own namespace,
+def _lease_lock_key(line_id: uuid.UUID) -> int:
+    """A stable signed 64-bit pg_advisory_xact_lock key of a line's leases (its own namespace,
     so lease takers never queue behind a registration that locks the same number)."""
-    digest = hashlib.sha256(f"call_lease:{phone_number_id}".encode()).digest()
+    digest = hashlib.sha256(f"call_lease:{line_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 
 
-async def lock_number_leases(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
-    """Hold the number's lease lock until the transaction ends: count-then-insert needs it.
+async def lock_line_leases(session: AsyncSession, line_id: uuid.UUID) -> None:
+    """Hold the line's lease lock until the transaction ends: count-then-insert needs it.
 
-    PostgreSQL: a transaction-scoped advisory lock on the number (it also works for a number
+    PostgreSQL: a transaction-scoped advisory lock on the line (it also works for a number
     row that another transaction is updating, and never blocks those updates); under READ
     COMMITTED the count that follows sees every lease the previous holder committed. SQLite
     admits one writer: the transaction takes the write lock before its count.
@@ -138,29 +138,38 @@ async def lock_number_leases(session: AsyncSession, phone_number_id: uuid.UUID) 
     if isinstance(session, SqliteWriteGateSession):
         await session.write_lock()
     elif dialect_name(session) == "postgresql":
-        await session.execute(_ADVISORY_LOCK, {"key": _lease_lock_key(phone_number_id)})
+        await session.execute(_ADVISORY_LOCK, {"key": _lease_lock_key(line_id)})
     else:
         raise TypeError("SQLite sessions come from trunkline.db.create_sessionmaker")
 
 
+_INBOUND = case((CallLease.direction == CallDirection.inbound.value, 1), else_=0)
+
+
 async def count_live_leases(
-    session: AsyncSession, phone_number_id: uuid.UUID, now: datetime
+    session: AsyncSession, line_id: uuid.UUID, now: datetime
 ) -> tuple[int, int]:
-    """``(inbound, total)`` unexpired leases of the number (found through its index)."""
+    """``(inbound, total)`` unexpired leases of the line (found through its index)."""
     row = (
         await session.execute(
-            select(
-                func.coalesce(
-                    func.sum(
-                        case((CallLease.direction == CallDirection.inbound.value, 1), else_=0)
-                    ),
-                    0,
-                ),
-                func.count(),
-            ).where(CallLease.phone_number_id == phone_number_id, CallLease.expires_at > now)
+            select(func.coalesce(func.sum(_INBOUND), 0), func.count()).where(
+                CallLease.line_id == line_id, CallLease.expires_at > now
+            )
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+async def count_live_leases_of(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """``(inbound, total)`` unexpired leases of each line that has any (one grouped read)."""
+    rows = await session.execute(
+        select(CallLease.line_id, func.sum(_INBOUND), func.count())
+        .where(CallLease.line_id.in_(list(line_ids)), CallLease.expires_at > now)
+        .group_by(CallLease.line_id)
+    )
+    return {line: (int(inbound), int(total)) for line, inbound, total in rows}
 
 
 async def insert_lease(session: AsyncSession, values: dict[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from trunkline.call.leases import lease_service
 from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind
 from trunkline.call.service import call_service
 from trunkline.db import session_scope
@@ -135,7 +136,7 @@ class InboundCall:
                 session,
                 request,
                 resolver=worker.resolver,
-                lease_counts=call_service.lease_counts,
+                lease_counts=lease_service.lease_counts,
             )
         route = decision.route
         if not decision.accepted or route is None:
@@ -158,7 +159,7 @@ class InboundCall:
                 checks=decision.check_records(),
             )
             self.call_id = call.id
-            leased = await call_service.acquire_lease(
+            leased = await lease_service.acquire_lease(
                 session,
                 line_id=route.line_id,
                 call_id=call.id,

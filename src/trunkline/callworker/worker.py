@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trunkline.agent.service import StreamTarget, agent_service
 from trunkline.binding.routes import gateway_names
 from trunkline.call.control import call_controls
+from trunkline.call.leases import lease_service
 from trunkline.call.service import call_service
 from trunkline.callworker.inbound import InboundCall
 from trunkline.config import Settings
@@ -147,7 +148,7 @@ class CallWorker:
             await asyncio.sleep(every)
             try:
                 async with session_scope(self.sessionmaker) as session:
-                    await call_service.heartbeat(
+                    await lease_service.heartbeat(
                         session, self.worker_id, self.settings.calls.lease_ttl_s
                     )
                     asked = (

@@ -77,22 +77,22 @@ class CallEvent(IdMixin, Base):
 
 
 class CallLease(IdMixin, Base):
-    """A live call holding one channel of its number (calls contract §6).
+    """A live call holding one channel of its line (docs/calls.md §6).
 
     One row per live call, refreshed by its worker's heartbeat: limits are a count of unexpired
     rows, so a crashed worker's calls stop counting once their leases expire (no counter to
-    drift).
+    drift). The *line* is the number's inventory row, or — for a number only a SIP connection
+    or PBX connector holds (stored verbatim, not in the inventory) — that connection or
+    connector: hence no foreign key. A deleted line's leases end with their calls.
     """
 
     __tablename__ = "call_lease"
-    __table_args__ = (Index("ix_call_lease_number_expires", "phone_number_id", "expires_at"),)
+    __table_args__ = (Index("ix_call_lease_line_expires", "line_id", "expires_at"),)
 
     call_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("call.id", ondelete="CASCADE"), unique=True
     )
-    phone_number_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("phone_number.id", ondelete="CASCADE")
-    )
+    line_id: Mapped[uuid.UUID] = mapped_column()
     direction: Mapped[str] = mapped_column(String(16))
     worker_id: Mapped[str] = mapped_column(String(64), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.agent.service import agent_service
 from trunkline.binding.routes import LineRow, RouteRow, agent_call_lines, call_sources
 from trunkline.binding.rules import DEFAULT_CHANNEL_LIMIT, Via
-from trunkline.call.service import call_service
+from trunkline.call.leases import lease_service
 from trunkline.errors import AgentNotFound
 from trunkline.kit.e164 import parse_e164
 from trunkline.routing.numbers import candidates, clean, national_suffix
@@ -199,7 +199,7 @@ class RoutingService:
                 session,
                 request,
                 resolver=dry_run_resolver,
-                lease_counts=call_service.lease_counts,
+                lease_counts=lease_service.lease_counts,
                 workspace_id=workspace_id,
             )
             return decision, None
@@ -216,7 +216,7 @@ class RoutingService:
             agent=facts,
             from_number=body.from_,
             to=body.to,
-            lease_counts=call_service.lease_counts,
+            lease_counts=lease_service.lease_counts,
         )
         return decision, body.agent_uuid
 

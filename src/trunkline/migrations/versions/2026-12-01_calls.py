@@ -96,7 +96,7 @@ def upgrade() -> None:
     op.create_table(
         "call_lease",
         sa.Column("call_id", sa.Uuid(), nullable=False),
-        sa.Column("phone_number_id", sa.Uuid(), nullable=False),
+        sa.Column("line_id", sa.Uuid(), nullable=False),
         sa.Column("direction", sa.String(length=16), nullable=False),
         sa.Column("worker_id", sa.String(length=64), nullable=False),
         sa.Column("expires_at", trunkline.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -104,26 +104,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["call_id"], ["call.id"], name=op.f("fk_call_lease_call_id_call"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["phone_number_id"],
-            ["phone_number.id"],
-            name=op.f("fk_call_lease_phone_number_id_phone_number"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_lease")),
         sa.UniqueConstraint("call_id", name=op.f("uq_call_lease_call_id")),
     )
     with op.batch_alter_table("call_lease", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_call_lease_number_expires", ["phone_number_id", "expires_at"], unique=False
-        )
+        batch_op.create_index("ix_call_lease_line_expires", ["line_id", "expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_call_lease_worker_id"), ["worker_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("call_lease", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_call_lease_worker_id"))
-        batch_op.drop_index("ix_call_lease_number_expires")
+        batch_op.drop_index("ix_call_lease_line_expires")
     op.drop_table("call_lease")
 
     with op.batch_alter_table("call_event", schema=None) as batch_op:
