@@ -40,6 +40,9 @@ class EndReason(StrEnum):
 
 
 class RejectedBy(StrEnum):
+    """Why a call was refused: ``rejected_by`` of call records, and the code of an outbound
+    refusal's API error (docs/calls.md §4). Decided by ``routing.rules``."""
+
     # Inbound routing checks (calls contract §4), in the order they run.
     untrusted_source = "untrusted_source"
     unknown_number = "unknown_number"
@@ -49,9 +52,11 @@ class RejectedBy(StrEnum):
     channel_limit_reached = "channel_limit_reached"
     codec_unsupported = "codec_unsupported"
     agent_unreachable = "agent_unreachable"
-    # Outbound checks.
+    # Outbound checks (answered as API errors before any SIP is sent).
+    agent_not_found = "agent_not_found"
     no_number = "no_number"
     outbound_disabled = "outbound_disabled"
+    invalid_destination = "invalid_destination"
     destination_not_allowed = "destination_not_allowed"
     destination_blocked = "destination_blocked"
     no_trunk = "no_trunk"

@@ -35,6 +35,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
 
 from trunkline.binding.rules import Via
+from trunkline.call.rules import RejectedBy
 from trunkline.kit.e164 import parse_e164
 from trunkline.routing.numbers import Dialled, apply_normalizer, candidates, clean
 
@@ -68,26 +69,6 @@ class Check(StrEnum):
     destination_allowed = "destination_allowed"
     destination_not_blocked = "destination_not_blocked"
     trunk = "trunk"
-
-
-class RejectedBy(StrEnum):
-    """Why a call was refused: the ``rejected_by`` of call records and API errors."""
-
-    untrusted_source = "untrusted_source"
-    unknown_number = "unknown_number"
-    inbound_disabled = "inbound_disabled"
-    no_agent = "no_agent"
-    agent_unavailable = "agent_unavailable"
-    channel_limit_reached = "channel_limit_reached"
-    codec_unsupported = "codec_unsupported"
-    agent_unreachable = "agent_unreachable"
-    agent_not_found = "agent_not_found"
-    no_number = "no_number"
-    outbound_disabled = "outbound_disabled"
-    invalid_destination = "invalid_destination"
-    destination_not_allowed = "destination_not_allowed"
-    destination_blocked = "destination_blocked"
-    no_trunk = "no_trunk"
 
 
 # The SIP answer for each inbound rejection (RFC 3261 §21: 403 Forbidden, 404 Not Found,
