@@ -12,19 +12,19 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trunkline.call.leases import lease_service
-from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind
+from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind, RejectedBy
 from trunkline.call.service import call_service
 from trunkline.db import session_scope
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
 from trunkline.media.dtmf import parse_dtmf_relay
 from trunkline.media.session import Codec, RtpSession
 from trunkline.media.twilio import StreamWriter, new_sid
-from trunkline.routing.rules import SIP_ANSWER, Decision, RejectedBy, Route
+from trunkline.routing.rules import SIP_ANSWER, Decision, Route
 from trunkline.routing.service import InboundRequest, routing_service
 from trunkline.sip.incoming import IncomingCall
 from trunkline.sip.sdp import SdpError, answer
@@ -198,7 +198,8 @@ class InboundCall:
                 timeout_s=worker.settings.calls.agent_connect_timeout_s,
             )
         )
-        await asyncio.wait({connect, sip.ended}, return_when=asyncio.FIRST_COMPLETED)
+        pending: set[asyncio.Future[Any]] = {connect, sip.ended}
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         if sip.ended.done():
             connect.cancel()
             with contextlib.suppress(BaseException):
@@ -272,7 +273,8 @@ class InboundCall:
         bridge = asyncio.ensure_future(stream.run(media, writer, self._on_stream_event))
         api = asyncio.ensure_future(self.hangup_requested.wait())
         try:
-            await asyncio.wait({bridge, sip.ended, api}, return_when=asyncio.FIRST_COMPLETED)
+            racing: set[asyncio.Future[Any]] = {bridge, sip.ended, api}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
             if sip.ended.done() and not bridge.done():
                 await stream.stop()  # the caller's BYE: `stop`, close the WebSocket
                 await bridge
