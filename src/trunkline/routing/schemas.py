@@ -6,7 +6,7 @@ import ipaddress
 import uuid
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from trunkline.kit.schema import RequestModel, ResponseModel
@@ -28,28 +28,33 @@ class DryRunRequest(RequestModel):
     direction: Literal["inbound", "outbound"]
     to: str = Field(min_length=1, max_length=64, examples=["12025550123"])
     from_: str | None = Field(default=None, max_length=64, alias="from")
-    source_ip: str | None = Field(default=None, max_length=64, examples=["192.0.2.10"])
+    source_ip: str | None = Field(
+        default=None, max_length=64, validate_default=True, examples=["192.0.2.10"]
+    )
     codecs: list[str] | None = Field(default=None, max_length=16, examples=[["PCMA"]])
-    agent_uuid: uuid.UUID | None = None
+    agent_uuid: uuid.UUID | None = Field(default=None, validate_default=True)
 
     @field_validator("source_ip")
     @classmethod
-    def _ip(cls, value: str | None) -> str | None:
+    def _ip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            return None
+            return _required_for(info, "inbound")
         try:
             return str(ipaddress.ip_address(value.strip()))
         except ValueError:
             raise PydanticCustomError("invalid_ip", "Must be an IPv4 or IPv6 address.") from None
 
-    @model_validator(mode="after")
-    def _needs(self) -> DryRunRequest:
-        required = "source_ip" if self.direction == "inbound" else "agent_uuid"
-        if getattr(self, required) is None:
-            raise PydanticCustomError(
-                "missing", f"{required} is required for a {self.direction} dry run."
-            )
-        return self
+    @field_validator("agent_uuid")
+    @classmethod
+    def _agent(cls, value: uuid.UUID | None, info: ValidationInfo) -> uuid.UUID | None:
+        return value if value is not None else _required_for(info, "outbound")
+
+
+def _required_for(info: ValidationInfo, direction: str) -> None:
+    """A field only one direction needs: refused (naming it) when that direction lacks it."""
+    if info.data.get("direction") == direction:
+        raise PydanticCustomError("required_for_direction", f"Required for a {direction} dry run.")
+    return None
 
 
 class CheckRead(ResponseModel):
