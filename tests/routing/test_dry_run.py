@@ -89,6 +89,7 @@ class TestInbound:
         r = await api.post("/routing/dry-run", {"direction": "inbound", "to": "+12025550123"})
         assert r.status_code == 422
         assert r.json()["error"]["code"] == "validation_failed"
+        assert r.json()["error"]["field"] == "source_ip"
 
 
 class TestOutbound:
