@@ -41,7 +41,7 @@ def route(**changes: Any) -> Route:
         via_id=TRUNK_ID,
         line_id=NUMBER_ID,
         trusted=True,
-        registration_user=None,
+        via_registration=False,
         inbound_enabled=True,
         inbound_limit=10,
         total_limit=10,
@@ -219,8 +219,10 @@ class TestDecideInbound:
         decision = decide_inbound(facts(pbx, request_uri_user="2025550123", to_user=None))
         assert decision.accepted
 
-    def test_registration_user_in_to(self) -> None:
-        pbx = route(via=Via.pbx, registration_user="201")
+    def test_reached_through_its_registration(self) -> None:
+        # A PBX calls the extension it registered ("201"), not a number: the Contact it sent
+        # the INVITE to names the connector, and that decides.
+        pbx = route(via=Via.pbx, via_registration=True)
         given = facts(pbx, request_uri_user="tl-abc", to_user="201", via_registration=True)
         decision = decide_inbound(given)
         assert decision.accepted

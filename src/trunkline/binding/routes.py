@@ -65,7 +65,6 @@ class RouteRow:
     secondary_gateway: str | None
     allowed_ip: str | None
     setup: str | None  # trunk direction or PBX setup mode
-    registration_user: str | None
     normalizer: dict[str, Any] | None
     agent_id: uuid.UUID | None
     agent_name: str | None
@@ -117,7 +116,6 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
             trunk.c.sip_secondary_gateway,
             cast(null(), String),
             trunk.c.direction,
-            cast(null(), String),
             cast(null(), PbxConnector.normalizer.type),
             Binding.agent_id,
             *agent_cols,
@@ -157,8 +155,6 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
             SipConnection.gateway,
             SipConnection.secondary_gateway,
             cast(null(), String),
-            cast(null(), String),
-            # Only a registering connection can be reached through its registration.
             cast(null(), String),
             cast(null(), PbxConnector.normalizer.type),
             SipConnectionAssignment.agent_id,
@@ -202,7 +198,6 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
             cast(null(), String),
             PbxConnector.allowed_ip,
             PbxConnector.setup_mode,
-            PbxConnector.username_extension,
             PbxConnector.normalizer,
             PbxConnector.agent_id,
             *agent_cols,
@@ -290,7 +285,6 @@ def _row(r: Any) -> RouteRow:
         secondary_gateway=gw2,
         allowed_ip=allowed,
         setup=setup,
-        registration_user=reg_user,
         normalizer=normalizer,
         agent_id=agent_id,
         agent_name=agent_name,

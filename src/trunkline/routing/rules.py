@@ -108,7 +108,9 @@ class Route:
     via_id: uuid.UUID
     line_id: uuid.UUID
     trusted: bool  # this source's gateway / allowed IP is the INVITE's source address
-    registration_user: str | None  # reached through the registration held for this user
+    # The INVITE was sent to the Contact of the registration Trunkline holds for this very
+    # source: it names the line, whatever user the To header carries.
+    via_registration: bool
     inbound_enabled: bool
     inbound_limit: int | None  # None or 0: no limit
     total_limit: int | None
@@ -198,11 +200,10 @@ def _limit_reached(active: int, limit: int | None) -> bool:
     return bool(limit) and active >= (limit or 0)
 
 
-def route_matches(route: Route, dialled: Dialled | None, to_user: str | None) -> bool:
+def route_matches(route: Route, dialled: Dialled | None) -> bool:
     """Whether the dialled digits mean this route's number (its country for national forms,
-    its PBX normalizer first), or — for an INVITE that arrived on the registration Trunkline
-    holds for this source — the To user is the registered user itself."""
-    if route.registration_user is not None and to_user == route.registration_user:
+    its PBX normalizer first); a route reached through its own registration always does."""
+    if route.via_registration:
         return True
     if dialled is None:
         return False
@@ -243,7 +244,7 @@ def decide_inbound(facts: InboundFacts) -> Decision:
     ruri = None if facts.via_registration else clean(facts.request_uri_user or "")
     user = (facts.request_uri_user if ruri else facts.to_user) or ""
     dialled = ruri or clean(facts.to_user or "")
-    matching = [r for r in facts.routes if r.trusted and route_matches(r, dialled, facts.to_user)]
+    matching = [r for r in facts.routes if r.trusted and route_matches(r, dialled)]
     route = current_route(matching)
     if route is None:
         return _reject_inbound(

@@ -126,7 +126,7 @@ class RoutingService:
                     via_id=row.via_id,
                     line_id=line_id(row),
                     trusted=trusted,
-                    registration_user=row.registration_user if reached else None,
+                    via_registration=reached,
                     inbound_enabled=inbound_enabled(row),
                     inbound_limit=_limit(row.channel_settings, "inbound"),
                     total_limit=_limit(row.channel_settings, "voice"),
