@@ -263,7 +263,6 @@ def _row(r: Any) -> RouteRow:
         gw2,
         allowed,
         setup,
-        reg_user,
         normalizer,
         agent_id,
         agent_name,
