@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import new_workspace
 from tests.support.api import Api
-from tests.support.calls import Carrier, PipecatAgent, serving_calls
+from tests.support.calls import CallServer, Carrier, PipecatAgent, serving_calls
 from tests.support.sip_fixtures import require_peer_binary
 from trunkline.config import Settings
 
@@ -31,26 +31,24 @@ def call_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def call_server(
-    call_settings: Settings, engine: object
-) -> AsyncIterator[tuple[str, tuple[str, int]]]:
+async def call_server(call_settings: Settings, engine: object) -> AsyncIterator[CallServer]:
     async with serving_calls(call_settings) as served:
         yield served
 
 
 @pytest.fixture
 async def call_api(
-    call_server: tuple[str, tuple[str, int]], sessionmaker: async_sessionmaker[AsyncSession]
+    call_server: CallServer, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Api]:
     """An API client of the app that carries the calls, bound to a fresh workspace."""
     slug, token = await new_workspace(sessionmaker)
-    async with httpx.AsyncClient(base_url=call_server[0], timeout=30) as http:
+    async with httpx.AsyncClient(base_url=call_server.url, timeout=30) as http:
         yield Api(http, token, slug)
 
 
 @pytest.fixture
-def sip_edge(call_server: tuple[str, tuple[str, int]]) -> tuple[str, int]:
-    return call_server[1]
+def sip_edge(call_server: CallServer) -> tuple[str, int]:
+    return call_server.sip
 
 
 @pytest.fixture

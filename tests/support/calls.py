@@ -224,9 +224,16 @@ class PipecatAgent:
         return data
 
 
+@dataclass
+class CallServer:
+    url: str
+    sip: tuple[str, int]
+    app: Any
+
+
 @asynccontextmanager
-async def serving_calls(settings: Settings) -> AsyncIterator[tuple[str, tuple[str, int]]]:
-    """Serve the app with a call worker; yields (base URL, SIP edge address)."""
+async def serving_calls(settings: Settings) -> AsyncIterator[CallServer]:
+    """Serve the app with a call worker: its base URL, SIP edge address and the app itself."""
     port = free_port()
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
@@ -239,7 +246,7 @@ async def serving_calls(settings: Settings) -> AsyncIterator[tuple[str, tuple[st
     try:
         worker = app.state.trunkline.call_worker
         assert worker is not None, "calls are disabled in these settings"
-        yield f"http://127.0.0.1:{port}", worker.sip_address
+        yield CallServer(f"http://127.0.0.1:{port}", worker.sip_address, app)
     finally:
         srv.should_exit = True
         await task
