@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import new_workspace
 from tests.support.api import Api
 from tests.support.calls import CallServer, Carrier, PipecatAgent, serving_calls
-from tests.support.sip_fixtures import require_peer_binary
+from tests.support.sip_fixtures import require_module, require_peer_binary
 from trunkline.config import Settings
 
 
@@ -57,7 +57,11 @@ def carrier(tmp_path: Path, sip_edge: tuple[str, int]) -> Carrier:
     return Carrier(tmp_path / "sipp", sip_edge)
 
 
+PIPECAT = "pip install -e '.[agents]'"
+
+
 @pytest.fixture(scope="session")
 def pipecat_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipecatAgent]:
+    require_module("pipecat", PIPECAT)
     with PipecatAgent(tmp_path_factory.mktemp("agent")) as agent:
         yield agent

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
+from tests.callworker.conftest import PIPECAT
 from tests.callworker.test_inbound import inbound_trunk, settle, streaming_agent
 from tests.support.api import Api
 from tests.support.calls import Carrier, PipecatAgent, RtpCaller, sox
+from tests.support.sip_fixtures import require_module
+
+if TYPE_CHECKING:
+    import numpy as np
 
 pytestmark = pytest.mark.peer
 
@@ -47,6 +52,8 @@ def make_signal(folder: Path, seconds: float = 3.0) -> tuple[bytes, np.ndarray]:
 
 
 def decode_alaw(folder: Path, data: bytes, name: str) -> np.ndarray:
+    import numpy as np  # comes with the agents extra (Pipecat's dependency)
+
     raw_in, raw_out = folder / f"{name}.al", folder / f"{name}.s16"
     raw_in.write_bytes(data)
     sox(
@@ -67,12 +74,14 @@ def decode_alaw(folder: Path, data: bytes, name: str) -> np.ndarray:
         "16",
         str(raw_out),
     )
-    return np.frombuffer(raw_out.read_bytes(), dtype="<i2").astype(np.float64)
+    return np.frombuffer(raw_out.read_bytes(), dtype="<i2").astype(np.float64)  # type: ignore[no-any-return]
 
 
 def best_correlation(sent: np.ndarray, heard: np.ndarray) -> float:
     """Pearson correlation of what was sent with what came back, at the best delay (searched
     in 1 ms steps, then sample by sample around the best)."""
+    import numpy as np
+
     n = len(sent)
 
     def at(lag: int) -> float:
@@ -116,6 +125,7 @@ class TestInterruption:
     async def test_clear_stops_the_queued_audio(
         self, call_api: Api, carrier: Carrier, tmp_path: Path
     ) -> None:
+        require_module("pipecat", PIPECAT)
         # The agent queues 10 s of tone, then interrupts after 1 s: Pipecat sends `clear`.
         with PipecatAgent(tmp_path, mode="interrupt", interrupt_after_s=1.0) as agent_proc:
             agent = await streaming_agent(call_api, agent_proc.url)

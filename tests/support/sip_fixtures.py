@@ -6,6 +6,7 @@ missing the fixture skips, unless ``TRUNKLINE_REQUIRE_PEERS=1`` (CI), where it f
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,6 +18,7 @@ from trunkline.sip import SipClient
 __all__ = [
     "kamailio_md5",
     "kamailio_sha256",
+    "require_module",
     "require_peer_binary",
     "sip_client",
     "sipp_registrar",
@@ -28,6 +30,17 @@ def require_peer_binary(name: str) -> None:
     if find_binary(name) is not None:
         return
     message = f"{name} is not installed (apt-get install kamailio kamailio-tls-modules sip-tester)"
+    if os.environ.get("TRUNKLINE_REQUIRE_PEERS") == "1":
+        pytest.fail(f"TRUNKLINE_REQUIRE_PEERS=1 but {message}")
+    pytest.skip(message)
+
+
+def require_module(name: str, install: str) -> None:
+    """Skip (or fail under TRUNKLINE_REQUIRE_PEERS=1) when a test-only Python package (a real
+    agent framework) is not installed."""
+    if importlib.util.find_spec(name) is not None:
+        return
+    message = f"{name} is not installed ({install})"
     if os.environ.get("TRUNKLINE_REQUIRE_PEERS") == "1":
         pytest.fail(f"TRUNKLINE_REQUIRE_PEERS=1 but {message}")
     pytest.skip(message)
