@@ -18,7 +18,8 @@ import pytest
 
 from tests.support.api import Api, unique_us_number
 from tests.support.server import serving
-from trunkline.binding.repository import _number_holdings_stmt
+from trunkline.binding.holdings import Lookup
+from trunkline.binding.repository import _for_number_stmt
 from trunkline.binding.rules import Channel
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
@@ -89,7 +90,7 @@ def test_the_verbatim_number_holdings_read_is_not_a_key_read() -> None:
     """A number that is not E.164 matches connections stored verbatim, found by walking the
     workspace's unparsed connections: that read may grow, so it stays on the worker."""
     for channel in (None, *Channel):
-        e164 = _number_holdings_stmt(channel, True).get_execution_options()
-        verbatim = _number_holdings_stmt(channel, False).get_execution_options()
+        e164 = _for_number_stmt(Lookup.number, channel).get_execution_options()
+        verbatim = _for_number_stmt(Lookup.verbatim, channel).get_execution_options()
         assert e164.get(KEY_READ) is True
         assert KEY_READ not in verbatim

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.kit.pagination import PageParams
-from trunkline.models import Agent, Binding, PbxConnector, PhoneNumber, SipConnectionAssignment
+from trunkline.models import Agent
 
 
 async def get(session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> Agent | None:
@@ -42,36 +41,3 @@ async def page(
 
 async def remove(session: AsyncSession, agent_id: uuid.UUID) -> None:
     await session.execute(delete(Agent).where(Agent.id == agent_id))
-
-
-async def delete_pbx_connectors(session: AsyncSession, agent_id: uuid.UUID) -> int:
-    result = await session.execute(delete(PbxConnector).where(PbxConnector.agent_id == agent_id))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def active_numbers_by_e164(
-    session: AsyncSession, workspace_id: uuid.UUID, e164s: Sequence[str]
-) -> dict[str, uuid.UUID]:
-    """Inventory ids of the active numbers among ``e164s`` (numbers of connections/PBXs)."""
-    if not e164s:
-        return {}
-    rows = await session.execute(
-        select(PhoneNumber.number, PhoneNumber.id).where(
-            PhoneNumber.workspace_id == workspace_id,
-            PhoneNumber.number.in_(e164s),
-            PhoneNumber.status == "active",
-        )
-    )
-    return {number: pid for number, pid in rows}
-
-
-async def count_bindings(session: AsyncSession, agent_id: uuid.UUID) -> int:
-    total = 0
-    for model in (Binding, SipConnectionAssignment, PbxConnector):
-        total += int(
-            await session.scalar(
-                select(func.count()).select_from(model).where(model.agent_id == agent_id)
-            )
-            or 0
-        )
-    return total

@@ -53,3 +53,8 @@ async def page(
 
 async def remove(session: AsyncSession, connector_id: uuid.UUID) -> None:
     await session.execute(delete(PbxConnector).where(PbxConnector.id == connector_id))
+
+
+async def remove_for_agent(session: AsyncSession, agent_id: uuid.UUID) -> int:
+    result = await session.execute(delete(PbxConnector).where(PbxConnector.agent_id == agent_id))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,33 @@ class PhoneNumberService:
         if number is None:
             raise PhoneNumberNotFound()
         return number
+
+    async def find(
+        self, session: AsyncSession, workspace_id: uuid.UUID, phone_number_id: uuid.UUID
+    ) -> PhoneNumber | None:
+        """One number of the workspace by id, or None."""
+        return await repo.get(session, workspace_id, phone_number_id)
+
+    async def find_by_number(
+        self, session: AsyncSession, workspace_id: uuid.UUID, e164: str
+    ) -> PhoneNumber | None:
+        """The workspace's row for ``e164`` (any source or status), or None."""
+        return await repo.get_by_number(session, workspace_id, e164)
+
+    async def add_if_absent(self, session: AsyncSession, values: dict[str, Any]) -> bool:
+        """Insert a number row unless the workspace has ``values["number"]`` already (race-safe:
+        concurrent creators all succeed); True when this call made the row."""
+        return await repo.insert_if_absent(session, values)
+
+    async def remove(self, session: AsyncSession, number: PhoneNumber) -> None:
+        """Delete the number row (its binding rows go with it)."""
+        await repo.remove(session, number.id)
+
+    async def active_ids_by_number(
+        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        """Inventory ids of the workspace's active numbers among ``numbers``."""
+        return await repo.active_ids_by_number(session, workspace_id, numbers)
 
     async def snapshot(self, session: AsyncSession, number: PhoneNumber) -> ChannelsSnapshot:
         """The ChannelsSnapshot of a number row."""
@@ -61,7 +89,7 @@ class PhoneNumberService:
             session, workspace_id, [n.number for n in numbers]
         )
         external = [n.id for n in numbers if n.is_external]
-        trunks = await repo.trunks_for_numbers(session, external)
+        trunks = await binding_service.trunks_for_numbers(session, external)
         return [build_item(n, holdings[n.number], trunks.get(n.id, [])) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:

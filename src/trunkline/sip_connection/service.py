@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.service import agent_service
 from trunkline.binding.rules import Channel, check_connection_assign, check_connection_renumber
 from trunkline.binding.service import binding_service
 from trunkline.errors import ConnectionInUse, ConnectionNotFound
@@ -178,20 +177,20 @@ class SipConnectionService:
         body: ConnectionAssign,
     ) -> AssignmentRead:
         """Attach a connection to an agent's call channel (contract §4.4)."""
-        agent = await agent_service.get(session, workspace_id, agent_id)
+        await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
         connection = await self.get(
             session, workspace_id, body.connection_uuid, field="connection_uuid"
         )
         result = AssignmentRead(
-            agent_uuid=agent.id, connection_uuid=connection.id, phone_number=connection.phone_number
+            agent_uuid=agent_id, connection_uuid=connection.id, phone_number=connection.phone_number
         )
         await binding_service.lock(
-            session, workspace_id, numbers=[number_key(connection)], agents=[agent.id]
+            session, workspace_id, numbers=[number_key(connection)], agents=[agent_id]
         )
-        if agent.id in await repo.assigned_agent_ids(session, connection.id):
+        if agent_id in await repo.assigned_agent_ids(session, connection.id):
             return result  # idempotent: the assignment keeps its original time (and inbound rank)
         error = check_connection_assign(
-            agent_id=agent.id,
+            agent_id=agent_id,
             number_holdings=await binding_service.holdings_for_number(
                 session, workspace_id, number_key(connection), Channel.call
             ),
@@ -205,7 +204,7 @@ class SipConnectionService:
                 "id": uuid.uuid4(),
                 "workspace_id": workspace_id,
                 "connection_id": connection.id,
-                "agent_id": agent.id,
+                "agent_id": agent_id,
                 "created_at": utcnow(),
             },
         )
@@ -219,18 +218,22 @@ class SipConnectionService:
         connection_id: uuid.UUID | None,
     ) -> UnassignmentRead:
         """Detach one connection from the agent, or all of them when none is named."""
-        agent = await agent_service.get(session, workspace_id, agent_id)
-        attached = await repo.assigned_connection_ids(session, agent.id)
+        await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
+        attached = await repo.assigned_connection_ids(session, agent_id)
         if connection_id is None:
             removed = attached
-            await repo.delete_assignments(session, agent_id=agent.id)
+            await repo.delete_assignments(session, agent_id=agent_id)
         else:
             connection = await self.get(
                 session, workspace_id, connection_id, field="connection_uuid"
             )
             removed = [connection.id] if connection.id in attached else []
-            await repo.delete_assignments(session, connection_id=connection.id, agent_id=agent.id)
-        return UnassignmentRead(agent_uuid=agent.id, unassigned_connection_uuids=removed)
+            await repo.delete_assignments(session, connection_id=connection.id, agent_id=agent_id)
+        return UnassignmentRead(agent_uuid=agent_id, unassigned_connection_uuids=removed)
+
+    async def detach_agent(self, session: AsyncSession, agent_id: uuid.UUID) -> None:
+        """Detach every connection from the agent (the connections stay)."""
+        await repo.delete_assignments(session, agent_id=agent_id)
 
 
 sip_connection_service = SipConnectionService()

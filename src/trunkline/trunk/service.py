@@ -28,7 +28,6 @@ from trunkline.kit.crypto import SecretBox
 from trunkline.kit.e164 import normalize_query, parse_e164
 from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber, Trunk
-from trunkline.phone_number import repository as numbers
 from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
@@ -70,7 +69,7 @@ class TrunkService:
         existing = (
             None
             if found.number_id is None
-            else await numbers.get(session, workspace_id, found.number_id)
+            else await phone_number_service.find(session, workspace_id, found.number_id)
         )
         live = existing if existing is not None and existing.status == "active" else None
         # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
@@ -161,10 +160,10 @@ class TrunkService:
                 **fresh,
             }
             _apply_registration(values, body)
-            if await repo.insert_number_if_absent(session, values):
+            if await phone_number_service.add_if_absent(session, values):
                 # Ours: the row is exactly these values, no need to read it back.
                 return PhoneNumber(**values)
-            existing = await numbers.get_by_number(session, workspace_id, e164)
+            existing = await phone_number_service.find_by_number(session, workspace_id, e164)
             assert existing is not None  # created concurrently
             if not existing.is_external:
                 raise NumberInInventory(field="phone_number")  # bought concurrently
@@ -187,7 +186,7 @@ class TrunkService:
         self, session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel
     ) -> tuple[PhoneNumber, Trunk]:
         """The external number and its trunk row on ``channel``, or ``TrunkNotFound``."""
-        number = await numbers.get_by_number(session, workspace_id, e164)
+        number = await phone_number_service.find_by_number(session, workspace_id, e164)
         trunk = None
         if number is not None and number.is_external:
             trunk = await repo.get(session, number.id, channel)
@@ -301,7 +300,7 @@ class TrunkService:
         if removed:
             for other in Channel:
                 await binding_service.unbind(session, number.id, other)
-            await numbers.remove(session, number.id)
+            await phone_number_service.remove(session, number)
         elif channel is Channel.call:
             number.capabilities = {**number.capabilities, "voice": False}
             number.channel_settings = apply_call_direction(number.channel_settings, None)
