@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from trunkline.binding.rules import (
+    ONE_NUMBER_PER_AGENT,
     Channel,
     Holding,
     Source,
@@ -24,6 +25,7 @@ from trunkline.binding.rules import (
     current_holder,
     decide_channel_bind,
     direction_flags,
+    one_number_per_agent,
 )
 
 ME = uuid.UUID(int=1)
@@ -178,6 +180,7 @@ def test_check_trunk_register(
     ch = Channel(channel)
     error = check_trunk_register(
         number=NUMBER,
+        channel=ch,
         existing_source=Source(source) if source else None,
         number_holdings=holdings(on_number, ch),
         agent_holdings=[holding(s, ch, number=ELSEWHERE) for s in on_agent],
@@ -303,3 +306,46 @@ def test_current_holder_is_the_most_recently_assigned() -> None:
 )
 def test_direction_flags(direction: str, flags: tuple[bool, bool]) -> None:
     assert direction_flags(direction) == flags
+
+
+# --- one number per agent per channel: ONE_NUMBER_PER_AGENT, every (via, channel) pair ---------
+# (via of the new holding, channel, the agent's holding of ANOTHER number or None, expected:
+#  an error code, "replace" (the other holding is unbound first) or "ok")
+ONE_NUMBER = [
+    ("trunk", "call", None, "ok"),
+    ("trunk", "call", "same:pbx", "agent_channel_busy"),
+    ("trunk", "whatsapp", "same:provision", "agent_channel_busy"),
+    ("provision", "call", "same:connection", "agent_channel_busy"),
+    ("provision", "whatsapp", "same:trunk", "agent_channel_busy"),
+    ("provision", "sms", None, "ok"),
+    ("provision", "sms", "same:provision", "replace"),  # SMS replaces the previous number
+    ("connection", "call", None, "ok"),
+    ("connection", "call", "same:trunk", "ok"),  # exempt: several connections per agent
+    ("connection", "call", "same:connection", "ok"),
+    ("pbx", "call", "same:provision", "ok"),  # exempt: an extension on several PBXs
+    ("pbx", "call", "same:pbx", "ok"),
+]
+
+
+@pytest.mark.parametrize(("via", "channel", "other", "expected"), ONE_NUMBER)
+def test_one_number_per_agent(via: str, channel: str, other: str | None, expected: str) -> None:
+    ch = Channel(channel)
+    agent_holdings = [holding("same:trunk", ch)]  # the number itself never counts
+    if other is not None:
+        agent_holdings.append(holding(other, ch, number=ELSEWHERE))
+    check = one_number_per_agent(
+        via=Via(via), channel=ch, number=NUMBER, agent_holdings=agent_holdings
+    )
+    if expected == "replace":
+        assert check.error is None
+        assert check.replaces == agent_holdings[1]
+    else:
+        assert code(check.error) == expected
+        assert check.replaces is None
+
+
+def test_every_holding_kind_has_a_one_number_policy() -> None:
+    """A new way to hold a number must say here whether its agent may hold several."""
+    vias_with_policy = {via for via, _ in ONE_NUMBER_PER_AGENT}
+    assert vias_with_policy == set(Via)
+    assert {(Via(v), Channel(c)) for v, c, _, _ in ONE_NUMBER} == set(ONE_NUMBER_PER_AGENT)

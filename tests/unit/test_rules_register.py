@@ -13,10 +13,10 @@ from trunkline.binding.rules import (
     Holding,
     Source,
     Via,
-    check_agent_free,
     check_trunk_register,
     default_trunk_name,
     direction_flags,
+    one_number_per_agent,
 )
 from trunkline.errors import (
     AgentChannelBusy,
@@ -127,6 +127,7 @@ class TestCheckTrunkRegister:
     ) -> None:
         error = check_trunk_register(
             number=NUMBER,
+            channel=Channel.call,
             existing_source=source,
             number_holdings=number_holdings,
             agent_holdings=agent_holdings,
@@ -135,7 +136,7 @@ class TestCheckTrunkRegister:
         assert summary(error) == expected
 
 
-class TestCheckAgentFree:
+class TestOneNumberPerAgentOnTrunks:
     @pytest.mark.parametrize(
         ("agent_holdings", "expected"),
         [
@@ -162,7 +163,10 @@ class TestCheckAgentFree:
         agent_holdings: list[Holding],
         expected: tuple[type[TrunklineError], str | None, dict] | None,
     ) -> None:
-        assert summary(check_agent_free(number=NUMBER, agent_holdings=agent_holdings)) == expected
+        check = one_number_per_agent(
+            via=Via.trunk, channel=Channel.call, number=NUMBER, agent_holdings=agent_holdings
+        )
+        assert summary(check.error) == expected
 
 
 class TestDirectionFlags:

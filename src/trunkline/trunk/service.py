@@ -12,9 +12,9 @@ from trunkline.binding.rules import (
     Holding,
     Source,
     Via,
-    check_agent_free,
     check_trunk_register,
     default_trunk_name,
+    one_number_per_agent,
 )
 from trunkline.binding.service import binding_service
 from trunkline.errors import (
@@ -76,6 +76,7 @@ class TrunkService:
         holdings = found.number_holdings
         error = check_trunk_register(
             number=e164,
+            channel=channel,
             existing_source=Source(live.source) if live else None,
             number_holdings=[h for h in holdings if h.channel is channel],
             agent_holdings=found.agent_holdings,
@@ -272,7 +273,12 @@ class TrunkService:
         )
         if bound is not None and bound.agent_id == agent_id:
             return build_snapshot(number, found.number_holdings)  # already this agent's
-        error = check_agent_free(number=number.number, agent_holdings=found.agent_holdings)
+        error = one_number_per_agent(
+            via=Via.trunk,
+            channel=channel,
+            number=number.number,
+            agent_holdings=found.agent_holdings,
+        ).error
         if error is not None:
             raise error
         if bound is not None:
