@@ -12,6 +12,7 @@ from trunkline.binding.rules import (
     Action,
     Channel,
     Holding,
+    NumberStatus,
     Source,
     Via,
     current_holder,
@@ -48,7 +49,7 @@ class AgentChannelsService:
         """Bind an owned active number to the agent on ``channel`` (see ``decide_channel_bind``)."""
         agent = await agent_service.get(session, workspace_id, agent_id)
         number = await phone_number_service.find(session, workspace_id, phone_number_id)
-        if number is None or number.status != "active":
+        if number is None or number.status != NumberStatus.active:
             raise PhoneNumberNotFound(field="phone_number_uuid")
         await binding_service.lock(
             session, workspace_id, numbers=[number.number], agents=[agent.id]

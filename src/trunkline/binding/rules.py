@@ -45,8 +45,17 @@ class Direction(StrEnum):
 
 
 class Source(StrEnum):
-    purchased = "purchased"
-    external = "external"
+    """Where a phone number came from."""
+
+    purchased = "purchased"  # bought through the provider
+    external = "external"  # brought by the customer (a BYO trunk)
+
+
+class NumberStatus(StrEnum):
+    """A phone number row's life: released numbers stay as rows (a purchase may revive them)."""
+
+    active = "active"
+    released = "released"
 
 
 DEFAULT_CHANNEL_LIMIT = 10

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.repository import dialect_name
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipStatusEvent
 from trunkline.monitor.targets import Kind
 
@@ -38,7 +39,7 @@ async def claim_due(
         .where(
             kind.monitored,
             model.next_check_at <= now,
-            model.status != "disabled",
+            model.status != SipStatus.disabled,
             or_(model.lease_until.is_(None), model.lease_until < now),
         )
         .order_by(model.next_check_at)
@@ -128,6 +129,8 @@ async def existing_ids(session: AsyncSession, kind: Kind, ids: list[uuid.UUID]) 
         return set()
     model = kind.model
     rows = await session.execute(
-        select(model.id).where(model.id.in_(ids), model.status != "disabled", kind.monitored)
+        select(model.id).where(
+            model.id.in_(ids), model.status != SipStatus.disabled, kind.monitored
+        )
     )
     return {row[0] for row in rows}

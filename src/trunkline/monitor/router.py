@@ -9,6 +9,7 @@ from trunkline.deps import AuthDep, MonitorDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import ConnectionDisabled, ConnectionNotFound, ServiceUnavailable
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.kit.sip_status import SipStatus, TargetKind
 from trunkline.monitor.schemas import CheckResult, StatusEventRead, TraceEntryRead
 from trunkline.sip_connection.service import sip_connection_service
 
@@ -25,9 +26,9 @@ async def check_connection(
 ) -> Envelope[CheckResult]:
     """Check a connection now over SIP; returns its new status and the redacted SIP trace."""
     connection = await sip_connection_service.get(session, auth.workspace_id, connection_uuid)
-    if connection.status == "disabled":
+    if connection.status == SipStatus.disabled:
         raise ConnectionDisabled()
-    report = await monitor.check_now(session, "connection", connection)
+    report = await monitor.check_now(session, TargetKind.connection, connection)
     result = CheckResult(
         uuid=connection.id,
         status=report.status,

@@ -16,6 +16,7 @@ from trunkline.binding.service import binding_service
 from trunkline.errors import ConnectorNotFound, Unprocessable
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PbxConnector
 from trunkline.pbx_connector import repository as repo
 from trunkline.pbx_connector.schemas import (
@@ -25,7 +26,6 @@ from trunkline.pbx_connector.schemas import (
     PbxConnectorCreate,
     PbxConnectorUpdate,
 )
-from trunkline.sip_connection.service import reset_status
 
 # What registration uses: changing any of these makes the last check result meaningless.
 _CHECKED_FIELDS = (
@@ -92,7 +92,7 @@ class PbxConnectorService:
                 **EMPTY_NORMALIZER,
                 **(body.normalizer.model_dump() if body.normalizer else {}),
             },
-            status="pending",
+            status=SipStatus.pending,
         )
         await repo.add(session, connector)
         return connector, agent_name

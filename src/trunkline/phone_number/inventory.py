@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Source
+from trunkline.binding.rules import NumberStatus, Source
 from trunkline.errors import (
     NumberInInventory,
     NumberIsExternal,
@@ -114,7 +114,7 @@ class InventoryService:
             "location": offer.location or body.location,
             "type": offer.type,
             "source": Source.purchased.value,
-            "status": "active",
+            "status": NumberStatus.active,
             "capabilities": offer.capabilities.as_dict(),
             "channel_settings": purchased_channel_settings(
                 offer.country_code, offer.capabilities.as_dict()
@@ -150,7 +150,7 @@ class InventoryService:
 
     @staticmethod
     def _check_existing(existing: PhoneNumber | None) -> None:
-        if existing is None or existing.status != "active":
+        if existing is None or existing.status != NumberStatus.active:
             return
         if existing.is_external:
             raise NumberIsExternal(

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import has_trunk_row, held_condition
-from trunkline.binding.rules import Channel
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.repository import insert_ignoring_conflicts, key_read
 from trunkline.models import PhoneNumber
@@ -22,8 +22,8 @@ class NumberFilters:
     """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
     way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
 
-    source: str | None = None
-    status: str | None = None
+    source: Source | None = None
+    status: NumberStatus | None = None
     channel: Channel | None = None
     agent_id: uuid.UUID | None = None
     number_digits: str | None = None  # prefix of the E.164 digits
@@ -130,8 +130,8 @@ async def count_active_purchased(session: AsyncSession, workspace_id: uuid.UUID)
         .select_from(PhoneNumber)
         .where(
             PhoneNumber.workspace_id == workspace_id,
-            PhoneNumber.source == "purchased",
-            PhoneNumber.status == "active",
+            PhoneNumber.source == Source.purchased,
+            PhoneNumber.status == NumberStatus.active,
         )
     )
     return int(total or 0)
@@ -145,7 +145,7 @@ async def active_matching(
     query = select(PhoneNumber.number).where(
         PhoneNumber.workspace_id == workspace_id,
         PhoneNumber.number.startswith(prefix, autoescape=True),
-        PhoneNumber.status == "active",
+        PhoneNumber.status == NumberStatus.active,
     )
     if contains:
         query = query.where(PhoneNumber.number.contains(contains, autoescape=True))
@@ -162,7 +162,7 @@ async def active_ids_by_number(
         select(PhoneNumber.number, PhoneNumber.id).where(
             PhoneNumber.workspace_id == workspace_id,
             PhoneNumber.number.in_(numbers),
-            PhoneNumber.status == "active",
+            PhoneNumber.status == NumberStatus.active,
         )
     )
     return {number: pid for number, pid in rows}

@@ -10,6 +10,7 @@ from trunkline.binding.rules import (
     Channel,
     Direction,
     Holding,
+    NumberStatus,
     current_holder,
     direction_flags,
 )
@@ -183,7 +184,7 @@ def build_item(
     validation of the whole item costs less than constructing each nested model on its own.
     """
     by_channel: dict[Channel, list[Holding]] = {}
-    if number.status == "active":
+    if number.status == NumberStatus.active:
         for h in holdings:
             by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from trunkline.binding.rules import NumberStatus, Source
 from trunkline.kit.e164 import COUNTRY_CODES
 from trunkline.kit.schema import E164, RequestModel, ResponseModel, UtcDatetime
+from trunkline.kit.sip_status import SipStatus
 from trunkline.phone_number.provider.base import NumberType
 
 
@@ -48,7 +50,7 @@ class ChannelsSnapshot(ResponseModel):
     phone_number_uuid: uuid.UUID
     number: str = Field(examples=["+12025550123"])
     is_external: bool
-    source: str = Field(examples=["external"])
+    source: Source = Field(examples=["external"])
     channels: SnapshotChannels
 
 
@@ -101,7 +103,7 @@ class TrunkSipRead(ResponseModel):
     transport: str
     has_username: bool
     has_password: bool
-    status: str = Field(
+    status: SipStatus = Field(
         examples=["active"],
         description="Live SIP health from the monitor (same values as connections).",
     )
@@ -128,8 +130,8 @@ class PhoneNumberRead(ResponseModel):
     location: str | None
     type: str = Field(examples=["local"], description="local|toll_free|mobile|national|unknown")
     is_external: bool
-    source: str = Field(examples=["purchased"], description="purchased|external")
-    status: str = Field(examples=["active"], description="active|released")
+    source: Source = Field(examples=["purchased"], description="purchased|external")
+    status: NumberStatus = Field(examples=["active"], description="active|released")
     capabilities: CapabilitiesRead
     channel_settings: ChannelSettingsRead
     billing: BillingRead | None = Field(description="null for external numbers (never billed)")

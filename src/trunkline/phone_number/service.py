@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Channel
+from trunkline.binding.rules import Channel, NumberStatus
 from trunkline.binding.service import binding_service
 from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
 from trunkline.kit.clock import utcnow
@@ -148,10 +148,10 @@ class PhoneNumberService:
                 "External numbers cannot be released; delete their trunks instead "
                 "(DELETE /api/v1/phone-numbers/trunks)."
             )
-        if number.status != "released":
+        if number.status != NumberStatus.released:
             for channel in Channel:
                 await binding_service.unbind(session, number.id, channel)
-            number.status = "released"
+            number.status = NumberStatus.released
             number.released_at = utcnow()
             await session.flush()
         return await self.item(session, number)

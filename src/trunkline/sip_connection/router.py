@@ -9,6 +9,7 @@ from trunkline.deps import AuthDep, MonitorDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import ConnectionInUse, ConnectionNotFound, InvalidGateway, PhoneInUse
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.kit.sip_status import SipStatus, TargetKind
 from trunkline.sip_connection.schemas import ConnectionCreate, ConnectionRead, ConnectionUpdate
 from trunkline.sip_connection.service import sip_connection_service
 
@@ -72,9 +73,9 @@ async def update_connection(
     connection = await sip_connection_service.update(
         session, auth.workspace_id, box, connection_uuid, body
     )
-    if connection.status == "disabled":
+    if connection.status == SipStatus.disabled:
         # After the commit: un-REGISTER it if this process keeps it registered.
-        background.add_task(monitor.forget, "connection", connection.id)
+        background.add_task(monitor.forget, TargetKind.connection, connection.id)
     return ok(ConnectionRead.of(connection), "Connection updated.")
 
 
@@ -97,5 +98,5 @@ async def delete_connection(
 ) -> Envelope[None]:
     """Delete a SIP trunk connection."""
     await sip_connection_service.delete(session, auth.workspace_id, connection_uuid, force=force)
-    background.add_task(monitor.forget, "connection", connection_uuid)
+    background.add_task(monitor.forget, TargetKind.connection, connection_uuid)
     return ok(None, "Connection deleted.")

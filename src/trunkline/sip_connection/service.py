@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +13,7 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.e164 import e164_or_none
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import SipConnection
 from trunkline.sip_connection import repository as repo
 from trunkline.sip_connection.schemas import (
@@ -32,15 +32,6 @@ _SECRET_FIELDS = ("username", "password")
 def number_key(connection: SipConnection) -> str:
     """What the connection's number is compared by: E.164 when it parses, else verbatim."""
     return connection.phone_number_e164 or connection.phone_number
-
-
-def reset_status(target: Any) -> None:
-    """Back to ``pending`` and due now: the monitor re-checks it on its next pass."""
-    target.status = "pending"
-    target.status_detail = None
-    target.last_checked_at = None
-    target.check_misses = 0
-    target.next_check_at = utcnow()
 
 
 class SipConnectionService:
@@ -70,7 +61,7 @@ class SipConnectionService:
             password_secret=box.encrypt(
                 body.password, aad_for("sip_connection", "password_secret", connection_id)
             ),
-            status="pending" if body.enabled else "disabled",
+            status=SipStatus.pending if body.enabled else SipStatus.disabled,
         )
         await repo.add(session, connection)
         return connection
@@ -142,11 +133,11 @@ class SipConnectionService:
                     box.encrypt(sent[key], aad_for("sip_connection", column, connection.id)),
                 )
                 recheck = True  # a replaced credential is a changed one: it is never compared
-        disabled = sent.get("enabled", connection.status != "disabled") is False
+        disabled = sent.get("enabled", connection.status != SipStatus.disabled) is False
         if disabled:
             # Disabled wins over any other change: no checks, and the monitor un-REGISTERs it.
-            connection.status, connection.check_misses = "disabled", 0
-        elif recheck or connection.status == "disabled":
+            connection.status, connection.check_misses = SipStatus.disabled, 0
+        elif recheck or connection.status == SipStatus.disabled:
             reset_status(connection)
         await session.flush()
         await session.refresh(connection)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.binding.rules import (
     Channel,
     Holding,
+    NumberStatus,
     Source,
     Via,
     check_trunk_register,
@@ -27,6 +28,7 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox
 from trunkline.kit.e164 import normalize_query, parse_e164
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PhoneNumber, Trunk
 from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
@@ -71,7 +73,7 @@ class TrunkService:
             if found.number_id is None
             else await phone_number_service.find(session, workspace_id, found.number_id)
         )
-        live = existing if existing is not None and existing.status == "active" else None
+        live = existing if existing is not None and existing.status == NumberStatus.active else None
         # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
         holdings = found.number_holdings
         error = check_trunk_register(
@@ -108,7 +110,7 @@ class TrunkService:
                 "name": body.name or default_trunk_name(channel, e164),
                 "direction": body.direction,
                 "additional_settings": body.additional_settings or {},
-                "status": "pending",
+                "status": SipStatus.pending,
                 "created_at": now,
                 "updated_at": now,
                 **sip_columns(box, trunk_id, body.sip if channel is Channel.call else None),
@@ -141,7 +143,7 @@ class TrunkService:
             "location": None,  # unknown for a number brought by the customer
             "type": info.type,
             "source": Source.external.value,
-            "status": "active",
+            "status": NumberStatus.active,
             "capabilities": dict(EXTERNAL_CAPABILITIES),
             "channel_settings": default_channel_settings(info.country_code),
             "monthly_fee": None,
@@ -168,7 +170,7 @@ class TrunkService:
             assert existing is not None  # created concurrently
             if not existing.is_external:
                 raise NumberInInventory(field="phone_number")  # bought concurrently
-        elif existing.status == "released":
+        elif existing.status == NumberStatus.released:
             # A purchased number released earlier may come back as an external one.
             for key, value in fresh.items():
                 setattr(existing, key, value)
@@ -207,8 +209,8 @@ class TrunkService:
     ) -> tuple[list[PhoneNumberRead], int]:
         """External numbers with their trunks; ``channel`` = has a trunk row on that channel."""
         filters = NumberFilters(
-            source=Source.external.value,
-            status="active",
+            source=Source.external,
+            status=NumberStatus.active,
             trunk_channel=channel,
             channel=channel if agent_id is not None else None,
             agent_id=agent_id,
@@ -243,8 +245,7 @@ class TrunkService:
             for key, value in cols.items():
                 setattr(trunk, key, value)
             # New SIP settings have not been checked yet: the monitor picks the row up now.
-            trunk.status, trunk.status_detail, trunk.last_checked_at = "pending", None, None
-            trunk.next_check_at = utcnow()
+            reset_status(trunk)
         if "additional_settings" in sent:
             trunk.additional_settings = body.additional_settings or {}
         await session.flush()
