@@ -1,5 +1,5 @@
 """On SQLite, the requests that only look rows up by key never wait for the driver's worker
-thread: their statements are key reads (kit/repository.key_read), run on the event loop's
+thread: their statements are key reads (db.key_read), run on the event loop's
 thread, and a request that only read commits without a trip. Pages and counts, which may scan,
 stay on the worker so they never hold up the loop.
 
@@ -23,8 +23,8 @@ from trunkline.binding.repository import _for_number_stmt
 from trunkline.binding.rules import Channel
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
+from trunkline.db.sqlite_driver import KEY_READ
 from trunkline.kit.crypto import generate_key
-from trunkline.kit.sqlite_driver import KEY_READ
 from trunkline.migrate import upgrade
 from trunkline.workspace.service import workspace_service
 

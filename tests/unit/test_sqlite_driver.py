@@ -16,9 +16,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trunkline.config import Settings
-from trunkline.db import create_engine, create_sessionmaker
+from trunkline.db import create_engine, create_sessionmaker, key_read
 from trunkline.kit.crypto import generate_key
-from trunkline.kit.repository import key_read
 
 metadata = MetaData()
 item = Table(

@@ -7,21 +7,19 @@ them and turns rows into ``Holding`` values.
 from __future__ import annotations
 
 import functools
-import hashlib
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, func, literal, select, union_all
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import ITSELF, Lookup, holdings_select
 from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.e164 import is_e164_shaped
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts, key_read
 from trunkline.models import Agent, Binding, Trunk
-from trunkline.workspace import repository as workspaces
 
 
 def _lookup(number: str) -> Lookup:
@@ -248,33 +246,3 @@ async def agent_name(
     if workspace_id is not None:
         stmt = stmt.where(Agent.workspace_id == workspace_id)
     return await session.scalar(stmt)
-
-
-def _advisory_key(key: str) -> int:
-    """A stable signed 64-bit key for pg_advisory_xact_lock."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-
-
-async def lock_keys(session: AsyncSession, workspace_id: uuid.UUID, keys: list[str]) -> None:
-    """Hold these keys until the transaction ends (see ``BindingService.lock``).
-
-    Keys are taken in one global order, so two transactions can never wait on each other in a
-    cycle. On SQLite the first write of the transaction takes the database write lock, which
-    already serializes every writer; a no-op update of the workspace row is that write.
-    """
-    if dialect_name(session) != "postgresql":
-        await workspaces.lock(session, workspace_id)
-        return
-    # One round trip; PostgreSQL evaluates the select list left to right, in sorted key order.
-    ordered = sorted({_advisory_key(k) for k in keys})
-    await session.execute(
-        _advisory_locks_stmt(len(ordered)), {f"k{i}": key for i, key in enumerate(ordered)}
-    )
-
-
-@functools.cache
-def _advisory_locks_stmt(count: int) -> Any:
-    """``SELECT pg_advisory_xact_lock(:k0), …`` for ``count`` keys, built once per count."""
-    return select(
-        *(func.pg_advisory_xact_lock(bindparam(f"k{i}", type_=BigInteger)) for i in range(count))
-    )

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.binding import repository as repo
 from trunkline.binding.repository import NumberAndAgent
 from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.db import lock_keys, lock_workspace
 from trunkline.errors import AgentChannelBusy, AgentNotFound, NumberAlreadyBound
 from trunkline.kit.clock import utcnow
 from trunkline.models import Binding, Trunk
-from trunkline.workspace import repository as workspaces
 
 
 class BindingService:
@@ -151,9 +151,9 @@ class BindingService:
         keys = [f"{workspace_id}:number:{n}" for n in numbers]
         keys += [f"{workspace_id}:agent:{a}" for a in agents]
         if not keys:
-            await workspaces.lock(session, workspace_id)
+            await lock_workspace(session, workspace_id)
         else:
-            await repo.lock_keys(session, workspace_id, keys)
+            await lock_keys(session, keys)
 
 
 binding_service = BindingService()

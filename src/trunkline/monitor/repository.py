@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import dialect_name
 from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipStatusEvent
 from trunkline.monitor.targets import Kind
@@ -45,8 +44,9 @@ async def claim_due(
         .order_by(model.next_check_at)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    # PostgreSQL renders FOR UPDATE SKIP LOCKED; SQLite's compiler renders nothing (it has no
+    # row locks and serializes writers anyway).
+    due = due.with_for_update(skip_locked=True)
     claimed = await session.execute(
         update(model)
         .where(model.id.in_(due.scalar_subquery()), model.next_check_at <= now)

@@ -10,6 +10,7 @@ import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import NumberStatus, Source
+from trunkline.db import lock_workspace
 from trunkline.errors import (
     NumberInInventory,
     NumberIsExternal,
@@ -30,7 +31,6 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
 )
 from trunkline.phone_number.service import phone_number_service
-from trunkline.workspace import repository as workspaces
 
 
 def available_view(offer: Offer) -> AvailableNumber:
@@ -94,7 +94,7 @@ class InventoryService:
         """Buy a number: checks, the per-workspace limit (race-safe), then the row."""
         # Everything below runs with the workspace's purchases serialized, so the count of
         # active numbers cannot change between the check and the insert.
-        await workspaces.lock(session, workspace_id)
+        await lock_workspace(session, workspace_id)
         existing = await repo.get_by_number(session, workspace_id, body.number)
         self._check_existing(existing)
         offer = await provider.quote(body.number)

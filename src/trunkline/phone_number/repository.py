@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import has_trunk_row, held_condition
 from trunkline.binding.rules import Channel, NumberStatus, Source
+from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import insert_ignoring_conflicts, key_read
 from trunkline.models import PhoneNumber
 
 
@@ -32,7 +32,7 @@ class NumberFilters:
 
 # The key lookups run on most requests: built once and executed with parameters, which spares
 # building the statement and its cache key on every call (~0.4 ms of a snapshot GET). They are
-# key reads: on SQLite they run on the loop thread (kit/repository.key_read).
+# key reads: on SQLite they run on the loop thread (db.key_read).
 _BY_ID = key_read(
     select(PhoneNumber).where(
         PhoneNumber.id == bindparam("phone_number_id"),

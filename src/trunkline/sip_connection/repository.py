@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.db import insert_ignoring_conflicts
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import insert_ignoring_conflicts
 from trunkline.models import SipConnection, SipConnectionAssignment
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.db import insert_ignoring_conflicts
 from trunkline.models import Trunk
 
 

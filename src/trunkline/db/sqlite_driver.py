@@ -34,7 +34,7 @@ Reads that may scan (pages, counts, searches) stay on the worker, so they never 
 key read that opens a write transaction (``begin_immediate``) goes to the worker like any first
 statement: it may wait for the lock. The mark means nothing on a write (a write that is its
 transaction's first statement may wait for the lock too). The mark is read per statement by a
-``before_cursor_execute`` listener (``mark_key_reads``) that ``trunkline.db`` installs.
+``before_cursor_execute`` listener (``mark_key_reads``) that ``trunkline.db.engine`` installs.
 
 A commit or rollback with no transaction open (a request that only read) costs no round trip:
 there is nothing for SQLite to do.

@@ -1,4 +1,4 @@
-"""Small helpers shared by repositories."""
+"""Statement helpers for repositories: the key-read mark and the portable insert-or-ignore."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import Executable, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.sqlite_driver import KEY_READ
+from trunkline.db.sqlite_driver import KEY_READ
 
 _Stmt = TypeVar("_Stmt", bound=Executable)
 
@@ -17,7 +17,7 @@ _Stmt = TypeVar("_Stmt", bound=Executable)
 def key_read(statement: _Stmt) -> _Stmt:
     """Mark a statement that reads a handful of rows through an index (a row by its key, a
     number's holdings): on SQLite it then runs on the event loop's thread, sparing a worker
-    round trip (kit/sqlite_driver.py); PostgreSQL ignores the mark. Never mark a read that may
+    round trip (db/sqlite_driver.py); PostgreSQL ignores the mark. Never mark a read that may
     scan (a page, a count, a search): it would hold up every other request while it runs."""
     return statement.execution_options(**{KEY_READ: True})
 
@@ -42,5 +42,5 @@ def _insert_ignoring(dialect: str, table: Any) -> Insert:
 
 
 def dialect_name(session: AsyncSession) -> str:
-    """``postgresql`` or ``sqlite``: the few places that need dialect-specific SQL ask this."""
+    """``postgresql`` or ``sqlite``: only ``trunkline.db`` asks (domain code never does)."""
     return str(session.get_bind().dialect.name)

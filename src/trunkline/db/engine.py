@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
-from trunkline.kit.sqlite_driver import begin_immediate, mark_key_reads, one_trip_dbapi
+from trunkline.db.sqlite_driver import mark_key_reads, one_trip_dbapi
+from trunkline.db.write_gate import SqliteWriteGateSession
 
 
 def is_sqlite(url: str) -> bool:
@@ -30,7 +31,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Python's sqlite3 "legacy" transaction control issues BEGIN (deferred) just before the
         # first write, so reads never hold a snapshot that a later write must upgrade; writers
         # queue on the busy timeout instead of failing with SQLITE_BUSY.
-        # check_same_thread=False: see kit/sqlite_driver.py (writes inside a write transaction).
+        # check_same_thread=False: see db/sqlite_driver.py (writes inside a write transaction).
         kwargs["connect_args"] = {
             "timeout": settings.db.busy_timeout_s,
             "check_same_thread": False,
@@ -52,7 +53,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _with_sqlite_pragmas(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     busy_timeout_s = settings.db.busy_timeout_s
     if engine.dialect.driver == "aiosqlite":
-        # Statements marked KEY_READ run on the loop's thread (kit/sqlite_driver.py).
+        # Statements marked KEY_READ run on the loop's thread (db/sqlite_driver.py).
         event.listen(engine.sync_engine, "before_cursor_execute", mark_key_reads)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -65,76 +66,6 @@ def _with_sqlite_pragmas(engine: AsyncEngine, settings: Settings) -> AsyncEngine
         cur.close()
 
     return engine
-
-
-class SqliteWriteGateSession(AsyncSession):
-    """A session that queues for an in-process write gate before its first write (SQLite).
-
-    SQLite admits one writer at a time. Without the gate, a writer that finds the database
-    locked sleeps in SQLite's busy handler (1, 2, 5 … 100 ms naps) and wakes late; under load
-    that costs throughput and makes seconds-long tails. With it, writers of this process wait
-    on an asyncio lock and start the moment the previous one commits. The busy timeout still
-    covers writers in other processes (a standalone monitor, the CLI).
-    """
-
-    _gate: asyncio.Lock
-    _holding: bool = False
-
-    async def _enter_gate(self) -> None:
-        if not self._holding:
-            # Check the connection out of the pool first. A gate holder still waiting for a
-            # pooled connection, while every pooled connection belongs to a session that read
-            # first and now queues at the gate, would deadlock until the pool timeout.
-            await self.connection()
-            await self._gate.acquire()
-            self._holding = True
-
-    async def write_lock(self) -> None:
-        """Hold the gate, and SQLite's write lock from the next statement on, until the
-        transaction ends: what a check-then-write needs before its reads. The lock rides on
-        that statement's round trip (``BEGIN IMMEDIATE``, see kit/sqlite_driver.py), so other
-        processes' writers (the CLI, a standalone monitor) cannot slip in between."""
-        await self._enter_gate()
-        raw = await (await self.connection()).get_raw_connection()
-        begin_immediate(raw.dbapi_connection)
-
-    def _leave_gate(self) -> None:
-        if self._holding:
-            self._holding = False
-            self._gate.release()
-
-    def _has_changes(self) -> bool:
-        return bool(self.new or self.dirty or self.deleted)
-
-    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(statement, "is_dml", False):
-            await self._enter_gate()
-        return await super().execute(statement, *args, **kwargs)
-
-    async def flush(self, objects: Any = None) -> None:
-        if self._has_changes():
-            await self._enter_gate()
-        await super().flush(objects)
-
-    async def commit(self) -> None:
-        if self._has_changes():
-            await self._enter_gate()
-        try:
-            await super().commit()
-        finally:
-            self._leave_gate()
-
-    async def rollback(self) -> None:
-        try:
-            await super().rollback()
-        finally:
-            self._leave_gate()
-
-    async def close(self) -> None:
-        try:
-            await super().close()
-        finally:
-            self._leave_gate()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
