@@ -31,12 +31,16 @@ def _holding(row: Any) -> Holding:
     return Holding(agent_id, name, number, Channel(channel), Via(via), at, ref)
 
 
-@functools.cache
+# For an E.164 number every branch is driven by a unique or per-number index: a handful of rows,
+# a key read (marked here, at import, so the plan test sees every variant). The verbatim
+# variant walks the workspace's unparsed connections: not one.
+_E164_HOLDINGS = {ch: key_read(holdings_select(Lookup.number, ch)) for ch in (None, *Channel)}
+
+
 def _for_number_stmt(lookup: Lookup, channel: Channel | None) -> Any:
-    # For an E.164 number every branch is driven by a unique or per-number index: a handful of
-    # rows, a key read. The verbatim variant walks the unparsed connections: not one.
-    stmt = holdings_select(lookup, channel)
-    return key_read(stmt) if lookup is Lookup.number else stmt
+    if lookup is Lookup.number:
+        return _E164_HOLDINGS[channel]
+    return holdings_select(lookup, channel)
 
 
 async def holdings_for_number(

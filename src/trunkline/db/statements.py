@@ -13,13 +13,20 @@ from trunkline.db.sqlite_driver import KEY_READ
 
 _Stmt = TypeVar("_Stmt", bound=Executable)
 
+# Every statement ever marked, in marking order: tests/db/test_key_read_plans.py checks each
+# one's query plan, so the mark is never trusted on a comment's word. Mark statements once, at
+# import (module constants), so the list is complete once the modules are imported.
+KEY_READS: list[Executable] = []
+
 
 def key_read(statement: _Stmt) -> _Stmt:
     """Mark a statement that reads a handful of rows through an index (a row by its key, a
     number's holdings): on SQLite it then runs on the event loop's thread, sparing a worker
     round trip (db/sqlite_driver.py); PostgreSQL ignores the mark. Never mark a read that may
     scan (a page, a count, a search): it would hold up every other request while it runs."""
-    return statement.execution_options(**{KEY_READ: True})
+    marked = statement.execution_options(**{KEY_READ: True})
+    KEY_READS.append(marked)
+    return marked
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
