@@ -8,13 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Channel, check_connection_assign, check_connection_renumber
 from trunkline.binding.service import binding_service
-from trunkline.errors import ConnectionInUse, ConnectionNotFound
+from trunkline.errors import ConnectionDisabled, ConnectionInUse, ConnectionNotFound, Unprocessable
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.e164 import e164_or_none
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.sip_status import SipStatus, reset_status
+from trunkline.kit.sip_status import SipStatus, TargetKind, reset_status
 from trunkline.models import SipConnection
+from trunkline.monitor.schemas import CheckResult, StatusEventRead, TraceEntryRead
+from trunkline.monitor.service import MonitorService
 from trunkline.sip_connection import repository as repo
 from trunkline.sip_connection.schemas import (
     AssignmentRead,
@@ -160,6 +162,53 @@ class SipConnectionService:
         await repo.delete_assignments(session, connection_id=connection.id)
         await repo.remove(session, connection.id)
 
+    async def check(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        monitor: MonitorService,
+    ) -> CheckResult:
+        """Check a connection now over SIP (``ConnectionDisabled`` while it is switched off);
+        its new status and the redacted SIP trace."""
+        connection = await self.get(session, workspace_id, connection_id)
+        if connection.status == SipStatus.disabled:
+            raise ConnectionDisabled()
+        report = await monitor.check_now(session, TargetKind.connection, connection)
+        return CheckResult(
+            uuid=connection.id,
+            status=report.status,
+            status_detail=report.status_detail,
+            last_checked_at=connection.last_checked_at,
+            trace=[
+                TraceEntryRead(direction=t.direction, at=t.at, remote=t.remote, text=t.text)
+                for t in report.trace
+            ],
+        )
+
+    async def events(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        monitor: MonitorService,
+        params: PageParams,
+    ) -> tuple[list[StatusEventRead], int]:
+        """A page of the connection's status changes, newest first, and their total."""
+        connection = await self.get(session, workspace_id, connection_id)
+        rows, total = await monitor.events(session, workspace_id, connection.id, params)
+        return [StatusEventRead.of(e) for e in rows], total
+
+    async def forget_if_disabled(self, monitor: MonitorService, connection: SipConnection) -> None:
+        """After the commit: un-REGISTER a connection just disabled, if this process keeps it
+        registered."""
+        if connection.status == SipStatus.disabled:
+            await monitor.forget(TargetKind.connection, connection.id)
+
+    async def forget(self, monitor: MonitorService, connection_id: uuid.UUID) -> None:
+        """After the commit: un-REGISTER a deleted connection, if this process registered it."""
+        await monitor.forget(TargetKind.connection, connection_id)
+
     async def assign(
         self,
         session: AsyncSession,
@@ -207,8 +256,18 @@ class SipConnectionService:
         workspace_id: uuid.UUID,
         agent_id: uuid.UUID,
         connection_id: uuid.UUID | None,
+        from_body: uuid.UUID | None = None,
     ) -> UnassignmentRead:
-        """Detach one connection from the agent, or all of them when none is named."""
+        """Detach one connection from the agent, or all of them when none is named; the
+        connection may be named in the query (``connection_id``) or the body (``from_body``),
+        and both must agree when both are given."""
+        if connection_id is not None and from_body is not None and connection_id != from_body:
+            raise Unprocessable(
+                "connection_uuid differs between the query and the body.",
+                field="connection_uuid",
+                details=[{"field": "connection_uuid", "message": "query and body disagree"}],
+            )
+        connection_id = connection_id or from_body
         await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
         attached = await repo.assigned_connection_ids(session, agent_id)
         if connection_id is None:
