@@ -452,7 +452,16 @@ class TestAssignConnection:
         snap = await api.trunk(a["agent_uuid"])
         c = await api.connection(phone_number=snap["number"])
 
-        await api.assign_connection(a["agent_uuid"], c["uuid"])
+        assigned = await api.assign_connection(a["agent_uuid"], c["uuid"])
+
+        assert assigned == {
+            "agent_uuid": a["agent_uuid"],
+            "connection_uuid": c["uuid"],
+            "phone_number": snap["number"],
+        }
+        r = await api.get(f"/agents/{a['agent_uuid']}/channels")
+        call = r.json()["data"]["agent"]["channels"]["call"]
+        assert sorted(h["bound_via"] for h in call) == ["connection", "trunk"]
 
     async def test_force_routes_inbound_to_the_newest_and_earlier_agents_keep_outbound(
         self, api: Api

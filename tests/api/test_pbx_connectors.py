@@ -171,7 +171,13 @@ class TestCreateConnector:
     async def test_whatsapp_holder_does_not_block_call(self, api: Api) -> None:
         holder, other = await api.agent("Holder"), await api.agent("Other")
         snap = await api.trunk(holder["agent_uuid"], channel="whatsapp")
-        await api.pbx_connector(other["agent_uuid"], snap["number"])
+        connector = await api.pbx_connector(other["agent_uuid"], snap["number"])
+
+        assert connector["agent_uuid"] == other["agent_uuid"]
+        r = await api.get("/phone-numbers/channels", params={"number": snap["number"]})
+        channels = r.json()["data"]["channels"]
+        assert channels["call"]["agent_uuid"] == other["agent_uuid"]
+        assert channels["whatsapp"]["agent_uuid"] == holder["agent_uuid"]
 
     @pytest.mark.parametrize(
         ("extra", "code", "field"),

@@ -282,10 +282,15 @@ class TestSipSettings:
         assert row.sip_secondary_gateway is None
 
     @pytest.mark.parametrize("port", [1, 65535])
-    async def test_port_bounds_are_accepted(self, api: Api, port: int) -> None:
+    async def test_port_bounds_are_accepted(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession], port: int
+    ) -> None:
         agent = await api.agent()
 
-        await api.trunk(agent["agent_uuid"], sip={"gateway": "sip.acme.com", "port": port})
+        snap = await api.trunk(agent["agent_uuid"], sip={"gateway": "sip.acme.com", "port": port})
+
+        row = await trunk_row(sessionmaker, snap["phone_number_uuid"], "call")
+        assert row.sip_port == port
 
     @pytest.mark.parametrize(
         ("port", "message"),
@@ -424,10 +429,16 @@ class TestSipSettings:
             field="sip",
         )
 
-    async def test_null_sip_on_whatsapp_is_fine(self, api: Api) -> None:
+    async def test_null_sip_on_whatsapp_is_fine(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
         agent = await api.agent()
 
-        await api.trunk(agent["agent_uuid"], channel="whatsapp", sip=None)
+        snap = await api.trunk(agent["agent_uuid"], channel="whatsapp", sip=None)
+
+        assert snap["channels"]["whatsapp"]["agent_uuid"] == agent["agent_uuid"]
+        row = await trunk_row(sessionmaker, snap["phone_number_uuid"], "whatsapp")
+        assert row.sip_gateway is None
 
 
 class TestAdditionalSettings:
@@ -440,11 +451,16 @@ class TestAdditionalSettings:
         row = await trunk_row(sessionmaker, snap["phone_number_uuid"], "call")
         assert row.additional_settings == settings
 
-    async def test_exactly_16_kib_is_accepted(self, api: Api) -> None:
+    async def test_exactly_16_kib_is_accepted(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
         agent = await api.agent()
         filler = "x" * (16 * 1024 - len('{"k":""}'))
 
-        await api.trunk(agent["agent_uuid"], additional_settings={"k": filler})
+        snap = await api.trunk(agent["agent_uuid"], additional_settings={"k": filler})
+
+        row = await trunk_row(sessionmaker, snap["phone_number_uuid"], "call")
+        assert row.additional_settings == {"k": filler}
 
     async def test_over_16_kib(self, api: Api) -> None:
         agent = await api.agent()
@@ -807,9 +823,13 @@ class TestAgentChannelBusy:
 
     async def test_same_agent_on_another_channel_is_fine(self, api: Api) -> None:
         agent = await api.agent()
-        await api.trunk(agent["agent_uuid"], channel="call")
+        on_call = await api.trunk(agent["agent_uuid"], channel="call")
 
-        await api.trunk(agent["agent_uuid"], channel="whatsapp")
+        on_whatsapp = await api.trunk(agent["agent_uuid"], channel="whatsapp")
+
+        assert on_call["channels"]["call"]["agent_uuid"] == agent["agent_uuid"]
+        assert on_whatsapp["channels"]["whatsapp"]["agent_uuid"] == agent["agent_uuid"]
+        assert on_whatsapp["number"] != on_call["number"]
 
 
 class TestWhatsapp:

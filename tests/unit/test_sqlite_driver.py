@@ -139,6 +139,8 @@ async def test_write_lock_request_ends_with_the_transaction(
         async with sessions() as session:
             await session.execute(select(item.c.id))  # same pooled connection, a plain read
             other.execute("INSERT INTO item (name) VALUES ('free')")
+        # With timeout=0 a write lock still held would have failed that insert at once.
+        assert other.execute("SELECT count(*) FROM item WHERE name = 'free'").fetchone() == (1,)
     finally:
         other.close()
 

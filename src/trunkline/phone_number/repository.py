@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import has_trunk_row, held_condition
-from trunkline.binding.rules import Channel, NumberStatus, Source
+from trunkline.binding.rules import NumberStatus, Source
 from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
-
-
-@dataclass(frozen=True)
-class NumberFilters:
-    """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
-    way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
-
-    source: Source | None = None
-    status: NumberStatus | None = None
-    channel: Channel | None = None
-    agent_id: uuid.UUID | None = None
-    number_digits: str | None = None  # prefix of the E.164 digits
-    trunk_channel: Channel | None = None
-
+from trunkline.phone_number.schemas import NumberFilters
 
 # The key lookups run on most requests: built once and executed with parameters, which spares
 # building the statement and its cache key on every call (~0.4 ms of a snapshot GET). They are

@@ -20,12 +20,12 @@ from trunkline.kit.pagination import Page, PageParams, make_page, page_params
 from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
 from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.provider import NumberType
-from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.schemas import (
     AvailableNumber,
     ChannelsSnapshot,
     CountryCode,
     Digits,
+    NumberFilters,
     PhoneNumberPurchase,
     PhoneNumberRead,
     PhoneNumberUpdate,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from trunkline.binding.rules import NumberStatus, Source
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.kit.e164 import COUNTRY_CODES
 from trunkline.kit.schema import E164, RequestModel, ResponseModel, UtcDatetime
 from trunkline.kit.sip_status import SipStatus
@@ -242,3 +243,16 @@ class PhoneNumberPurchase(RequestModel):
     location: str | None = Field(
         default=None, max_length=255, description="Used when the provider knows no location."
     )
+
+
+@dataclass(frozen=True)
+class NumberFilters:
+    """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
+    way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
+
+    source: Source | None = None
+    status: NumberStatus | None = None
+    channel: Channel | None = None
+    agent_id: uuid.UUID | None = None
+    number_digits: str | None = None  # prefix of the E.164 digits
+    trunk_channel: Channel | None = None

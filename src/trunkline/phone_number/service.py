@@ -16,10 +16,14 @@ from trunkline.kit.e164 import normalize_query
 from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
-from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import build_item, build_snapshot, check_capable
 from trunkline.phone_number.rules import merge_channel_settings as merge
-from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead, PhoneNumberUpdate
+from trunkline.phone_number.schemas import (
+    ChannelsSnapshot,
+    NumberFilters,
+    PhoneNumberRead,
+    PhoneNumberUpdate,
+)
 
 
 class PhoneNumberService:

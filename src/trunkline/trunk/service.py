@@ -30,14 +30,13 @@ from trunkline.kit.e164 import normalize_query, parse_e164
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PhoneNumber, Trunk
-from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
     build_snapshot,
     default_channel_settings,
 )
-from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead
+from trunkline.phone_number.schemas import ChannelsSnapshot, NumberFilters, PhoneNumberRead
 from trunkline.phone_number.service import phone_number_service
 from trunkline.trunk import repository as repo
 from trunkline.trunk.schemas import TrunkAssign, TrunkCreate, TrunkDeleted, TrunkUpdate
