@@ -1,4 +1,5 @@
-"""Agents' channels (contract §4.5): bind owned numbers per channel, unbind, list every holding."""
+"""Agents' channels (docs/api-decisions.md §4.5): bind owned numbers per channel, unbind, list every
+holding."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Agents CRUD (contract §4.5) and list pagination (§2.3)."""
+"""Agents CRUD (docs/api-decisions.md §4.5) and list pagination (§2.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bearer tokens (contract §1, §2.1): missing, unknown, revoked, and scopes."""
+"""Bearer tokens (docs/api-decisions.md §1, §2.1): missing, unknown, revoked, and scopes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIP trunk connections: create, get one, list (contract §4.4, seed 002)."""
+"""SIP trunk connections: create, get one, list (docs/api-decisions.md §4.4)."""
 
 from __future__ import annotations
 
@@ -368,8 +368,9 @@ class TestListConnections:
 
 
 class TestSeedConnectionBody:
-    """Seed 002's request body as published. Its ``<string>`` placeholders for the two gateways
-    are not hosts, which the contract (§4.4) refuses; the second test puts hosts there and keeps
+    """The upstream API's published example body for creating a connection. Its ``<string>``
+    placeholders for the two gateways are not hosts, which docs/api-decisions.md (§4.4) refuses;
+    the second test puts hosts there and keeps
     every other placeholder verbatim (``phone_number`` is stored verbatim, so ``<string>`` is)."""
 
     SEED = {

@@ -1,4 +1,4 @@
-"""SIP trunk connections (contract §4.4): PATCH, DELETE, and attaching them to agents."""
+"""SIP trunk connections (docs/api-decisions.md §4.4): PATCH, DELETE, attaching them to agents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Purchased inventory through the sandbox provider (contract §4.3): search, buy, release."""
+"""Purchased inventory through the sandbox provider (docs/api-decisions.md §4.3): search, buy,
+release."""
 
 from __future__ import annotations
 

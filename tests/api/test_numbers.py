@@ -1,4 +1,5 @@
-"""The inventory and snapshots (contract §4.2): GET/PATCH /phone-numbers/{uuid}, GET /phone-numbers,
+"""The inventory and snapshots (docs/api-decisions.md §4.2): GET/PATCH /phone-numbers/{uuid}, GET
+/phone-numbers,
 and the ChannelsSnapshot of purchased numbers."""
 
 from __future__ import annotations

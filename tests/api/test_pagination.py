@@ -1,4 +1,5 @@
-"""Pagination (contract §2.3) over a large inventory, and list queries that do not grow with the
+"""Pagination (docs/api-decisions.md §2.3) over a large inventory, and list queries that do not grow
+with the
 page: a page of 200 numbers costs the same statements as a page of 1 (no N+1)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PBX extension connectors (contract §4.6)."""
+"""PBX extension connectors (docs/api-decisions.md §4.6)."""
 
 from __future__ import annotations
 

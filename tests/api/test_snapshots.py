@@ -1,4 +1,4 @@
-"""The two ChannelsSnapshot reads (contract §3.1, §4.2) and the seed request bodies."""
+"""The two ChannelsSnapshot reads (docs/api-decisions.md §3.1, §4.2) and the seed request bodies."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def shape(value: Any) -> Any:
     return type(value).__name__ if value is not None else "null"
 
 
-# Seed 000 (POST /phone-numbers/trunks), response as published upstream.
+# The upstream API's published example of POST /phone-numbers/trunks and its response.
 SEED_000_RESPONSE_KEYS = {
     "success": ...,
     "message": ...,
@@ -195,10 +195,11 @@ def keys_of(value: Any) -> Any:
 
 
 class TestSeedTrunkBody:
-    """Seed 000's request body, sent as published with a real agent uuid.
+    """The upstream API's published example body for registering a trunk, sent as published with
+    a real agent uuid.
 
-    The placeholder ``secondary_gateway: "<string>"`` is not a host; the contract (§4.1: host or
-    IP, no scheme) refuses it, so the second test swaps only that one value for a host.
+    The placeholder ``secondary_gateway: "<string>"`` is not a host; docs/api-decisions.md (§4.1:
+    host or IP, no scheme) refuses it, so the second test swaps only that one value for a host.
     """
 
     @staticmethod
@@ -239,7 +240,8 @@ class TestSeedTrunkBody:
         assert keys_of(r.json()) == SEED_000_RESPONSE_KEYS
         assert r.json() == snapshot("+12345678901", call=bound(agent), outbound=False, inbound=True)
         # Same types as the seed's example values (its "source": "purchased" beside
-        # "is_external": true is an upstream typo; the contract makes source "external").
+        # "is_external": true is an upstream typo; docs/api-decisions.md §1 makes source
+        # "external").
         assert shape(r.json())["data"]["channels"] == {
             "call": {
                 "capable": "bool",

@@ -1,4 +1,5 @@
-"""A token of workspace A can neither read nor bind anything of workspace B (contract §1).
+"""A token of workspace A can neither read nor bind anything of workspace B (docs/api-decisions.md
+§1).
 
 A foreign uuid answers exactly as a missing one does, so existence never leaks.
 """

@@ -1,4 +1,4 @@
-"""POST /phone-numbers/trunks: every rule of contract §4.1."""
+"""POST /phone-numbers/trunks: every rule of docs/api-decisions.md §4.1."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def snapshot(
     country: str = "US",
     message: str = "Trunk registered.",
 ) -> dict[str, Any]:
-    """The whole success envelope of a ChannelsSnapshot (contract §3.1) for an external number."""
+    """The whole success envelope of a ChannelsSnapshot (docs/api-decisions.md §3.1) for an external
+    number."""
     return {
         "success": True,
         "message": message,

@@ -1,4 +1,4 @@
-"""External trunks after registration (contract §4.1): list, update, assign, delete."""
+"""External trunks after registration (docs/api-decisions.md §4.1): list, update, assign, delete."""
 
 from __future__ import annotations
 

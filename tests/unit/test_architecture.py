@@ -187,3 +187,30 @@ def test_the_assertion_finder_tells_a_silent_test() -> None:
         if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
     }
     assert found == {"test_silent": False, "test_raises": True, "test_plain": True}
+
+
+REPO = TESTS.parent
+DECISIONS = REPO / "docs" / "api-decisions.md"
+
+
+def _texts() -> dict[str, str]:
+    files = [*SRC.rglob("*.py"), *TESTS.rglob("*.py"), *(REPO / "docs").rglob("*.md")]
+    files += [REPO / "README.md", *(REPO / "tests" / "support" / "peers").glob("*")]
+    return {str(p.relative_to(REPO)): p.read_text() for p in files if p.is_file()}
+
+
+def test_what_the_code_cites_is_in_the_repository() -> None:
+    """docs/api-decisions.md is where API decisions are cited from: every ``§x.y`` cited exists
+    there, and nothing points at a document outside the repository."""
+    import re
+
+    sections = set(re.findall(r"^#+ (\d+(?:\.\d+)?)\.? ", DECISIONS.read_text(), re.MULTILINE))
+    cited: set[str] = set()
+    outside: list[str] = []
+    for name, text in _texts().items():
+        for match in re.finditer(r"api-decisions\.md[^§\n]{0,3}§([\d.,§ -]+)", text):
+            cited |= set(re.findall(r"\d+(?:\.\d+)?", match.group(1)))
+        if re.search(r"contract §|/work/shared|\.\./shared", text):
+            outside.append(name)
+    assert cited and cited <= sections, sorted(cited - sections)
+    assert [n for n in outside if not n.endswith("test_architecture.py")] == []

@@ -1,4 +1,4 @@
-"""kit/e164: numbers through the numbering-plan library (contract §2.4)."""
+"""kit/e164: numbers through the numbering-plan library (docs/api-decisions.md §2.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""kit/schema.is_host: what a SIP gateway may be (contract §4.1, §4.4) — one table of cases."""
+"""kit/schema.is_host: what a SIP gateway may be (docs/api-decisions.md §4.1, §4.4) — one table of
+cases."""
 
 from __future__ import annotations
 

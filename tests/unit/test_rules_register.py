@@ -1,4 +1,4 @@
-"""Pure binding rules for trunk registration (contract §3.1, §4.1): tables of cases."""
+"""Pure binding rules for trunk registration (docs/api-decisions.md §3.1, §4.1): tables of cases."""
 
 from __future__ import annotations
 

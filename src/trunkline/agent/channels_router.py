@@ -1,4 +1,5 @@
-"""Agents' channels (contract §4.5); attaching SIP connections is in sip_connection/router.py."""
+"""Agents' channels (docs/api-decisions.md §4.5); attaching SIP connections is in
+sip_connection/router.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""An agent's channels (contract §4.5): bind owned numbers, unbind channels, list every holding."""
+"""An agent's channels (docs/api-decisions.md §4.5): bind owned numbers, unbind channels, list every
+holding."""
 
 from __future__ import annotations
 

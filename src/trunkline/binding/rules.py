@@ -86,7 +86,7 @@ def direction_flags(direction: Direction | str) -> tuple[bool, bool]:
 
 
 def current_holder(holdings: Sequence[Holding]) -> Holding | None:
-    """The agent who receives inbound: the most recently assigned (contract §3.1)."""
+    """The agent who receives inbound: the most recently assigned (docs/api-decisions.md §3.1)."""
     return max(holdings, key=lambda h: h.assigned_at, default=None)
 
 
@@ -102,7 +102,7 @@ def check_trunk_register(
     number_holdings: Sequence[Holding],
     agent_holdings: Sequence[Holding],
 ) -> TrunklineError | None:
-    """Registering an external trunk (number, channel) for an agent (contract §4.1)."""
+    """Registering an external trunk (number, channel) for an agent (docs/api-decisions.md §4.1)."""
     if existing_source is Source.purchased:
         return NumberInInventory(field="phone_number")
     holder = current_holder(number_holdings)
@@ -172,7 +172,7 @@ def one_number_per_agent(
 def check_connection_assign(
     *, agent_id: uuid.UUID, number_holdings: Sequence[Holding], force: bool
 ) -> TrunklineError | None:
-    """Attaching a SIP connection to an agent's call channel (contract §4.4)."""
+    """Attaching a SIP connection to an agent's call channel (docs/api-decisions.md §4.4)."""
     others = [h for h in number_holdings if h.agent_id != agent_id]
     holder = current_holder(others)
     if holder is not None and not force:
@@ -245,7 +245,8 @@ def decide_channel_bind(
     number_holdings: Sequence[Holding],
     agent_holdings: Sequence[Holding],
 ) -> BindDecision:
-    """Binding an owned number to an agent through the agent channel endpoints (contract §4.5).
+    """Binding an owned number to an agent through the agent channel endpoints
+    (docs/api-decisions.md §4.5).
 
     Checked in this order: external numbers belong to the trunk endpoints (409
     ``number_is_external``); the number must carry the channel (422 ``channel_not_capable``); no

@@ -1,4 +1,4 @@
-"""Pagination for every list (contract §2.3)."""
+"""Pagination for every list (docs/api-decisions.md §2.3)."""
 
 from __future__ import annotations
 

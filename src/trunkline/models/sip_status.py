@@ -13,7 +13,8 @@ from trunkline.models.base import Base, IdMixin, UTCDateTime
 
 
 class SipStatusMixin:
-    """Live SIP health written by the monitor (contract §4.4 ``status``), and its schedule.
+    """Live SIP health written by the monitor (docs/api-decisions.md §4.4 ``status``), and its
+    schedule.
 
     ``next_check_at`` says when the target is due; a monitor instance claims due rows by setting
     ``lease_owner``/``lease_until`` and advancing ``next_check_at`` in one statement, so several

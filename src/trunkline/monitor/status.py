@@ -110,7 +110,7 @@ def evaluate(
     misses_before_unreachable: int,
     checked_at: datetime,
 ) -> Evaluation:
-    """The contract status (§4.4) of a target from one round of checks.
+    """The API status (docs/api-decisions.md §4.4) of a target from one round of checks.
 
     A gateway is *usable* when it gave any final answer to OPTIONS (even 401/403/404/405) and,
     when we register, accepted the REGISTER. Then:

@@ -1,4 +1,5 @@
-"""PBX extension connectors (contract §4.6): Trunkline registered as an agent's PBX extension."""
+"""PBX extension connectors (docs/api-decisions.md §4.6): Trunkline registered as an agent's PBX
+extension."""
 
 from __future__ import annotations
 

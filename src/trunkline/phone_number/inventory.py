@@ -1,4 +1,4 @@
-"""Purchased inventory (contract §4.3): search the provider's offers, buy a number."""
+"""Purchased inventory (docs/api-decisions.md §4.3): search the provider's offers, buy a number."""
 
 from __future__ import annotations
 

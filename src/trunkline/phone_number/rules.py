@@ -124,7 +124,7 @@ def purchased_channel_settings(country_code: str, capabilities: dict[str, bool])
 def merge_channel_settings(
     settings: dict[str, Any], patch: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """PATCH semantics (contract §4.2): each sub-object merges key by key."""
+    """PATCH semantics (docs/api-decisions.md §4.2): each sub-object merges key by key."""
     return {key: {**value, **patch.get(key, {})} for key, value in settings.items()}
 
 
@@ -178,7 +178,8 @@ _CAPABILITIES = tuple(CapabilitiesRead.model_fields)
 def build_item(
     number: PhoneNumber, holdings: Sequence[Holding], trunks: Sequence[Trunk]
 ) -> PhoneNumberRead:
-    """The PhoneNumber inventory item (contract §3.2); a released number is bound to no one.
+    """The PhoneNumber inventory item (docs/api-decisions.md §3.2); a released number is bound to no
+    one.
 
     Built as one plain dict validated once: lists build 50-200 of these per request, and one
     validation of the whole item costs less than constructing each nested model on its own.

@@ -55,7 +55,7 @@ class ChannelsSnapshot(ResponseModel):
     channels: SnapshotChannels
 
 
-# --- PhoneNumber (inventory item, contract §3.2) --------------------------------------------
+# --- PhoneNumber (inventory item, docs/api-decisions.md §3.2) ---
 
 
 class CapabilitiesRead(ResponseModel):
@@ -148,7 +148,7 @@ class PhoneNumberRead(ResponseModel):
 
 
 class AvailableNumber(ResponseModel):
-    """A number the provider offers (contract §4.3 search)."""
+    """A number the provider offers (docs/api-decisions.md §4.3 search)."""
 
     number: str = Field(examples=["+12015550123"])
     country_code: str = Field(examples=["US"])

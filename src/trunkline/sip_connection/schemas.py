@@ -1,4 +1,4 @@
-"""SIP trunk connections (contract §4.4, seed 002)."""
+"""SIP trunk connections (docs/api-decisions.md §4.4)."""
 
 from __future__ import annotations
 

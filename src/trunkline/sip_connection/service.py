@@ -216,7 +216,7 @@ class SipConnectionService:
         agent_id: uuid.UUID,
         body: ConnectionAssign,
     ) -> AssignmentRead:
-        """Attach a connection to an agent's call channel (contract §4.4)."""
+        """Attach a connection to an agent's call channel (docs/api-decisions.md §4.4)."""
         await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
         connection = await self.get(
             session, workspace_id, body.connection_uuid, field="connection_uuid"

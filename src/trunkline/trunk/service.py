@@ -1,4 +1,4 @@
-"""External trunks (BYO numbers): register, and the rules of contract §4.1."""
+"""External trunks (BYO numbers): register, and the rules of docs/api-decisions.md §4.1."""
 
 from __future__ import annotations
 
