@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import Agent
 
 
@@ -26,17 +26,13 @@ async def add(session: AsyncSession, agent: Agent) -> None:
 async def page(
     session: AsyncSession, workspace_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Agent], int]:
-    total = await session.scalar(
-        select(func.count()).select_from(Agent).where(Agent.workspace_id == workspace_id)
+    mine = Agent.workspace_id == workspace_id
+    return await page_of(
+        session,
+        select(Agent).where(mine).order_by(Agent.created_at, Agent.id),
+        select(func.count()).select_from(Agent).where(mine),
+        params,
     )
-    rows = await session.execute(
-        select(Agent)
-        .where(Agent.workspace_id == workspace_id)
-        .order_by(Agent.created_at, Agent.id)
-        .offset(params.offset)
-        .limit(params.per_page)
-    )
-    return list(rows.scalars()), int(total or 0)
 
 
 async def remove(session: AsyncSession, agent_id: uuid.UUID) -> None:

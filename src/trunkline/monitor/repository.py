@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, page_of
 from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipStatusEvent
 from trunkline.monitor.targets import Kind
@@ -112,15 +112,14 @@ async def page_events(
     session: AsyncSession, workspace_id: uuid.UUID, target_id: uuid.UUID, params: PageParams
 ) -> tuple[list[SipStatusEvent], int]:
     where = (SipStatusEvent.workspace_id == workspace_id, SipStatusEvent.target_id == target_id)
-    total = await session.scalar(select(func.count()).select_from(SipStatusEvent).where(*where))
-    rows = await session.execute(
+    return await page_of(
+        session,
         select(SipStatusEvent)
         .where(*where)
-        .order_by(SipStatusEvent.created_at.desc(), SipStatusEvent.id.desc())
-        .offset(params.offset)
-        .limit(params.per_page)
+        .order_by(SipStatusEvent.created_at.desc(), SipStatusEvent.id.desc()),
+        select(func.count()).select_from(SipStatusEvent).where(*where),
+        params,
     )
-    return list(rows.scalars()), int(total or 0)
 
 
 async def existing_ids(session: AsyncSession, kind: Kind, ids: list[uuid.UUID]) -> set[uuid.UUID]:

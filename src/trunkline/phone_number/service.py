@@ -13,7 +13,7 @@ from trunkline.binding.service import binding_service
 from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
 from trunkline.kit.clock import utcnow
 from trunkline.kit.e164 import normalize_query
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, total_from_page
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
 from trunkline.phone_number.rules import build_item, build_snapshot, check_capable
@@ -113,15 +113,11 @@ class PhoneNumberService:
         filters: NumberFilters,
         params: PageParams,
     ) -> tuple[list[PhoneNumberRead], int]:
-        """A page of the inventory, oldest first, and the filtered total.
-
-        The total is exact. Counting walks every matching index entry, so it only runs when the
-        page cannot tell: a page that is neither full nor empty ends the list (total = offset +
-        rows), and an empty first page means an empty list."""
+        """A page of the inventory, oldest first, and the exact filtered total (counted only
+        when the page cannot tell it: ``kit.pagination.total_from_page``)."""
         rows = await repo.page(session, workspace_id, filters, params)
-        if 0 < len(rows) < params.per_page or (not rows and params.page == 1):
-            total = params.offset + len(rows)
-        else:
+        total = total_from_page(params, len(rows))
+        if total is None:
             total = await repo.count(session, workspace_id, filters)
         return await self.items(session, workspace_id, rows), total
 
