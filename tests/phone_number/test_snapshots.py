@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.test_trunk_register import bound, snapshot
 from tests.support.api import Api, error_body, purchased_number, unique_us_number
+from tests.trunk.test_trunk_register import bound, snapshot
 
 RETRIEVED = "Channel snapshot retrieved."
 NOT_FOUND = error_body("phone_number_not_found", "Phone number not found.")
