@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, Unpack
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -48,7 +48,7 @@ def total_from_page(params: PageParams, count: int) -> int | None:
 
 async def page_of(
     session: AsyncSession,
-    rows: Select[Unpack[tuple[Any, ...]]],
+    rows: Select[*tuple[Any, ...]],
     count: Select[int],
     params: PageParams,
     *,

@@ -16,7 +16,7 @@ from trunkline.kit.e164 import normalize_query
 from trunkline.kit.pagination import PageParams, total_from_page
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
-from trunkline.phone_number.rules import build_item, build_snapshot, check_capable
+from trunkline.phone_number.rules import check_capable
 from trunkline.phone_number.rules import merge_channel_settings as merge
 from trunkline.phone_number.schemas import (
     ChannelsSnapshot,
@@ -24,6 +24,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
     PhoneNumberUpdate,
 )
+from trunkline.phone_number.views import build_item, build_snapshot
 
 
 class PhoneNumberService:
@@ -131,7 +132,7 @@ class PhoneNumberService:
         """Merge channel settings key by key; enabling what the number cannot carry is 422."""
         number = await self.get(session, workspace_id, phone_number_id)
         patch = body.settings_patch()
-        error = check_capable(number, patch)
+        error = check_capable(number.capabilities, number.is_external, patch)
         if error is not None:
             raise error
         number.channel_settings = merge(number.channel_settings, patch)

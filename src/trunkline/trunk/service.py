@@ -33,11 +33,11 @@ from trunkline.models import PhoneNumber, Trunk
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
-    build_snapshot,
     default_channel_settings,
 )
 from trunkline.phone_number.schemas import ChannelsSnapshot, NumberFilters, PhoneNumberRead
 from trunkline.phone_number.service import phone_number_service
+from trunkline.phone_number.views import build_snapshot
 from trunkline.trunk import repository as repo
 from trunkline.trunk.schemas import TrunkAssign, TrunkCreate, TrunkDeleted, TrunkUpdate
 from trunkline.trunk.sip import sip_columns, sip_patch_columns
