@@ -8,7 +8,7 @@ check (SHA-256 of the token, one indexed SELECT). Its two endpoints:
 - ``GET /items/{key}`` — one SELECT by an indexed unique key.
 
 Both SELECTs (token and item) are marked ``key_read``, as Trunkline's key lookups are: on SQLite
-the driver runs them on the event loop's thread (see src/trunkline/kit/sqlite_driver.py).
+the driver runs them on the event loop's thread (see src/trunkline/db/sqlite_driver.py).
 
 Run by the harness as ``python -m bench.baseline_app --port N`` with the same ``TRUNKLINE_*``
 environment as the Trunkline server (it reads its database URL through ``Settings``).
@@ -41,8 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.config import get_settings
-from trunkline.db import create_engine, create_sessionmaker, session_scope
-from trunkline.kit.repository import key_read
+from trunkline.db import create_engine, create_sessionmaker, key_read, session_scope
 
 metadata = MetaData()
 

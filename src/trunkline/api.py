@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from trunkline.agent.channels_router import router as agent_channels_router
 from trunkline.agent.router import router as agent_router
 from trunkline.call.router import router as call_router
-from trunkline.monitor.router import router as monitor_router
 from trunkline.pbx_connector.router import router as pbx_connector_router
 from trunkline.phone_number.router import router as phone_number_router
 from trunkline.routing.router import router as routing_router
@@ -18,7 +17,6 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(trunk_router)
 api_router.include_router(phone_number_router)
 api_router.include_router(sip_connection_router)
-api_router.include_router(monitor_router)
 api_router.include_router(agent_router)
 api_router.include_router(agent_channels_router)
 api_router.include_router(pbx_connector_router)

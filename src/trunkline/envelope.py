@@ -1,4 +1,4 @@
-"""The response envelope (contract §2.1) and the exception handlers that produce it.
+"""The response envelope (docs/api-decisions.md §2.1) and the exception handlers that produce it.
 
 This is the only module that knows how domain errors become HTTP responses.
 """

@@ -1,4 +1,4 @@
-"""The envelope and the generic errors of contract §2.1-2.2, through the real server."""
+"""The envelope and the generic errors of docs/api-decisions.md §2.1-2.2, through the server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Secrets (contract §1): the plaintext SIP password is absent from the database, the logs and
+"""Secrets (docs/api-decisions.md §1): the plaintext SIP password is absent from the database, the
+logs and
 every response — while the ciphertext is present, so the searches cannot pass vacuously."""
 
 from __future__ import annotations

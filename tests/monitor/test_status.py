@@ -1,4 +1,5 @@
-"""evaluate(): what the gateways answered → contract status. One table of cases."""
+"""evaluate(): what the gateways answered → API status (docs/api-decisions.md §4.4). One table of
+cases."""
 
 from __future__ import annotations
 

@@ -110,8 +110,9 @@ def test_frame_length_for_streams() -> None:
         frame_length(b"SIP/2.0 200 OK\r\nX: y\r\n\r\n")  # §18.3: mandatory on streams
 
 
-def _exercise(data: bytes) -> None:
-    """Parse and touch every accessor; only SipParseError may escape."""
+def _exercise(data: bytes) -> int | None:
+    """Parse and touch every accessor; only SipParseError may escape. Returns the stream
+    framing's length of the first message (None when incomplete or unframeable)."""
     try:
         msg = parse_message(data)
         _ = msg.top_via_branch, msg.values("via"), msg.values("contact"), msg.get("to")
@@ -122,15 +123,18 @@ def _exercise(data: bytes) -> None:
         msg.to_bytes()
     except SipParseError:
         pass
+    length = None
     with contextlib.suppress(SipParseError):
-        frame_length(data)
+        length = frame_length(data)
     Dispatcher().feed(data, ("127.0.0.1", 1))  # the receive path must never raise
+    return length
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=600))
 def test_fuzz_arbitrary_bytes(data: bytes) -> None:
-    _exercise(data)
+    length = _exercise(data)
+    assert length is None or 0 < length <= len(data)  # a framed message lies in the buffer
 
 
 @st.composite
@@ -163,9 +167,12 @@ REQUEST = (
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_fuzz_mutated_valid_messages(data: bytes) -> None:
-    _exercise(data)
+    length = _exercise(data)
+    assert length is None or 0 < length <= len(data)
 
 
 @given(st.text(max_size=400))
 def test_fuzz_text(text: str) -> None:
-    _exercise(text.encode("utf-8", "surrogatepass"))
+    data = text.encode("utf-8", "surrogatepass")
+    length = _exercise(data)
+    assert length is None or 0 < length <= len(data)

@@ -130,7 +130,8 @@ def error_body(
     details: Any = None,
     **data: Any,
 ) -> dict[str, Any]:
-    """The whole error envelope of contract §2.1, for ``assert r.json() == error_body(...)``."""
+    """The whole error envelope of docs/api-decisions.md §2.1, for ``assert r.json() ==
+    error_body(...)``."""
     return {
         "success": False,
         "message": message,

@@ -1,4 +1,5 @@
-"""Expected shapes of inventory objects (contract §3.1, §3.2), for whole-envelope assertions."""
+"""Expected shapes of inventory objects (docs/api-decisions.md §3.1, §3.2), for whole-envelope
+assertions."""
 
 from __future__ import annotations
 
@@ -197,7 +198,7 @@ def snapshot(
     country: str = "US",
     uuid: Any = ANY,
 ) -> dict[str, Any]:
-    """A ChannelsSnapshot (contract §3.1)."""
+    """A ChannelsSnapshot (docs/api-decisions.md §3.1)."""
     return {
         "phone_number_uuid": uuid,
         "number": number,
@@ -231,7 +232,8 @@ def paginated(
     page: int = 1,
     per_page: int = 50,
 ) -> dict[str, Any]:
-    """``data`` of a list response (contract §2.3), positions derived from page and size."""
+    """``data`` of a list response (docs/api-decisions.md §2.3), positions derived from page and
+    size."""
     last_page = max(1, -(-total // per_page))
     start = (page - 1) * per_page
     return {

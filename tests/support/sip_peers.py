@@ -12,7 +12,7 @@ Usable from any test (or script) as context managers::
 
 Peers listen on free loopback ports only, run in the foreground (``-DD -E`` for Kamailio)
 with their logs in a temp dir, and are stopped by SIGTERM to the PID we started.
-See /work/shared/sip-testing.md for the gotchas these classes encode.
+See docs/sip-peers.md for the gotchas these classes encode.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Agents' channels (contract §4.4 assignment endpoints and §4.5)."""
+"""Agents' channels (docs/api-decisions.md §4.5); attaching SIP connections is in
+sip_connection/router.py."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path
 
 from trunkline.agent.channels_service import agent_channels_service
 from trunkline.agent.schemas import AgentChannelsRead, NumberBind
@@ -16,20 +17,10 @@ from trunkline.errors import (
     AgentChannelBusy,
     AgentNotFound,
     ChannelNotCapable,
-    ConnectionNotFound,
     NumberAlreadyBound,
     NumberIsExternal,
-    PhoneInUse,
     PhoneNumberNotFound,
-    Unprocessable,
 )
-from trunkline.sip_connection.schemas import (
-    AssignmentRead,
-    ConnectionAssign,
-    ConnectionUnassign,
-    UnassignmentRead,
-)
-from trunkline.sip_connection.service import sip_connection_service
 
 router = APIRouter(prefix="/agents/{agent_uuid}/channels", tags=["agent channels"])
 
@@ -137,61 +128,6 @@ async def bind_whatsapp(
         session, auth.workspace_id, agent_uuid, Channel.whatsapp, body.phone_number_uuid
     )
     return ok(AgentChannelsRead(agent=agent), "Number bound on whatsapp.")
-
-
-@router.post(
-    "/call/sip-trunk",
-    response_model=Envelope[AssignmentRead],
-    responses=error_responses(AgentNotFound, ConnectionNotFound, PhoneInUse),
-    description=(
-        "Attach a SIP trunk connection to the agent's call channel. Without `force`, 409 "
-        "`phone_in_use` when the connection's number (compared in E.164 when it parses, else "
-        "verbatim) is bound on call to another agent by any means; `data` names that agent "
-        "(`agent_uuid`, `agent_name`, `bound_via`). With `force` the assignment is added: the "
-        "newest assignment receives inbound calls (snapshots show that agent), earlier agents "
-        "keep outbound use. Attaching a connection the agent already has is a no-op (200) that "
-        "keeps its original rank; to make an earlier agent the inbound one again, detach and "
-        "attach it again with force. An agent may have several connections."
-    ),
-)
-async def assign_connection(
-    agent_uuid: uuid.UUID, body: ConnectionAssign, auth: AuthDep, session: SessionDep
-) -> Envelope[AssignmentRead]:
-    """Attach a SIP trunk connection to the agent's call channel."""
-    result = await sip_connection_service.assign(session, auth.workspace_id, agent_uuid, body)
-    return ok(result, "Connection assigned.")
-
-
-@router.delete(
-    "/call/sip-trunk",
-    response_model=Envelope[UnassignmentRead],
-    responses=error_responses(AgentNotFound, ConnectionNotFound),
-    description=(
-        "Detach a connection from the agent (`connection_uuid` in the query or the JSON body), "
-        "or every connection when none is named. The connections themselves stay. Detaching a "
-        "connection that is not attached is a no-op (200, empty `unassigned_connection_uuids`); "
-        "an unknown connection is 404 `connection_not_found`."
-    ),
-)
-async def unassign_connection(
-    agent_uuid: uuid.UUID,
-    auth: AuthDep,
-    session: SessionDep,
-    connection_uuid: Annotated[uuid.UUID | None, Query()] = None,
-    body: Annotated[ConnectionUnassign | None, Body()] = None,
-) -> Envelope[UnassignmentRead]:
-    """Detach SIP trunk connections from the agent's call channel."""
-    from_body = body.connection_uuid if body is not None else None
-    if connection_uuid is not None and from_body is not None and connection_uuid != from_body:
-        raise Unprocessable(
-            "connection_uuid differs between the query and the body.",
-            field="connection_uuid",
-            details=[{"field": "connection_uuid", "message": "query and body disagree"}],
-        )
-    result = await sip_connection_service.unassign(
-        session, auth.workspace_id, agent_uuid, connection_uuid or from_body
-    )
-    return ok(result, "Connection unassigned.")
 
 
 @router.delete(

@@ -1,4 +1,5 @@
-"""An agent's channels (contract §4.5): bind owned numbers, unbind channels, list every holding."""
+"""An agent's channels (docs/api-decisions.md §4.5): bind owned numbers, unbind channels, list every
+holding."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent import repository as repo
 from trunkline.agent.schemas import AgentChannelMap, AgentChannels, ChannelBindingRead
 from trunkline.agent.service import agent_service
 from trunkline.binding.rules import (
     Action,
     Channel,
     Holding,
+    NumberStatus,
     Source,
     Via,
     current_holder,
@@ -21,8 +22,9 @@ from trunkline.binding.rules import (
 from trunkline.binding.service import binding_service
 from trunkline.errors import PhoneNumberNotFound
 from trunkline.models import Agent, PhoneNumber
-from trunkline.phone_number import repository as numbers
-from trunkline.sip_connection import repository as connections
+from trunkline.pbx_connector.service import pbx_connector_service
+from trunkline.phone_number.service import phone_number_service
+from trunkline.sip_connection.service import sip_connection_service
 
 
 def _capable(number: PhoneNumber, channel: Channel) -> bool:
@@ -47,8 +49,8 @@ class AgentChannelsService:
     ) -> AgentChannels:
         """Bind an owned active number to the agent on ``channel`` (see ``decide_channel_bind``)."""
         agent = await agent_service.get(session, workspace_id, agent_id)
-        number = await numbers.get(session, workspace_id, phone_number_id)
-        if number is None or number.status != "active":
+        number = await phone_number_service.find(session, workspace_id, phone_number_id)
+        if number is None or number.status != NumberStatus.active:
             raise PhoneNumberNotFound(field="phone_number_uuid")
         await binding_service.lock(
             session, workspace_id, numbers=[number.number], agents=[agent.id]
@@ -94,8 +96,8 @@ class AgentChannelsService:
         agent = await agent_service.get(session, workspace_id, agent_id)
         await binding_service.unbind_agent(session, agent.id, channel)
         if channel is Channel.call:
-            await connections.delete_assignments(session, agent_id=agent.id)
-            await repo.delete_pbx_connectors(session, agent.id)
+            await sip_connection_service.detach_agent(session, agent.id)
+            await pbx_connector_service.delete_for_agent(session, agent.id)
         return await self.view(session, workspace_id, agent)
 
     async def get(
@@ -121,7 +123,7 @@ class AgentChannelsService:
                 if h.via in (Via.connection, Via.pbx)
             }
         )
-        inventory = await repo.active_numbers_by_e164(session, workspace_id, outside)
+        inventory = await phone_number_service.active_ids_by_number(session, workspace_id, outside)
         # Who receives inbound calls on each of the agent's call numbers: one batch read.
         call_holdings = await binding_service.holdings_for_numbers(
             session, workspace_id, {h.number for h in per_channel[Channel.call]}, Channel.call

@@ -14,7 +14,8 @@ from trunkline.errors import AgentInUse, AgentNotFound
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.pagination import PageParams
 from trunkline.models import Agent
-from trunkline.sip_connection import repository as connections
+from trunkline.pbx_connector.service import pbx_connector_service
+from trunkline.sip_connection.service import sip_connection_service
 
 _STREAM_FIELDS = {"stream_url", "stream_auth_token"}
 
@@ -120,12 +121,12 @@ class AgentService:
         connections stay) and PBX connectors — in the request's one transaction: a failure
         anywhere rolls all of it back."""
         agent = await self.get(session, workspace_id, agent_id)
-        in_use = await repo.count_bindings(session, agent.id)
+        in_use = await binding_service.count_for_agent(session, workspace_id, agent.id)
         if in_use and not force:
             raise AgentInUse(data={"bindings": in_use})
         await binding_service.unbind_agent(session, agent.id)
-        await connections.delete_assignments(session, agent_id=agent.id)
-        await repo.delete_pbx_connectors(session, agent.id)
+        await sip_connection_service.detach_agent(session, agent.id)
+        await pbx_connector_service.delete_for_agent(session, agent.id)
         await repo.remove(session, agent.id)
 
 

@@ -1,126 +1,46 @@
-"""Queries that collect holdings (every way an agent answers a number) and write binding rows."""
+"""Queries that collect holdings (every way an agent answers a number) and write binding rows.
+
+The statements come from ``binding.holdings`` (the one query builder); this module executes
+them and turns rows into ``Holding`` values.
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    and_,
-    bindparam,
-    delete,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
+from trunkline.binding.holdings import ITSELF, Lookup, holdings_select
 from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.e164 import is_e164_shaped
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts, key_read
-from trunkline.models import (
-    Agent,
-    Binding,
-    PbxConnector,
-    PhoneNumber,
-    SipConnection,
-    SipConnectionAssignment,
-)
-from trunkline.workspace import repository as workspaces
-
-# The holdings statements are built once per variant and executed with bound parameters:
-# constructing a three-branch UNION on every call cost ~0.8 ms of CPU per request.
-_WS: BindParameter[uuid.UUID] = bindparam("workspace_id")
-_NUMBER: BindParameter[str] = bindparam("number")
-_AGENT: BindParameter[uuid.UUID] = bindparam("agent_id")
-_CHANNEL: BindParameter[str] = bindparam("channel")
+from trunkline.models import Agent, Binding, Trunk
 
 
-# The marker row a "with the number/agent itself" variant adds to its UNION: it carries the
-# number's (or agent's) own id and creation time, so one round trip says whether it exists.
-_ITSELF = "itself"
+def _lookup(number: str) -> Lookup:
+    return Lookup.number if is_e164_shaped(number) else Lookup.verbatim
 
 
-@functools.cache
-def _number_holdings_stmt(channel: Channel | None, e164_shaped: bool, itself: bool = False) -> Any:
-    bindings = (
-        select(
-            Binding.agent_id,
-            Agent.name,
-            Binding.channel,
-            Binding.kind.label("via"),
-            Binding.created_at,
-            Binding.phone_number_id.label("ref_id"),
-        )
-        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .join(Agent, Agent.id == Binding.agent_id)
-        # Driven by the (workspace_id, number) unique key, then binding's (number, channel) key:
-        # filtering on binding.workspace_id instead lets SQLite walk the workspace's bindings.
-        .where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
-    )
-    if channel is not None:
-        bindings = bindings.where(Binding.channel == _CHANNEL)
-    parts: list[Any] = [bindings]
-    if channel in (None, Channel.call):
-        parts.append(
-            select(
-                SipConnectionAssignment.agent_id,
-                Agent.name,
-                literal(Channel.call.value).label("channel"),
-                literal(Via.connection.value).label("via"),
-                SipConnectionAssignment.created_at,
-                SipConnectionAssignment.connection_id,
-            )
-            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
-            # Driven by sip_connection's (workspace_id, phone_number_e164) index. A value that is
-            # not E.164 can only equal a connection number that did not parse (stored verbatim):
-            # that branch walks the workspace's unparsed connections (e164 IS NULL) to find it.
-            .where(
-                SipConnection.workspace_id == _WS,
-                SipConnection.phone_number_e164 == _NUMBER
-                if e164_shaped
-                else and_(
-                    SipConnection.phone_number_e164.is_(None), SipConnection.phone_number == _NUMBER
-                ),
-            )
-        )
-        parts.append(
-            select(
-                PbxConnector.agent_id,
-                Agent.name,
-                literal(Channel.call.value).label("channel"),
-                literal(Via.pbx.value).label("via"),
-                PbxConnector.created_at,
-                PbxConnector.id,
-            )
-            .join(Agent, Agent.id == PbxConnector.agent_id)
-            .where(PbxConnector.workspace_id == _WS, PbxConnector.phone_number == _NUMBER)
-        )
-    if itself:
-        parts.append(
-            select(
-                null(),
-                null(),
-                null(),
-                literal(_ITSELF),
-                PhoneNumber.created_at,
-                PhoneNumber.id,
-            ).where(PhoneNumber.workspace_id == _WS, PhoneNumber.number == _NUMBER)
-        )
-    # For an E.164 number every branch is driven by a unique or per-number index: a handful of
-    # rows, a key read. The verbatim (non-E.164) variant walks the unparsed connections: not one.
-    union = union_all(*parts)
-    return key_read(union) if e164_shaped else union
+def _holding(row: Any) -> Holding:
+    number, agent_id, name, channel, via, at, ref = row
+    return Holding(agent_id, name, number, Channel(channel), Via(via), at, ref)
+
+
+# For an E.164 number every branch is driven by a unique or per-number index: a handful of rows,
+# a key read (marked here, at import, so the plan test sees every variant). The verbatim
+# variant walks the workspace's unparsed connections: not one.
+_E164_HOLDINGS = {ch: key_read(holdings_select(Lookup.number, ch)) for ch in (None, *Channel)}
+
+
+def _for_number_stmt(lookup: Lookup, channel: Channel | None) -> Any:
+    if lookup is Lookup.number:
+        return _E164_HOLDINGS[channel]
+    return holdings_select(lookup, channel)
 
 
 async def holdings_for_number(
@@ -129,85 +49,18 @@ async def holdings_for_number(
     """Every holding of ``e164`` (on ``channel``, or on all channels) in one UNION query.
 
     ``e164`` may also be a connection's verbatim number that does not parse as E.164: it then
-    matches only connections stored with exactly that text (contract §2.4).
+    matches only connections stored with exactly that text (docs/api-decisions.md §2.4).
     """
     params: dict[str, Any] = {"workspace_id": workspace_id, "number": e164}
     if channel is not None:
         params["channel"] = channel.value
-    rows = await session.execute(_number_holdings_stmt(channel, is_e164_shaped(e164)), params)
-    return [Holding(a, n, e164, Channel(c), Via(v), at, ref) for a, n, c, v, at, ref in rows]
+    rows = await session.execute(_for_number_stmt(_lookup(e164), channel), params)
+    return [_holding(row) for row in rows]
 
 
 # Numbers per statement in the batch reads: bound values stay far below SQLite's and asyncpg's
 # limits (32,766 and 32,767 per statement).
 _IN_CHUNK = 1000
-
-
-@functools.cache
-def _numbers_holdings_stmt(channel: Channel | None) -> Any:
-    """The holdings of many numbers (on ``channel``, or on all): ``e164s`` (E.164) and
-    ``verbatim`` (numbers that only a connection stored as it was given can match), each row
-    keyed by the number asked. The batch form of ``_number_holdings_stmt``."""
-    e164s: BindParameter[list[str]] = bindparam("e164s", expanding=True)
-    verbatim: BindParameter[list[str]] = bindparam("verbatim", expanding=True)
-    bindings = (
-        select(
-            PhoneNumber.number,
-            Binding.agent_id,
-            Agent.name,
-            Binding.channel,
-            Binding.kind,
-            Binding.created_at,
-            Binding.phone_number_id,
-        )
-        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .join(Agent, Agent.id == Binding.agent_id)
-        .where(PhoneNumber.workspace_id == _WS, PhoneNumber.number.in_(e164s))
-    )
-    if channel is not None:
-        bindings = bindings.where(Binding.channel == _CHANNEL)
-    if channel not in (None, Channel.call):
-        return bindings
-
-    def connections(key: Any, *where: Any) -> Any:
-        return (
-            select(
-                key,
-                SipConnectionAssignment.agent_id,
-                Agent.name,
-                literal(Channel.call.value),
-                literal(Via.connection.value),
-                SipConnectionAssignment.created_at,
-                SipConnectionAssignment.connection_id,
-            )
-            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .join(Agent, Agent.id == SipConnectionAssignment.agent_id)
-            .where(SipConnection.workspace_id == _WS, *where)
-        )
-
-    return union_all(
-        bindings,
-        connections(SipConnection.phone_number_e164, SipConnection.phone_number_e164.in_(e164s)),
-        connections(
-            SipConnection.phone_number,
-            SipConnection.phone_number_e164.is_(None),
-            SipConnection.phone_number.in_(verbatim),
-        ),
-        select(
-            PbxConnector.phone_number,
-            PbxConnector.agent_id,
-            Agent.name,
-            literal(Channel.call.value),
-            literal(Via.pbx.value),
-            PbxConnector.created_at,
-            PbxConnector.id,
-        )
-        .join(Agent, Agent.id == PbxConnector.agent_id)
-        .where(
-            PbxConnector.workspace_id == _WS,
-            or_(PbxConnector.phone_number.in_(e164s), PbxConnector.phone_number.in_(verbatim)),
-        ),
-    )
 
 
 async def holdings_for_numbers(
@@ -221,7 +74,7 @@ async def holdings_for_numbers(
     UNION query per 1,000 numbers instead of one per number."""
     out: dict[str, list[Holding]] = {n: [] for n in numbers}
     asked = sorted(out)
-    stmt = _numbers_holdings_stmt(channel)
+    stmt = holdings_select(Lookup.numbers, channel)
     for start in range(0, len(asked), _IN_CHUNK):
         chunk = asked[start : start + _IN_CHUNK]
         params: dict[str, Any] = {
@@ -231,111 +84,47 @@ async def holdings_for_numbers(
         }
         if channel is not None:
             params["channel"] = channel.value
-        for number, agent_id, name, ch, via, at, ref in await session.execute(stmt, params):
-            out[number].append(Holding(agent_id, name, number, Channel(ch), Via(via), at, ref))
+        for row in await session.execute(stmt, params):
+            holding = _holding(row)
+            out[holding.number].append(holding)
     return out
-
-
-@functools.cache
-def _agent_holdings_stmt(call: bool, itself: bool = False) -> Any:
-    agent = (Agent.id == _AGENT) & (Agent.workspace_id == _WS)
-    parts: list[Any] = [  # branches differ in column types (e164 is NULL for bindings)
-        select(
-            PhoneNumber.number,
-            literal(None).label("e164"),
-            Agent.name,
-            Binding.kind.label("via"),
-            Binding.created_at,
-            PhoneNumber.id.label("ref_id"),
-        )
-        .select_from(Agent)
-        .join(Binding, Binding.agent_id == Agent.id)
-        .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
-        .where(agent, Binding.channel == _CHANNEL)
-    ]
-    if call:
-        parts.append(
-            select(
-                SipConnection.phone_number,
-                SipConnection.phone_number_e164,
-                Agent.name,
-                literal(Via.connection.value),
-                SipConnectionAssignment.created_at,
-                SipConnection.id,
-            )
-            .select_from(Agent)
-            .join(SipConnectionAssignment, SipConnectionAssignment.agent_id == Agent.id)
-            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .where(agent)
-        )
-        parts.append(
-            select(
-                PbxConnector.phone_number,
-                literal(None),
-                Agent.name,
-                literal(Via.pbx.value),
-                PbxConnector.created_at,
-                PbxConnector.id,
-            )
-            .select_from(Agent)
-            .join(PbxConnector, PbxConnector.agent_id == Agent.id)
-            .where(agent)
-        )
-    if itself:
-        parts.append(
-            select(null(), null(), Agent.name, literal(_ITSELF), Agent.created_at, Agent.id).where(
-                agent
-            )
-        )
-    return union_all(*parts)
 
 
 async def holdings_for_agent(
     session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
 ) -> list[Holding]:
-    """Every number ``agent_id`` answers on ``channel``, in one UNION query.
-
-    Each branch is driven by the agent (its primary key scoped to the workspace, then the
-    per-agent keys), never by a workspace-wide index.
-    """
+    """Every number ``agent_id`` answers on ``channel``, in one UNION query driven by the agent."""
     rows = await session.execute(
-        _agent_holdings_stmt(channel is Channel.call),
+        holdings_select(Lookup.agent, channel),
         {"workspace_id": workspace_id, "agent_id": agent_id, "channel": channel.value},
     )
-    # A connection's number is compared in E.164 when it parses, else verbatim (contract §2.4).
-    return [
-        Holding(agent_id, name, e164 or number, channel, Via(via), at, ref)
-        for number, e164, name, via, at, ref in rows
-    ]
+    return [_holding(row) for row in rows]
 
 
 @functools.cache
-def _number_and_agent_stmt(call: bool, e164_shaped: bool) -> Any:
-    numbers = _number_holdings_stmt(None, e164_shaped, itself=True).subquery()
-    agents = _agent_holdings_stmt(call, itself=True).subquery()
+def _count_for_agent_stmt() -> Any:
+    held = holdings_select(Lookup.agent, None).subquery()
+    return select(func.count()).select_from(held)
+
+
+async def count_for_agent(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+) -> int:
+    """How many holdings ``agent_id`` has on every channel (binding rows, connection
+    assignments, PBX connectors)."""
+    total = await session.scalar(
+        _count_for_agent_stmt(), {"workspace_id": workspace_id, "agent_id": agent_id}
+    )
+    return int(total or 0)
+
+
+@functools.cache
+def _number_and_agent_stmt(lookup: Lookup, channel: Channel) -> Any:
+    numbers = holdings_select(lookup, None, itself=True).subquery()
+    agents = holdings_select(Lookup.agent, channel, itself=True).subquery()
     return union_all(
-        select(
-            literal("number").label("side"),
-            numbers.c.agent_id,
-            numbers.c.name,
-            null().label("number"),
-            null().label("e164"),
-            numbers.c.channel,
-            numbers.c.via,
-            numbers.c.created_at,
-            numbers.c.ref_id,
-        ),
-        select(
-            literal("agent"),
-            null(),
-            agents.c.name,
-            agents.c.number,
-            agents.c.e164,
-            null(),
-            agents.c.via,
-            agents.c.created_at,
-            agents.c.ref_id,
-        ),
+        select(literal("number").label("side"), *numbers.c),
+        select(literal("agent"), *agents.c),
     )
 
 
@@ -359,7 +148,7 @@ async def number_and_agent(
     """The number's row id and holdings on every channel, the agent's name and holdings on
     ``channel``, as one statement; None when the workspace has no such agent."""
     rows = await session.execute(
-        _number_and_agent_stmt(channel is Channel.call, is_e164_shaped(e164)),
+        _number_and_agent_stmt(_lookup(e164), channel),
         {
             "workspace_id": workspace_id,
             "number": e164,
@@ -371,23 +160,37 @@ async def number_and_agent(
     agent_name: str | None = None
     number_holdings: list[Holding] = []
     agent_holdings: list[Holding] = []
-    for side, holder, name, number, agent_e164, held_on, via, at, ref in rows:
+    for side, *row in rows:
+        via, ref = row[4], row[6]
         if side == "number":
-            if via == _ITSELF:
+            if via == ITSELF:
                 number_id = ref
             else:
-                number_holdings.append(
-                    Holding(holder, name, e164, Channel(held_on), Via(via), at, ref)
-                )
-        elif via == _ITSELF:
-            agent_name = name
+                number_holdings.append(_holding(row))
+        elif via == ITSELF:
+            agent_name = row[2]
         else:
-            agent_holdings.append(
-                Holding(agent_id, name, agent_e164 or number, channel, Via(via), at, ref)
-            )
+            agent_holdings.append(_holding(row))
     if agent_name is None:
         return None
     return NumberAndAgent(number_id, number_holdings, agent_name, agent_holdings)
+
+
+async def trunks_for_numbers(
+    session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Trunk]]:
+    """The external trunk rows of each number, call before whatsapp, in one query."""
+    if not phone_number_ids:
+        return {}
+    rows = await session.execute(
+        select(Trunk)
+        .where(Trunk.phone_number_id.in_(phone_number_ids))
+        .order_by(Trunk.phone_number_id, Trunk.channel)
+    )
+    out: dict[uuid.UUID, list[Trunk]] = {}
+    for trunk in rows.scalars():
+        out.setdefault(trunk.phone_number_id, []).append(trunk)
+    return out
 
 
 async def try_insert_binding(session: AsyncSession, binding: Binding) -> bool:
@@ -439,35 +242,11 @@ async def delete_agent_bindings(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def agent_name(session: AsyncSession, agent_id: uuid.UUID) -> str | None:
-    return await session.scalar(select(Agent.name).where(Agent.id == agent_id))
-
-
-def _advisory_key(key: str) -> int:
-    """A stable signed 64-bit key for pg_advisory_xact_lock."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-
-
-async def lock_keys(session: AsyncSession, workspace_id: uuid.UUID, keys: list[str]) -> None:
-    """Hold these keys until the transaction ends (see ``BindingService.lock``).
-
-    Keys are taken in one global order, so two transactions can never wait on each other in a
-    cycle. On SQLite the first write of the transaction takes the database write lock, which
-    already serializes every writer; a no-op update of the workspace row is that write.
-    """
-    if dialect_name(session) != "postgresql":
-        await workspaces.lock(session, workspace_id)
-        return
-    # One round trip; PostgreSQL evaluates the select list left to right, in sorted key order.
-    ordered = sorted({_advisory_key(k) for k in keys})
-    await session.execute(
-        _advisory_locks_stmt(len(ordered)), {f"k{i}": key for i, key in enumerate(ordered)}
-    )
-
-
-@functools.cache
-def _advisory_locks_stmt(count: int) -> Any:
-    """``SELECT pg_advisory_xact_lock(:k0), …`` for ``count`` keys, built once per count."""
-    return select(
-        *(func.pg_advisory_xact_lock(bindparam(f"k{i}", type_=BigInteger)) for i in range(count))
-    )
+async def agent_name(
+    session: AsyncSession, agent_id: uuid.UUID, workspace_id: uuid.UUID | None = None
+) -> str | None:
+    """The agent's name (scoped to ``workspace_id`` when given), or None."""
+    stmt = select(Agent.name).where(Agent.id == agent_id)
+    if workspace_id is not None:
+        stmt = stmt.where(Agent.workspace_id == workspace_id)
+    return await session.scalar(stmt)

@@ -45,8 +45,17 @@ class Direction(StrEnum):
 
 
 class Source(StrEnum):
-    purchased = "purchased"
-    external = "external"
+    """Where a phone number came from."""
+
+    purchased = "purchased"  # bought through the provider
+    external = "external"  # brought by the customer (a BYO trunk)
+
+
+class NumberStatus(StrEnum):
+    """A phone number row's life: released numbers stay as rows (a purchase may revive them)."""
+
+    active = "active"
+    released = "released"
 
 
 DEFAULT_CHANNEL_LIMIT = 10
@@ -77,7 +86,7 @@ def direction_flags(direction: Direction | str) -> tuple[bool, bool]:
 
 
 def current_holder(holdings: Sequence[Holding]) -> Holding | None:
-    """The agent who receives inbound: the most recently assigned (contract §3.1)."""
+    """The agent who receives inbound: the most recently assigned (docs/api-decisions.md §3.1)."""
     return max(holdings, key=lambda h: h.assigned_at, default=None)
 
 
@@ -88,33 +97,82 @@ def _holder_data(h: Holding) -> dict[str, str]:
 def check_trunk_register(
     *,
     number: str,
+    channel: Channel,
     existing_source: Source | None,
     number_holdings: Sequence[Holding],
     agent_holdings: Sequence[Holding],
 ) -> TrunklineError | None:
-    """Registering an external trunk (number, channel) for an agent (contract §4.1)."""
+    """Registering an external trunk (number, channel) for an agent (docs/api-decisions.md §4.1)."""
     if existing_source is Source.purchased:
         return NumberInInventory(field="phone_number")
     holder = current_holder(number_holdings)
     if holder is not None:
         return NumberAlreadyBound(field="phone_number", data=_holder_data(holder))
-    return check_agent_free(number=number, agent_holdings=agent_holdings)
+    return one_number_per_agent(
+        via=Via.trunk, channel=channel, number=number, agent_holdings=agent_holdings
+    ).error
 
 
-def check_agent_free(*, number: str, agent_holdings: Sequence[Holding]) -> TrunklineError | None:
-    """On trunk endpoints an agent serves at most one number per channel."""
+class OnOtherNumber(StrEnum):
+    """What a new holding does when its agent already answers another number on the channel."""
+
+    refuse = "refuse"  # 409 agent_channel_busy
+    swap = "swap"  # the agent's previous number is unbound first (SMS)
+    allow = "allow"  # the agent may answer several numbers on the channel
+
+
+# "An agent serves one number per channel": the one table of cases, keyed by how the new
+# holding is made and on which channel. The binding table's (agent_id, channel) unique key is
+# the race backstop for the binding-row cases (trunk, provision).
+ONE_NUMBER_PER_AGENT: dict[tuple[Via, Channel], OnOtherNumber] = {
+    # Trunk endpoints: one number per agent on call and whatsapp (docs/api-decisions.md §4.1).
+    (Via.trunk, Channel.call): OnOtherNumber.refuse,
+    (Via.trunk, Channel.whatsapp): OnOtherNumber.refuse,
+    # Agent channel endpoints (docs/api-decisions.md §4.5): call and whatsapp refuse ...
+    (Via.provision, Channel.call): OnOtherNumber.refuse,
+    (Via.provision, Channel.whatsapp): OnOtherNumber.refuse,
+    # ... but SMS replaces: an agent sends from one number, and binding a new one is how a
+    # customer moves the agent to it (the old number becomes unbound, not refused).
+    (Via.provision, Channel.sms): OnOtherNumber.swap,
+    # Exempt: a SIP connection is an account at a provider; an agent may use several
+    # (one per provider or region) and forced assignments share one connection (§4.4).
+    (Via.connection, Channel.call): OnOtherNumber.allow,
+    # Exempt: a PBX connector is the agent registered as an extension on a customer PBX;
+    # one agent may be an extension on several PBXs (§4.6).
+    (Via.pbx, Channel.call): OnOtherNumber.allow,
+}
+
+
+@dataclass(frozen=True)
+class AgentNumberCheck:
+    """The outcome of ``one_number_per_agent``: an error, or the holding to replace (or none)."""
+
+    error: TrunklineError | None = None
+    replaces: Holding | None = None
+
+
+def one_number_per_agent(
+    *, via: Via, channel: Channel, number: str, agent_holdings: Sequence[Holding]
+) -> AgentNumberCheck:
+    """May the agent, which holds ``agent_holdings`` on ``channel`` (by any means), take
+    ``number`` there through a ``via`` holding? See ``ONE_NUMBER_PER_AGENT``."""
     other = next((h for h in agent_holdings if h.number != number), None)
-    if other is not None:
-        return AgentChannelBusy(
+    policy = ONE_NUMBER_PER_AGENT[(via, channel)]
+    if other is None or policy is OnOtherNumber.allow:
+        return AgentNumberCheck()
+    if policy is OnOtherNumber.swap:
+        return AgentNumberCheck(replaces=other)
+    return AgentNumberCheck(
+        AgentChannelBusy(
             field="agent_uuid", data={"phone_number": other.number, "bound_via": other.via.value}
         )
-    return None
+    )
 
 
 def check_connection_assign(
     *, agent_id: uuid.UUID, number_holdings: Sequence[Holding], force: bool
 ) -> TrunklineError | None:
-    """Attaching a SIP connection to an agent's call channel (contract §4.4)."""
+    """Attaching a SIP connection to an agent's call channel (docs/api-decisions.md §4.4)."""
     others = [h for h in number_holdings if h.agent_id != agent_id]
     holder = current_holder(others)
     if holder is not None and not force:
@@ -187,7 +245,8 @@ def decide_channel_bind(
     number_holdings: Sequence[Holding],
     agent_holdings: Sequence[Holding],
 ) -> BindDecision:
-    """Binding an owned number to an agent through the agent channel endpoints (contract §4.5).
+    """Binding an owned number to an agent through the agent channel endpoints
+    (docs/api-decisions.md §4.5).
 
     Checked in this order: external numbers belong to the trunk endpoints (409
     ``number_is_external``); the number must carry the channel (422 ``channel_not_capable``); no
@@ -213,12 +272,11 @@ def decide_channel_bind(
         )
     if any(h.agent_id == agent_id and h.via in (Via.provision, Via.trunk) for h in number_holdings):
         return BindDecision(Action.keep)
-    if channel is Channel.sms:
-        previous = next((h for h in agent_holdings if h.number != number), None)
-        if previous is not None:
-            return BindDecision(Action.swap, replaces=previous)
-        return BindDecision(Action.bind)
-    busy = check_agent_free(number=number, agent_holdings=agent_holdings)
-    if busy is not None:
-        return BindDecision(None, busy)
+    check = one_number_per_agent(
+        via=Via.provision, channel=channel, number=number, agent_holdings=agent_holdings
+    )
+    if check.error is not None:
+        return BindDecision(None, check.error)
+    if check.replaces is not None:
+        return BindDecision(Action.swap, replaces=check.replaces)
     return BindDecision(Action.bind)

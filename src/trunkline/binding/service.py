@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding import repository as repo
 from trunkline.binding.repository import NumberAndAgent
 from trunkline.binding.rules import Channel, Holding, Via
+from trunkline.db import lock_keys, lock_workspace
 from trunkline.errors import AgentChannelBusy, AgentNotFound, NumberAlreadyBound
 from trunkline.kit.clock import utcnow
-from trunkline.models import Binding
-from trunkline.workspace import repository as workspaces
+from trunkline.models import Binding, Trunk
 
 
 class BindingService:
@@ -44,6 +44,18 @@ class BindingService:
         """Every number ``agent_id`` answers on ``channel``, by any means."""
         return await repo.holdings_for_agent(session, workspace_id, agent_id, channel)
 
+    async def count_for_agent(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> int:
+        """How many holdings ``agent_id`` has, on every channel and by any means."""
+        return await repo.count_for_agent(session, workspace_id, agent_id)
+
+    async def trunks_for_numbers(
+        self, session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Trunk]]:
+        """The external trunk rows of each number (call before whatsapp), in one read."""
+        return await repo.trunks_for_numbers(session, phone_number_ids)
+
     async def number_and_agent(
         self,
         session: AsyncSession,
@@ -60,6 +72,16 @@ class BindingService:
         if found is None:
             raise AgentNotFound(field="agent_uuid")
         return found
+
+    async def agent_name(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> str:
+        """The name of the workspace's agent ``agent_id`` (the holder every holding names), or
+        ``AgentNotFound``: what domains that attach things to agents check first."""
+        name = await repo.agent_name(session, agent_id, workspace_id)
+        if name is None:
+            raise AgentNotFound(field="agent_uuid")
+        return name
 
     async def bind(
         self,
@@ -129,9 +151,9 @@ class BindingService:
         keys = [f"{workspace_id}:number:{n}" for n in numbers]
         keys += [f"{workspace_id}:agent:{a}" for a in agents]
         if not keys:
-            await workspaces.lock(session, workspace_id)
+            await lock_workspace(session, workspace_id)
         else:
-            await repo.lock_keys(session, workspace_id, keys)
+            await lock_keys(session, keys)
 
 
 binding_service = BindingService()

@@ -1,12 +1,14 @@
-"""Pagination for every list (contract §2.3)."""
+"""Pagination for every list (docs/api-decisions.md §2.3)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
@@ -32,6 +34,35 @@ async def page_params(
     ] = 50,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)
+
+
+def total_from_page(params: PageParams, count: int) -> int | None:
+    """The list's exact total when a page of ``count`` items tells it, else None: a page that is
+    neither full nor empty ends the list (total = offset + count), and an empty first page is an
+    empty list. Counting walks every matching index entry, so lists count only when this is None.
+    """
+    if 0 < count < params.per_page or (count == 0 and params.page == 1):
+        return params.offset + count
+    return None
+
+
+async def page_of(
+    session: AsyncSession,
+    rows: Select[*tuple[Any, ...]],
+    count: Select[int],
+    params: PageParams,
+    *,
+    scalars: bool = True,
+) -> tuple[list[Any], int]:
+    """One page of ``rows`` (a select already in list order) and the list's exact total, from
+    ``count`` (a ``SELECT count(*)`` of the same filter) only when the page cannot tell it.
+    ``scalars=False`` keeps whole rows (a model with joined columns)."""
+    result = await session.execute(rows.offset(params.offset).limit(params.per_page))
+    items = list(result.scalars() if scalars else result.all())
+    total = total_from_page(params, len(items))
+    if total is None:
+        total = int(await session.scalar(count) or 0)
+    return items, total
 
 
 class Pagination(BaseModel):

@@ -11,7 +11,9 @@ from trunkline.models.sip_status import SipStatusMixin
 
 
 class PbxConnector(IdMixin, TimestampMixin, SipStatusMixin, Base):
-    """Trunkline registered as an agent's extension on a customer PBX (contract §4.6)."""
+    """Trunkline registered as an agent's extension on a customer PBX.
+
+    See docs/api-decisions.md §4.6."""
 
     __tablename__ = "pbx_connector"
     __table_args__ = (

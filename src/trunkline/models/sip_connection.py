@@ -20,7 +20,8 @@ from trunkline.models.sip_status import SipStatusMixin
 
 
 class SipConnection(IdMixin, TimestampMixin, SipStatusMixin, Base):
-    """A SIP account at a provider, attachable to agents' call channels (contract §4.4)."""
+    """A SIP account at a provider, attachable to agents' call channels (docs/api-decisions.md
+    §4.4)."""
 
     __tablename__ = "sip_connection"
     __table_args__ = (

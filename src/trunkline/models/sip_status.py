@@ -8,18 +8,20 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trunkline.kit.clock import utcnow
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models.base import Base, IdMixin, UTCDateTime
 
 
 class SipStatusMixin:
-    """Live SIP health written by the monitor (contract §4.4 ``status``), and its schedule.
+    """Live SIP health written by the monitor (docs/api-decisions.md §4.4 ``status``), and its
+    schedule.
 
     ``next_check_at`` says when the target is due; a monitor instance claims due rows by setting
     ``lease_owner``/``lease_until`` and advancing ``next_check_at`` in one statement, so several
     instances on one database never check the same target twice in an interval.
     """
 
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=SipStatus.pending)
     status_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
@@ -37,7 +39,7 @@ class SipStatusEvent(IdMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
     )
-    target_kind: Mapped[str] = mapped_column(String(16))  # connection | trunk | pbx
+    target_kind: Mapped[str] = mapped_column(String(16))  # kit.sip_status.TargetKind
     target_id: Mapped[uuid.UUID] = mapped_column()
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from trunkline.kit.clock import utcnow
+from trunkline.kit.sip_status import TargetKind
 from trunkline.monitor.status import GatewayOutcome, RegisterOutcome
 from trunkline.monitor.targets import CheckSpec
 from trunkline.routing.contact import contact_user
@@ -56,7 +57,7 @@ class Registrations:
 
     def __init__(self, contact_hostport: str | None = None) -> None:
         # (kind, id, gateway) → (fingerprint of target + credentials, registration)
-        self._by_key: dict[tuple[str, uuid.UUID, str], tuple[str, Registration]] = {}
+        self._by_key: dict[tuple[TargetKind, uuid.UUID, str], tuple[str, Registration]] = {}
         # The call worker's SIP edge: registrations advertise it so calls reach the edge.
         self.contact_hostport = contact_hostport
 
@@ -81,11 +82,11 @@ class Registrations:
         self._by_key[key] = (spec.fingerprint, reg)
         return reg
 
-    def pop_target(self, kind: str, target_id: uuid.UUID) -> list[Registration]:
+    def pop_target(self, kind: TargetKind, target_id: uuid.UUID) -> list[Registration]:
         keys = [k for k in self._by_key if k[0] == kind and k[1] == target_id]
         return [self._by_key.pop(k)[1] for k in keys]
 
-    def targets(self) -> set[tuple[str, uuid.UUID]]:
+    def targets(self) -> set[tuple[TargetKind, uuid.UUID]]:
         return {(k[0], k[1]) for k in self._by_key}
 
     def all(self) -> list[Registration]:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import dialect_name
+from trunkline.kit.pagination import PageParams, page_of
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipStatusEvent
 from trunkline.monitor.targets import Kind
 
@@ -38,14 +38,15 @@ async def claim_due(
         .where(
             kind.monitored,
             model.next_check_at <= now,
-            model.status != "disabled",
+            model.status != SipStatus.disabled,
             or_(model.lease_until.is_(None), model.lease_until < now),
         )
         .order_by(model.next_check_at)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    # PostgreSQL renders FOR UPDATE SKIP LOCKED; SQLite's compiler renders nothing (it has no
+    # row locks and serializes writers anyway).
+    due = due.with_for_update(skip_locked=True)
     claimed = await session.execute(
         update(model)
         .where(model.id.in_(due.scalar_subquery()), model.next_check_at <= now)
@@ -111,15 +112,14 @@ async def page_events(
     session: AsyncSession, workspace_id: uuid.UUID, target_id: uuid.UUID, params: PageParams
 ) -> tuple[list[SipStatusEvent], int]:
     where = (SipStatusEvent.workspace_id == workspace_id, SipStatusEvent.target_id == target_id)
-    total = await session.scalar(select(func.count()).select_from(SipStatusEvent).where(*where))
-    rows = await session.execute(
+    return await page_of(
+        session,
         select(SipStatusEvent)
         .where(*where)
-        .order_by(SipStatusEvent.created_at.desc(), SipStatusEvent.id.desc())
-        .offset(params.offset)
-        .limit(params.per_page)
+        .order_by(SipStatusEvent.created_at.desc(), SipStatusEvent.id.desc()),
+        select(func.count()).select_from(SipStatusEvent).where(*where),
+        params,
     )
-    return list(rows.scalars()), int(total or 0)
 
 
 async def existing_ids(session: AsyncSession, kind: Kind, ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -128,6 +128,8 @@ async def existing_ids(session: AsyncSession, kind: Kind, ids: list[uuid.UUID]) 
         return set()
     model = kind.model
     rows = await session.execute(
-        select(model.id).where(model.id.in_(ids), model.status != "disabled", kind.monitored)
+        select(model.id).where(
+            model.id.in_(ids), model.status != SipStatus.disabled, kind.monitored
+        )
     )
     return {row[0] for row in rows}

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PlainSerializer
 
 from trunkline.kit.schema import ResponseModel, UtcDatetime
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipStatusEvent
 
 
@@ -27,7 +28,7 @@ class TraceEntryRead(ResponseModel):
 
 class CheckResult(ResponseModel):
     uuid: uuid.UUID
-    status: str = Field(examples=["active"])
+    status: SipStatus = Field(examples=["active"])
     status_detail: dict[str, Any] = Field(
         description="gateway, transport, sip_code, reason, rtt_ms, checked_at, registered_until, "
         "hint (likely cause in plain words), tls_cert_expires_at, secondary, misses"
@@ -38,8 +39,8 @@ class CheckResult(ResponseModel):
 
 class StatusEventRead(ResponseModel):
     event_uuid: uuid.UUID
-    from_status: str | None
-    to_status: str
+    from_status: SipStatus | None
+    to_status: SipStatus
     detail: dict[str, Any] | None
     created_at: UtcDatetime
 

@@ -22,6 +22,7 @@ from trunkline.errors import ServiceUnavailable
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import CryptoError, SecretBox
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import TargetKind
 from trunkline.models import SipStatusEvent
 from trunkline.monitor import repository as repo
 from trunkline.monitor.checker import CheckOutcome, Registrations, run_check
@@ -139,7 +140,9 @@ class MonitorService:
 
     # -- on demand -------------------------------------------------------------------------------
 
-    async def check_now(self, session: AsyncSession, kind_name: str, row: Any) -> CheckReport:
+    async def check_now(
+        self, session: AsyncSession, kind_name: TargetKind, row: Any
+    ) -> CheckReport:
         """Check one target now (re-registering when it registers) and store the result."""
         kind = KIND_BY_NAME[kind_name]
         try:
@@ -169,7 +172,7 @@ class MonitorService:
         """Status changes of a target, newest first."""
         return await repo.page_events(session, workspace_id, target_id, params)
 
-    async def forget(self, kind_name: str, target_id: uuid.UUID) -> None:
+    async def forget(self, kind_name: TargetKind, target_id: uuid.UUID) -> None:
         """Un-REGISTER a target this process keeps registered (on delete or disable)."""
         for reg in self.registrations.pop_target(kind_name, target_id):
             with contextlib.suppress(Exception):
@@ -241,7 +244,7 @@ class MonitorService:
 
     async def reconcile(self) -> None:
         """Un-REGISTER targets that were deleted or disabled since we registered them."""
-        by_kind: dict[str, list[uuid.UUID]] = {}
+        by_kind: dict[TargetKind, list[uuid.UUID]] = {}
         for kind_name, target_id in self.registrations.targets():
             by_kind.setdefault(kind_name, []).append(target_id)
         for kind_name, ids in by_kind.items():

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from trunkline.kit.clock import iso_z
+from trunkline.kit.sip_status import SipStatus
 
 # RFC 3261 §21 codes (and transport failures) → the likely cause, in plain words.
 _HINTS: dict[int | str, str] = {
@@ -109,7 +110,7 @@ def evaluate(
     misses_before_unreachable: int,
     checked_at: datetime,
 ) -> Evaluation:
-    """The contract status (§4.4) of a target from one round of checks.
+    """The API status (docs/api-decisions.md §4.4) of a target from one round of checks.
 
     A gateway is *usable* when it gave any final answer to OPTIONS (even 401/403/404/405) and,
     when we register, accepted the REGISTER. Then:
@@ -142,18 +143,18 @@ def evaluate(
     if rejected is not None and not primary_ok:
         if rejected is secondary_reg and secondary is not None:
             detail.update(_detail(secondary, secondary_reg))
-        return Evaluation("auth_failed", 0, detail)
+        return Evaluation(SipStatus.auth_failed, 0, detail)
     if primary_ok:
-        return Evaluation("active", 0, detail)
+        return Evaluation(SipStatus.active, 0, detail)
     if secondary_ok:
         detail["hint"] = (
             "The primary gateway fails; the secondary works. "
             + _detail(primary, primary_reg)["hint"]
         )
-        return Evaluation("degraded", 0, detail)
+        return Evaluation(SipStatus.degraded, 0, detail)
 
     misses = previous_misses + 1
     detail["misses"] = misses
     if misses >= misses_before_unreachable:
-        return Evaluation("unreachable", misses, detail)
+        return Evaluation(SipStatus.unreachable, misses, detail)
     return Evaluation(previous_status, misses, detail)

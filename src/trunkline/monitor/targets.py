@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, true
 
 from trunkline.kit.crypto import SecretBox, aad_for
+from trunkline.kit.sip_status import TargetKind, endpoint_of
 from trunkline.models import PbxConnector, SipConnection, Trunk
 from trunkline.sip import Credentials, Target
 
 
 @dataclass(frozen=True)
 class CheckSpec:
-    kind: str  # connection | trunk | pbx
+    kind: TargetKind
     id: uuid.UUID
     workspace_id: uuid.UUID
     primary: Target
@@ -39,15 +40,15 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class Kind:
-    name: str
+    name: TargetKind
     model: Any
     monitored: ColumnElement[bool]  # which rows of the table have something to check
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("connection", SipConnection, true()),
-    Kind("trunk", Trunk, Trunk.sip_gateway.is_not(None)),
-    Kind("pbx", PbxConnector, true()),
+    Kind(TargetKind.connection, SipConnection, true()),
+    Kind(TargetKind.trunk, Trunk, Trunk.sip_gateway.is_not(None)),
+    Kind(TargetKind.pbx, PbxConnector, true()),
 )
 KIND_BY_NAME = {k.name: k for k in KINDS}
 
@@ -57,56 +58,59 @@ def _open(box: SecretBox, table: str, column: str, row: Any) -> str | None:
     return box.decrypt(token, aad_for(table, column, row.id)) if token else None
 
 
-def _target(host: str, port: int | None, transport: str | None, ca: str | None) -> Target:
-    return Target(
-        host=host,
-        port=port,
-        transport=(transport or "udp"),  # type: ignore[arg-type]
-        tls_ca_file=ca,
-    )
+def _targets(kind: TargetKind, row: Any, tls_ca_file: str | None) -> tuple[Target, Target | None]:
+    """The primary and secondary SIP targets, from the one column mapping (kit/sip_status)."""
+    e = endpoint_of(kind, row)
+    assert e.gateway is not None  # only monitored rows get here (trunks: sip_gateway set)
+
+    def target(host: str) -> Target:
+        transport = e.transport or "udp"
+        return Target(host=host, port=e.port, transport=transport, tls_ca_file=tls_ca_file)  # type: ignore[arg-type]
+
+    secondary = target(e.secondary_gateway) if e.secondary_gateway else None
+    return target(e.gateway), secondary
 
 
-def build_spec(kind: str, row: Any, box: SecretBox, tls_ca_file: str | None) -> CheckSpec:
-    """The check to run for one monitored row."""
-    if kind == "connection":
-        c: SipConnection = row
-        user = _open(box, "sip_connection", "username_secret", c)
-        password = _open(box, "sip_connection", "password_secret", c)
-        creds = Credentials(user, password) if user and password else None
-        return CheckSpec(
-            kind, c.id, c.workspace_id,
-            _target(c.gateway, c.port, c.transport, tls_ca_file),
-            _target(c.secondary_gateway, c.port, c.transport, tls_ca_file)
-            if c.secondary_gateway else None,
-            register=c.register and creds is not None,
-            credentials=creds, aor_user=user, status=c.status, misses=c.check_misses,
-        )  # fmt: skip
-    if kind == "trunk":
-        t: Trunk = row
-        assert t.sip_gateway is not None
-        user = _open(box, "trunk", "sip_username_secret", t)
-        password = _open(box, "trunk", "sip_password_secret", t)
-        creds = Credentials(user, password) if user and password else None
-        return CheckSpec(
-            kind, t.id, t.workspace_id,
-            _target(t.sip_gateway, t.sip_port, t.sip_transport, tls_ca_file),
-            _target(t.sip_secondary_gateway, t.sip_port, t.sip_transport, tls_ca_file)
-            if t.sip_secondary_gateway else None,
-            # A BYO trunk with credentials registers; without, it is IP-authenticated.
-            register=creds is not None,
-            credentials=creds, aor_user=user, status=t.status, misses=t.check_misses,
-        )  # fmt: skip
-    p: PbxConnector = row
-    password = _open(box, "pbx_connector", "auth_password_secret", p) or _open(
-        box, "pbx_connector", "pbx_password_secret", p
-    )
-    auth_user = p.auth_username or p.username_extension
-    creds = Credentials(auth_user, password) if password else None
-    return CheckSpec(
-        kind, p.id, p.workspace_id,
-        _target(p.registrar_server, p.port, p.connection_type, tls_ca_file),
-        None,
+def _credentials(
+    kind: TargetKind, row: Any, box: SecretBox
+) -> tuple[Credentials | None, str | None]:
+    """(credentials to authenticate with, the AOR user) of a target."""
+    if kind is TargetKind.pbx:
+        p: PbxConnector = row
+        password = _open(box, "pbx_connector", "auth_password_secret", p) or _open(
+            box, "pbx_connector", "pbx_password_secret", p
+        )
+        auth_user = p.auth_username or p.username_extension
+        return (Credentials(auth_user, password) if password else None), p.username_extension
+    table, prefix = ("sip_connection", "") if kind is TargetKind.connection else ("trunk", "sip_")
+    user = _open(box, table, f"{prefix}username_secret", row)
+    password = _open(box, table, f"{prefix}password_secret", row)
+    return (Credentials(user, password) if user and password else None), user
+
+
+def _registers(kind: TargetKind, row: Any) -> bool:
+    """Whether the target keeps a registration (given credentials)."""
+    if kind is TargetKind.connection:
+        return bool(row.register)
+    if kind is TargetKind.pbx:
         # The agent registers as its extension to receive calls; outbound-only needs no binding.
-        register=p.setup_mode != "outbound" and creds is not None,
-        credentials=creds, aor_user=p.username_extension, status=p.status, misses=p.check_misses,
-    )  # fmt: skip
+        return bool(row.setup_mode != "outbound")
+    return True  # a BYO trunk with credentials registers; without, it is IP-authenticated
+
+
+def build_spec(kind: TargetKind, row: Any, box: SecretBox, tls_ca_file: str | None) -> CheckSpec:
+    """The check to run for one monitored row."""
+    primary, secondary = _targets(kind, row, tls_ca_file)
+    creds, aor_user = _credentials(kind, row, box)
+    return CheckSpec(
+        kind,
+        row.id,
+        row.workspace_id,
+        primary,
+        secondary,
+        register=_registers(kind, row) and creds is not None,
+        credentials=creds,
+        aor_user=aor_user,
+        status=row.status,
+        misses=row.check_misses,
+    )

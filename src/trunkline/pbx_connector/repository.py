@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import Agent, PbxConnector
 
 
@@ -39,17 +39,23 @@ async def page(
     where = [PbxConnector.workspace_id == workspace_id]
     if agent_id is not None:
         where.append(PbxConnector.agent_id == agent_id)
-    total = await session.scalar(select(func.count()).select_from(PbxConnector).where(*where))
-    rows = await session.execute(
+    rows, total = await page_of(
+        session,
         select(PbxConnector, Agent.name)
         .join(Agent, Agent.id == PbxConnector.agent_id)
         .where(*where)
-        .order_by(PbxConnector.created_at, PbxConnector.id)
-        .offset(params.offset)
-        .limit(params.per_page)
+        .order_by(PbxConnector.created_at, PbxConnector.id),
+        select(func.count()).select_from(PbxConnector).where(*where),
+        params,
+        scalars=False,
     )
-    return [(c, name) for c, name in rows], int(total or 0)
+    return [(c, name) for c, name in rows], total
 
 
 async def remove(session: AsyncSession, connector_id: uuid.UUID) -> None:
     await session.execute(delete(PbxConnector).where(PbxConnector.id == connector_id))
+
+
+async def remove_for_agent(session: AsyncSession, agent_id: uuid.UUID) -> int:
+    result = await session.execute(delete(PbxConnector).where(PbxConnector.agent_id == agent_id))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,5 @@
-"""PBX extension connectors (contract §4.6): Trunkline registered as an agent's PBX extension."""
+"""PBX extension connectors (docs/api-decisions.md §4.6): Trunkline registered as an agent's PBX
+extension."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from trunkline.kit.schema import E164, Gateway, RequestModel, ResponseModel, UtcDatetime
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models import PbxConnector
 
 SetupMode = Literal["inbound", "outbound", "both"]
 ConnectionType = Literal["udp", "tcp", "tls"]
-ConnectorStatus = Literal["pending", "active", "degraded", "auth_failed", "unreachable", "disabled"]
 
 DEFAULT_PORT = 5060
 DEFAULT_TLS_PORT = 5061
@@ -166,7 +167,7 @@ class NormalizerRead(ResponseModel):
 class PbxConnectorRead(ResponseModel):
     pbx_extension_connector_uuid: uuid.UUID
     name: str
-    status: ConnectorStatus
+    status: SipStatus
     status_detail: dict[str, Any] | None
     phone_number: str
     agent_uuid: uuid.UUID

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.service import agent_service
 from trunkline.binding.rules import Channel, check_pbx_bind
 from trunkline.binding.service import binding_service
 from trunkline.errors import ConnectorNotFound, Unprocessable
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PbxConnector
 from trunkline.pbx_connector import repository as repo
 from trunkline.pbx_connector.schemas import (
@@ -26,7 +26,6 @@ from trunkline.pbx_connector.schemas import (
     PbxConnectorCreate,
     PbxConnectorUpdate,
 )
-from trunkline.sip_connection.service import reset_status
 
 # What registration uses: changing any of these makes the last check result meaningless.
 _CHECKED_FIELDS = (
@@ -64,8 +63,9 @@ class PbxConnectorService:
         the number on call. Status stays ``pending`` until it is checked."""
         if (body.auth_username is None) != (body.auth_password is None):
             raise _pair_error()
-        agent = await agent_service.get(session, workspace_id, body.agent_uuid)
-        await self._check_number(session, workspace_id, agent.id, body.phone_number, None)
+        agent_id = body.agent_uuid
+        agent_name = await binding_service.agent_name(session, workspace_id, agent_id)
+        await self._check_number(session, workspace_id, agent_id, body.phone_number, None)
         connector_id = uuid.uuid4()
 
         def seal(column: str, value: str | None) -> str | None:
@@ -76,7 +76,7 @@ class PbxConnectorService:
         connector = PbxConnector(
             id=connector_id,
             workspace_id=workspace_id,
-            agent_id=agent.id,
+            agent_id=agent_id,
             name=body.name or default_connector_name(body.phone_number),
             phone_number=body.phone_number,
             registrar_server=body.registrar_server,
@@ -92,10 +92,10 @@ class PbxConnectorService:
                 **EMPTY_NORMALIZER,
                 **(body.normalizer.model_dump() if body.normalizer else {}),
             },
-            status="pending",
+            status=SipStatus.pending,
         )
         await repo.add(session, connector)
-        return connector, agent.name
+        return connector, agent_name
 
     async def get(
         self, session: AsyncSession, workspace_id: uuid.UUID, connector_id: uuid.UUID
@@ -128,13 +128,12 @@ class PbxConnectorService:
         connector, agent_name = await self.get(session, workspace_id, connector_id)
         sent: dict[str, Any] = body.model_dump(exclude_unset=True)
         if "agent_uuid" in sent or "phone_number" in sent:
-            agent = await agent_service.get(
-                session, workspace_id, sent.get("agent_uuid", connector.agent_id)
-            )
+            agent_id = sent.get("agent_uuid", connector.agent_id)
+            agent_name = await binding_service.agent_name(session, workspace_id, agent_id)
             number = sent.get("phone_number", connector.phone_number)
-            if (agent.id, number) != (connector.agent_id, connector.phone_number):
-                await self._check_number(session, workspace_id, agent.id, number, connector.id)
-            connector.agent_id, connector.phone_number, agent_name = agent.id, number, agent.name
+            if (agent_id, number) != (connector.agent_id, connector.phone_number):
+                await self._check_number(session, workspace_id, agent_id, number, connector.id)
+            connector.agent_id, connector.phone_number = agent_id, number
         for key in ("name", "allowed_ip"):
             if key in sent:
                 setattr(connector, key, sent[key])
@@ -172,6 +171,11 @@ class PbxConnectorService:
         """Delete a connector: its agent stops answering its number through it."""
         connector, _ = await self.get(session, workspace_id, connector_id)
         await repo.remove(session, connector.id)
+
+    async def delete_for_agent(self, session: AsyncSession, agent_id: uuid.UUID) -> int:
+        """Delete the agent's connectors (a connector is the agent's extension and cannot exist
+        without it); returns how many."""
+        return await repo.remove_for_agent(session, agent_id)
 
     async def _check_number(
         self,

@@ -1,4 +1,4 @@
-"""Purchased inventory (contract §4.3): search the provider's offers, buy a number."""
+"""Purchased inventory (docs/api-decisions.md §4.3): search the provider's offers, buy a number."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Source
+from trunkline.binding.rules import NumberStatus, Source
+from trunkline.db import lock_workspace
 from trunkline.errors import (
     NumberInInventory,
     NumberIsExternal,
@@ -30,7 +31,6 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
 )
 from trunkline.phone_number.service import phone_number_service
-from trunkline.workspace import repository as workspaces
 
 
 def available_view(offer: Offer) -> AvailableNumber:
@@ -94,7 +94,7 @@ class InventoryService:
         """Buy a number: checks, the per-workspace limit (race-safe), then the row."""
         # Everything below runs with the workspace's purchases serialized, so the count of
         # active numbers cannot change between the check and the insert.
-        await workspaces.lock(session, workspace_id)
+        await lock_workspace(session, workspace_id)
         existing = await repo.get_by_number(session, workspace_id, body.number)
         self._check_existing(existing)
         offer = await provider.quote(body.number)
@@ -114,7 +114,7 @@ class InventoryService:
             "location": offer.location or body.location,
             "type": offer.type,
             "source": Source.purchased.value,
-            "status": "active",
+            "status": NumberStatus.active,
             "capabilities": offer.capabilities.as_dict(),
             "channel_settings": purchased_channel_settings(
                 offer.country_code, offer.capabilities.as_dict()
@@ -150,7 +150,7 @@ class InventoryService:
 
     @staticmethod
     def _check_existing(existing: PhoneNumber | None) -> None:
-        if existing is None or existing.status != "active":
+        if existing is None or existing.status != NumberStatus.active:
             return
         if existing.is_external:
             raise NumberIsExternal(

@@ -4,49 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    bindparam,
-    delete,
-    exists,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Channel
+from trunkline.binding.holdings import has_trunk_row, held_condition
+from trunkline.binding.rules import NumberStatus, Source
+from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import insert_ignoring_conflicts, key_read
-from trunkline.models import (
-    Binding,
-    PbxConnector,
-    PhoneNumber,
-    SipConnection,
-    SipConnectionAssignment,
-    Trunk,
-)
-
-
-@dataclass(frozen=True)
-class NumberFilters:
-    """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
-    way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
-
-    source: str | None = None
-    status: str | None = None
-    channel: Channel | None = None
-    agent_id: uuid.UUID | None = None
-    number_digits: str | None = None  # prefix of the E.164 digits
-    trunk_channel: Channel | None = None
-
+from trunkline.models import PhoneNumber
+from trunkline.phone_number.schemas import NumberFilters
 
 # The key lookups run on most requests: built once and executed with parameters, which spares
 # building the statement and its cache key on every call (~0.4 ms of a snapshot GET). They are
-# key reads: on SQLite they run on the loop thread (kit/repository.key_read).
+# key reads: on SQLite they run on the loop thread (db.key_read).
 _BY_ID = key_read(
     select(PhoneNumber).where(
         PhoneNumber.id == bindparam("phone_number_id"),
@@ -77,9 +49,11 @@ async def get_by_number(
     return result.scalar_one_or_none()
 
 
-async def insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Insert a number row unless (workspace, number) exists — concurrent creators all succeed."""
-    await session.execute(insert_ignoring_conflicts(session, PhoneNumber), values)
+async def insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a number row unless (workspace, number) exists — concurrent creators all succeed;
+    True when this insert made the row."""
+    result = await session.execute(insert_ignoring_conflicts(session, PhoneNumber), values)
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
@@ -87,35 +61,6 @@ async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
 
 
 # --- lists ----------------------------------------------------------------------------------
-
-
-def _held(workspace_id: uuid.UUID, channel: Channel | None, agent_id: uuid.UUID | None) -> Any:
-    """Correlated condition: some agent (``agent_id`` if given) answers the row's number on
-    ``channel`` (or any) through a binding row, a connection assignment or a PBX connector."""
-    binding = select(Binding.id).where(Binding.phone_number_id == PhoneNumber.id)
-    if channel is not None:
-        binding = binding.where(Binding.channel == channel.value)
-    if agent_id is not None:
-        binding = binding.where(Binding.agent_id == agent_id)
-    parts: list[ColumnElement[bool]] = [exists(binding)]
-    if channel in (None, Channel.call):
-        assigned = (
-            select(SipConnectionAssignment.id)
-            .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
-            .where(
-                SipConnection.workspace_id == workspace_id,
-                SipConnection.phone_number_e164 == PhoneNumber.number,
-            )
-        )
-        pbx = select(PbxConnector.id).where(
-            PbxConnector.workspace_id == workspace_id,
-            PbxConnector.phone_number == PhoneNumber.number,
-        )
-        if agent_id is not None:
-            assigned = assigned.where(SipConnectionAssignment.agent_id == agent_id)
-            pbx = pbx.where(PbxConnector.agent_id == agent_id)
-        parts += [exists(assigned), exists(pbx)]
-    return or_(*parts)
 
 
 def _conditions(workspace_id: uuid.UUID, f: NumberFilters) -> list[Any]:
@@ -128,16 +73,9 @@ def _conditions(workspace_id: uuid.UUID, f: NumberFilters) -> list[Any]:
         # Digits only (validated), so no LIKE wildcard can sneak in.
         conds.append(PhoneNumber.number.like(f"+{f.number_digits}%"))
     if f.trunk_channel is not None:
-        conds.append(
-            exists(
-                select(Trunk.id).where(
-                    Trunk.phone_number_id == PhoneNumber.id,
-                    Trunk.channel == f.trunk_channel.value,
-                )
-            )
-        )
+        conds.append(has_trunk_row(f.trunk_channel))
     if f.channel is not None or f.agent_id is not None:
-        conds.append(_held(workspace_id, f.channel, f.agent_id))
+        conds.append(held_condition(workspace_id, f.channel, f.agent_id))
     return conds
 
 
@@ -169,23 +107,6 @@ async def page(
     return list(rows.scalars())
 
 
-async def trunks_for_numbers(
-    session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Trunk]]:
-    """The trunk rows of each number, call before whatsapp, in one query."""
-    if not phone_number_ids:
-        return {}
-    rows = await session.execute(
-        select(Trunk)
-        .where(Trunk.phone_number_id.in_(phone_number_ids))
-        .order_by(Trunk.phone_number_id, Trunk.channel)
-    )
-    out: dict[uuid.UUID, list[Trunk]] = {}
-    for trunk in rows.scalars():
-        out.setdefault(trunk.phone_number_id, []).append(trunk)
-    return out
-
-
 # --- purchases ------------------------------------------------------------------------------
 
 
@@ -195,8 +116,8 @@ async def count_active_purchased(session: AsyncSession, workspace_id: uuid.UUID)
         .select_from(PhoneNumber)
         .where(
             PhoneNumber.workspace_id == workspace_id,
-            PhoneNumber.source == "purchased",
-            PhoneNumber.status == "active",
+            PhoneNumber.source == Source.purchased,
+            PhoneNumber.status == NumberStatus.active,
         )
     )
     return int(total or 0)
@@ -210,8 +131,24 @@ async def active_matching(
     query = select(PhoneNumber.number).where(
         PhoneNumber.workspace_id == workspace_id,
         PhoneNumber.number.startswith(prefix, autoescape=True),
-        PhoneNumber.status == "active",
+        PhoneNumber.status == NumberStatus.active,
     )
     if contains:
         query = query.where(PhoneNumber.number.contains(contains, autoescape=True))
     return set(await session.scalars(query))
+
+
+async def active_ids_by_number(
+    session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """Inventory ids of the active numbers among ``numbers``."""
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(PhoneNumber.number, PhoneNumber.id).where(
+            PhoneNumber.workspace_id == workspace_id,
+            PhoneNumber.number.in_(numbers),
+            PhoneNumber.status == NumberStatus.active,
+        )
+    )
+    return {number: pid for number, pid in rows}

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from trunkline.binding.rules import Channel
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.deps import AuthDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import (
@@ -20,12 +20,12 @@ from trunkline.kit.pagination import Page, PageParams, make_page, page_params
 from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
 from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.provider import NumberType
-from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.schemas import (
     AvailableNumber,
     ChannelsSnapshot,
     CountryCode,
     Digits,
+    NumberFilters,
     PhoneNumberPurchase,
     PhoneNumberRead,
     PhoneNumberUpdate,
@@ -94,8 +94,8 @@ async def list_numbers(
     auth: AuthDep,
     session: SessionDep,
     params: Annotated[PageParams, Depends(page_params)],
-    source: Annotated[Literal["purchased", "external"] | None, Query()] = None,
-    status: Annotated[Literal["active", "released"] | None, Query()] = None,
+    source: Annotated[Source | None, Query()] = None,
+    status: Annotated[NumberStatus | None, Query()] = None,
     channel: Annotated[
         Channel | None, Query(description="Only numbers bound on this channel")
     ] = None,

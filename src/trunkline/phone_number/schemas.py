@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.kit.e164 import COUNTRY_CODES
 from trunkline.kit.schema import E164, RequestModel, ResponseModel, UtcDatetime
+from trunkline.kit.sip_status import SipStatus
 from trunkline.phone_number.provider.base import NumberType
 
 
@@ -48,11 +51,11 @@ class ChannelsSnapshot(ResponseModel):
     phone_number_uuid: uuid.UUID
     number: str = Field(examples=["+12025550123"])
     is_external: bool
-    source: str = Field(examples=["external"])
+    source: Source = Field(examples=["external"])
     channels: SnapshotChannels
 
 
-# --- PhoneNumber (inventory item, contract §3.2) --------------------------------------------
+# --- PhoneNumber (inventory item, docs/api-decisions.md §3.2) ---
 
 
 class CapabilitiesRead(ResponseModel):
@@ -101,7 +104,7 @@ class TrunkSipRead(ResponseModel):
     transport: str
     has_username: bool
     has_password: bool
-    status: str = Field(
+    status: SipStatus = Field(
         examples=["active"],
         description="Live SIP health from the monitor (same values as connections).",
     )
@@ -128,8 +131,8 @@ class PhoneNumberRead(ResponseModel):
     location: str | None
     type: str = Field(examples=["local"], description="local|toll_free|mobile|national|unknown")
     is_external: bool
-    source: str = Field(examples=["purchased"], description="purchased|external")
-    status: str = Field(examples=["active"], description="active|released")
+    source: Source = Field(examples=["purchased"], description="purchased|external")
+    status: NumberStatus = Field(examples=["active"], description="active|released")
     capabilities: CapabilitiesRead
     channel_settings: ChannelSettingsRead
     billing: BillingRead | None = Field(description="null for external numbers (never billed)")
@@ -145,7 +148,7 @@ class PhoneNumberRead(ResponseModel):
 
 
 class AvailableNumber(ResponseModel):
-    """A number the provider offers (contract §4.3 search)."""
+    """A number the provider offers (docs/api-decisions.md §4.3 search)."""
 
     number: str = Field(examples=["+12015550123"])
     country_code: str = Field(examples=["US"])
@@ -240,3 +243,16 @@ class PhoneNumberPurchase(RequestModel):
     location: str | None = Field(
         default=None, max_length=255, description="Used when the provider knows no location."
     )
+
+
+@dataclass(frozen=True)
+class NumberFilters:
+    """List filters; ``None`` means "any". ``channel`` and ``agent_id`` match holdings (every
+    way an agent answers a number); ``trunk_channel`` matches external trunk rows."""
+
+    source: Source | None = None
+    status: NumberStatus | None = None
+    channel: Channel | None = None
+    agent_id: uuid.UUID | None = None
+    number_digits: str | None = None  # prefix of the E.164 digits
+    trunk_channel: Channel | None = None

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Channel
+from trunkline.binding.rules import Channel, NumberStatus
 from trunkline.binding.service import binding_service
 from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
 from trunkline.kit.clock import utcnow
 from trunkline.kit.e164 import normalize_query
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, total_from_page
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
-from trunkline.phone_number.repository import NumberFilters
-from trunkline.phone_number.rules import build_item, build_snapshot, check_capable
+from trunkline.phone_number.rules import check_capable
 from trunkline.phone_number.rules import merge_channel_settings as merge
-from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead, PhoneNumberUpdate
+from trunkline.phone_number.schemas import (
+    ChannelsSnapshot,
+    NumberFilters,
+    PhoneNumberRead,
+    PhoneNumberUpdate,
+)
+from trunkline.phone_number.views import build_item, build_snapshot
 
 
 class PhoneNumberService:
@@ -30,6 +36,33 @@ class PhoneNumberService:
         if number is None:
             raise PhoneNumberNotFound()
         return number
+
+    async def find(
+        self, session: AsyncSession, workspace_id: uuid.UUID, phone_number_id: uuid.UUID
+    ) -> PhoneNumber | None:
+        """One number of the workspace by id, or None."""
+        return await repo.get(session, workspace_id, phone_number_id)
+
+    async def find_by_number(
+        self, session: AsyncSession, workspace_id: uuid.UUID, e164: str
+    ) -> PhoneNumber | None:
+        """The workspace's row for ``e164`` (any source or status), or None."""
+        return await repo.get_by_number(session, workspace_id, e164)
+
+    async def add_if_absent(self, session: AsyncSession, values: dict[str, Any]) -> bool:
+        """Insert a number row unless the workspace has ``values["number"]`` already (race-safe:
+        concurrent creators all succeed); True when this call made the row."""
+        return await repo.insert_if_absent(session, values)
+
+    async def remove(self, session: AsyncSession, number: PhoneNumber) -> None:
+        """Delete the number row (its binding rows go with it)."""
+        await repo.remove(session, number.id)
+
+    async def active_ids_by_number(
+        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        """Inventory ids of the workspace's active numbers among ``numbers``."""
+        return await repo.active_ids_by_number(session, workspace_id, numbers)
 
     async def snapshot(self, session: AsyncSession, number: PhoneNumber) -> ChannelsSnapshot:
         """The ChannelsSnapshot of a number row."""
@@ -61,7 +94,7 @@ class PhoneNumberService:
             session, workspace_id, [n.number for n in numbers]
         )
         external = [n.id for n in numbers if n.is_external]
-        trunks = await repo.trunks_for_numbers(session, external)
+        trunks = await binding_service.trunks_for_numbers(session, external)
         return [build_item(n, holdings[n.number], trunks.get(n.id, [])) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
@@ -81,15 +114,11 @@ class PhoneNumberService:
         filters: NumberFilters,
         params: PageParams,
     ) -> tuple[list[PhoneNumberRead], int]:
-        """A page of the inventory, oldest first, and the filtered total.
-
-        The total is exact. Counting walks every matching index entry, so it only runs when the
-        page cannot tell: a page that is neither full nor empty ends the list (total = offset +
-        rows), and an empty first page means an empty list."""
+        """A page of the inventory, oldest first, and the exact filtered total (counted only
+        when the page cannot tell it: ``kit.pagination.total_from_page``)."""
         rows = await repo.page(session, workspace_id, filters, params)
-        if 0 < len(rows) < params.per_page or (not rows and params.page == 1):
-            total = params.offset + len(rows)
-        else:
+        total = total_from_page(params, len(rows))
+        if total is None:
             total = await repo.count(session, workspace_id, filters)
         return await self.items(session, workspace_id, rows), total
 
@@ -103,7 +132,7 @@ class PhoneNumberService:
         """Merge channel settings key by key; enabling what the number cannot carry is 422."""
         number = await self.get(session, workspace_id, phone_number_id)
         patch = body.settings_patch()
-        error = check_capable(number, patch)
+        error = check_capable(number.capabilities, number.is_external, patch)
         if error is not None:
             raise error
         number.channel_settings = merge(number.channel_settings, patch)
@@ -120,10 +149,10 @@ class PhoneNumberService:
                 "External numbers cannot be released; delete their trunks instead "
                 "(DELETE /api/v1/phone-numbers/trunks)."
             )
-        if number.status != "released":
+        if number.status != NumberStatus.released:
             for channel in Channel:
                 await binding_service.unbind(session, number.id, channel)
-            number.status = "released"
+            number.status = NumberStatus.released
             number.released_at = utcnow()
             await session.flush()
         return await self.item(session, number)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import insert_ignoring_conflicts
+from trunkline.db import insert_ignoring_conflicts
+from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import SipConnection, SipConnectionAssignment
 
 
@@ -32,19 +32,13 @@ async def add(session: AsyncSession, connection: SipConnection) -> None:
 async def page(
     session: AsyncSession, workspace_id: uuid.UUID, params: PageParams
 ) -> tuple[list[SipConnection], int]:
-    total = await session.scalar(
-        select(func.count())
-        .select_from(SipConnection)
-        .where(SipConnection.workspace_id == workspace_id)
+    mine = SipConnection.workspace_id == workspace_id
+    return await page_of(
+        session,
+        select(SipConnection).where(mine).order_by(SipConnection.created_at, SipConnection.id),
+        select(func.count()).select_from(SipConnection).where(mine),
+        params,
     )
-    rows = await session.execute(
-        select(SipConnection)
-        .where(SipConnection.workspace_id == workspace_id)
-        .order_by(SipConnection.created_at, SipConnection.id)
-        .offset(params.offset)
-        .limit(params.per_page)
-    )
-    return list(rows.scalars()), int(total or 0)
 
 
 async def remove(session: AsyncSession, connection_id: uuid.UUID) -> None:

@@ -1,22 +1,47 @@
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query
 
 from trunkline.deps import AuthDep, MonitorDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
-from trunkline.errors import ConnectionInUse, ConnectionNotFound, InvalidGateway, PhoneInUse
+from trunkline.errors import (
+    AgentNotFound,
+    ConnectionDisabled,
+    ConnectionInUse,
+    ConnectionNotFound,
+    InvalidGateway,
+    PhoneInUse,
+    ServiceUnavailable,
+)
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params
-from trunkline.sip_connection.schemas import ConnectionCreate, ConnectionRead, ConnectionUpdate
+from trunkline.monitor.schemas import CheckResult, StatusEventRead
+from trunkline.sip_connection.schemas import (
+    AssignmentRead,
+    ConnectionAssign,
+    ConnectionCreate,
+    ConnectionRead,
+    ConnectionUnassign,
+    ConnectionUpdate,
+    UnassignmentRead,
+)
 from trunkline.sip_connection.service import sip_connection_service
 
-router = APIRouter(prefix="/channels/sip-trunk/connections", tags=["sip trunk connections"])
+# Every SIP trunk connection endpoint: the connections themselves, their live checks and
+# status history, and attaching them to agents' call channels (under /agents/…).
+router = APIRouter()
+_CONNECTIONS = "/channels/sip-trunk/connections"
+_TAGS: list[str | Enum] = ["sip trunk connections"]
+_ASSIGNMENT = "/agents/{agent_uuid}/channels/call/sip-trunk"
+_ASSIGNMENT_TAGS: list[str | Enum] = ["agent channels"]
 
 
 @router.post(
-    "",
+    _CONNECTIONS,
+    tags=_TAGS,
     status_code=201,
     response_model=Envelope[ConnectionRead],
     responses=error_responses(InvalidGateway),
@@ -29,7 +54,12 @@ async def create_connection(
     return ok(ConnectionRead.of(connection), "Connection created.")
 
 
-@router.get("", response_model=Envelope[Page[ConnectionRead]], responses=error_responses())
+@router.get(
+    _CONNECTIONS,
+    tags=_TAGS,
+    response_model=Envelope[Page[ConnectionRead]],
+    responses=error_responses(),
+)
 async def list_connections(
     auth: AuthDep, session: SessionDep, params: Annotated[PageParams, Depends(page_params)]
 ) -> Envelope[Page[ConnectionRead]]:
@@ -41,7 +71,8 @@ async def list_connections(
 
 
 @router.get(
-    "/{connection_uuid}",
+    _CONNECTIONS + "/{connection_uuid}",
+    tags=_TAGS,
     response_model=Envelope[ConnectionRead],
     responses=error_responses(ConnectionNotFound),
 )
@@ -54,7 +85,8 @@ async def get_connection(
 
 
 @router.patch(
-    "/{connection_uuid}",
+    _CONNECTIONS + "/{connection_uuid}",
+    tags=_TAGS,
     response_model=Envelope[ConnectionRead],
     responses=error_responses(ConnectionNotFound, InvalidGateway, PhoneInUse),
     description=(ConnectionUpdate.__doc__ or "").strip(),
@@ -72,14 +104,13 @@ async def update_connection(
     connection = await sip_connection_service.update(
         session, auth.workspace_id, box, connection_uuid, body
     )
-    if connection.status == "disabled":
-        # After the commit: un-REGISTER it if this process keeps it registered.
-        background.add_task(monitor.forget, "connection", connection.id)
+    background.add_task(sip_connection_service.forget_if_disabled, monitor, connection)
     return ok(ConnectionRead.of(connection), "Connection updated.")
 
 
 @router.delete(
-    "/{connection_uuid}",
+    _CONNECTIONS + "/{connection_uuid}",
+    tags=_TAGS,
     response_model=Envelope[None],
     responses=error_responses(ConnectionNotFound, ConnectionInUse),
     description=(
@@ -97,5 +128,92 @@ async def delete_connection(
 ) -> Envelope[None]:
     """Delete a SIP trunk connection."""
     await sip_connection_service.delete(session, auth.workspace_id, connection_uuid, force=force)
-    background.add_task(monitor.forget, "connection", connection_uuid)
+    background.add_task(sip_connection_service.forget, monitor, connection_uuid)
     return ok(None, "Connection deleted.")
+
+
+@router.post(
+    _CONNECTIONS + "/{connection_uuid}/check",
+    tags=_TAGS,
+    response_model=Envelope[CheckResult],
+    responses=error_responses(ConnectionNotFound, ConnectionDisabled, ServiceUnavailable),
+)
+async def check_connection(
+    connection_uuid: uuid.UUID, auth: AuthDep, session: SessionDep, monitor: MonitorDep
+) -> Envelope[CheckResult]:
+    """Check a connection now over SIP; returns its new status and the redacted SIP trace."""
+    result = await sip_connection_service.check(
+        session, auth.workspace_id, connection_uuid, monitor
+    )
+    return ok(result, f"Connection checked: {result.status}.")
+
+
+@router.get(
+    _CONNECTIONS + "/{connection_uuid}/events",
+    tags=_TAGS,
+    response_model=Envelope[Page[StatusEventRead]],
+    responses=error_responses(ConnectionNotFound),
+)
+async def connection_events(
+    connection_uuid: uuid.UUID,
+    auth: AuthDep,
+    session: SessionDep,
+    monitor: MonitorDep,
+    params: Annotated[PageParams, Depends(page_params)],
+) -> Envelope[Page[StatusEventRead]]:
+    """List a connection's status changes, newest first (paginated)."""
+    rows, total = await sip_connection_service.events(
+        session, auth.workspace_id, connection_uuid, monitor, params
+    )
+    return ok(make_page(rows, total, params), "Events retrieved.")
+
+
+@router.post(
+    _ASSIGNMENT,
+    tags=_ASSIGNMENT_TAGS,
+    response_model=Envelope[AssignmentRead],
+    responses=error_responses(AgentNotFound, ConnectionNotFound, PhoneInUse),
+    description=(
+        "Attach a SIP trunk connection to the agent's call channel. Without `force`, 409 "
+        "`phone_in_use` when the connection's number (compared in E.164 when it parses, else "
+        "verbatim) is bound on call to another agent by any means; `data` names that agent "
+        "(`agent_uuid`, `agent_name`, `bound_via`). With `force` the assignment is added: the "
+        "newest assignment receives inbound calls (snapshots show that agent), earlier agents "
+        "keep outbound use. Attaching a connection the agent already has is a no-op (200) that "
+        "keeps its original rank; to make an earlier agent the inbound one again, detach and "
+        "attach it again with force. An agent may have several connections."
+    ),
+)
+async def assign_connection(
+    agent_uuid: uuid.UUID, body: ConnectionAssign, auth: AuthDep, session: SessionDep
+) -> Envelope[AssignmentRead]:
+    """Attach a SIP trunk connection to the agent's call channel."""
+    result = await sip_connection_service.assign(session, auth.workspace_id, agent_uuid, body)
+    return ok(result, "Connection assigned.")
+
+
+@router.delete(
+    _ASSIGNMENT,
+    tags=_ASSIGNMENT_TAGS,
+    response_model=Envelope[UnassignmentRead],
+    responses=error_responses(AgentNotFound, ConnectionNotFound),
+    description=(
+        "Detach a connection from the agent (`connection_uuid` in the query or the JSON body), "
+        "or every connection when none is named. The connections themselves stay. Detaching a "
+        "connection that is not attached is a no-op (200, empty `unassigned_connection_uuids`); "
+        "an unknown connection is 404 `connection_not_found`."
+    ),
+)
+async def unassign_connection(
+    agent_uuid: uuid.UUID,
+    auth: AuthDep,
+    session: SessionDep,
+    connection_uuid: Annotated[uuid.UUID | None, Query()] = None,
+    body: Annotated[ConnectionUnassign | None, Body()] = None,
+) -> Envelope[UnassignmentRead]:
+    """Detach SIP trunk connections from the agent's call channel."""
+    from_body = body.connection_uuid if body is not None else None
+    result = await sip_connection_service.unassign(
+        session, auth.workspace_id, agent_uuid, connection_uuid, from_body
+    )
+    return ok(result, "Connection unassigned.")

@@ -1,4 +1,4 @@
-"""SIP trunk connections (contract §4.4, seed 002)."""
+"""SIP trunk connections (docs/api-decisions.md §4.4)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from trunkline.kit.schema import Gateway, RequestModel, ResponseModel, UtcDatetime
+from trunkline.kit.sip_status import SipStatus
 from trunkline.models import SipConnection
 
 Transport = Literal["udp", "tcp", "tls"]
-ConnectionStatus = Literal[
-    "pending", "active", "degraded", "auth_failed", "unreachable", "disabled"
-]
 
 
 class ConnectionCreate(RequestModel):
@@ -99,7 +97,7 @@ class ConnectionRead(ResponseModel):
     transport: Transport
     register_: bool = Field(alias="register")
     enabled: bool
-    status: ConnectionStatus
+    status: SipStatus
     status_detail: dict[str, Any] | None
     last_checked_at: UtcDatetime | None
     created_at: UtcDatetime
@@ -116,8 +114,8 @@ class ConnectionRead(ResponseModel):
             port=c.port,
             transport=c.transport,
             register_=c.register,
-            enabled=c.status != "disabled",
-            status=c.status,
+            enabled=c.status != SipStatus.disabled,
+            status=SipStatus(c.status),
             status_detail=c.status_detail,
             last_checked_at=c.last_checked_at,
             created_at=c.created_at,

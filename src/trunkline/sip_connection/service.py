@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.service import agent_service
 from trunkline.binding.rules import Channel, check_connection_assign, check_connection_renumber
 from trunkline.binding.service import binding_service
-from trunkline.errors import ConnectionInUse, ConnectionNotFound
+from trunkline.errors import ConnectionDisabled, ConnectionInUse, ConnectionNotFound, Unprocessable
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.kit.e164 import e164_or_none
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, TargetKind, reset_status
 from trunkline.models import SipConnection
+from trunkline.monitor.schemas import CheckResult, StatusEventRead, TraceEntryRead
+from trunkline.monitor.service import MonitorService
 from trunkline.sip_connection import repository as repo
 from trunkline.sip_connection.schemas import (
     AssignmentRead,
@@ -33,15 +34,6 @@ _SECRET_FIELDS = ("username", "password")
 def number_key(connection: SipConnection) -> str:
     """What the connection's number is compared by: E.164 when it parses, else verbatim."""
     return connection.phone_number_e164 or connection.phone_number
-
-
-def reset_status(target: Any) -> None:
-    """Back to ``pending`` and due now: the monitor re-checks it on its next pass."""
-    target.status = "pending"
-    target.status_detail = None
-    target.last_checked_at = None
-    target.check_misses = 0
-    target.next_check_at = utcnow()
 
 
 class SipConnectionService:
@@ -71,7 +63,7 @@ class SipConnectionService:
             password_secret=box.encrypt(
                 body.password, aad_for("sip_connection", "password_secret", connection_id)
             ),
-            status="pending" if body.enabled else "disabled",
+            status=SipStatus.pending if body.enabled else SipStatus.disabled,
         )
         await repo.add(session, connection)
         return connection
@@ -143,11 +135,11 @@ class SipConnectionService:
                     box.encrypt(sent[key], aad_for("sip_connection", column, connection.id)),
                 )
                 recheck = True  # a replaced credential is a changed one: it is never compared
-        disabled = sent.get("enabled", connection.status != "disabled") is False
+        disabled = sent.get("enabled", connection.status != SipStatus.disabled) is False
         if disabled:
             # Disabled wins over any other change: no checks, and the monitor un-REGISTERs it.
-            connection.status, connection.check_misses = "disabled", 0
-        elif recheck or connection.status == "disabled":
+            connection.status, connection.check_misses = SipStatus.disabled, 0
+        elif recheck or connection.status == SipStatus.disabled:
             reset_status(connection)
         await session.flush()
         await session.refresh(connection)
@@ -170,6 +162,53 @@ class SipConnectionService:
         await repo.delete_assignments(session, connection_id=connection.id)
         await repo.remove(session, connection.id)
 
+    async def check(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        monitor: MonitorService,
+    ) -> CheckResult:
+        """Check a connection now over SIP (``ConnectionDisabled`` while it is switched off);
+        its new status and the redacted SIP trace."""
+        connection = await self.get(session, workspace_id, connection_id)
+        if connection.status == SipStatus.disabled:
+            raise ConnectionDisabled()
+        report = await monitor.check_now(session, TargetKind.connection, connection)
+        return CheckResult(
+            uuid=connection.id,
+            status=report.status,
+            status_detail=report.status_detail,
+            last_checked_at=connection.last_checked_at,
+            trace=[
+                TraceEntryRead(direction=t.direction, at=t.at, remote=t.remote, text=t.text)
+                for t in report.trace
+            ],
+        )
+
+    async def events(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        monitor: MonitorService,
+        params: PageParams,
+    ) -> tuple[list[StatusEventRead], int]:
+        """A page of the connection's status changes, newest first, and their total."""
+        connection = await self.get(session, workspace_id, connection_id)
+        rows, total = await monitor.events(session, workspace_id, connection.id, params)
+        return [StatusEventRead.of(e) for e in rows], total
+
+    async def forget_if_disabled(self, monitor: MonitorService, connection: SipConnection) -> None:
+        """After the commit: un-REGISTER a connection just disabled, if this process keeps it
+        registered."""
+        if connection.status == SipStatus.disabled:
+            await monitor.forget(TargetKind.connection, connection.id)
+
+    async def forget(self, monitor: MonitorService, connection_id: uuid.UUID) -> None:
+        """After the commit: un-REGISTER a deleted connection, if this process registered it."""
+        await monitor.forget(TargetKind.connection, connection_id)
+
     async def assign(
         self,
         session: AsyncSession,
@@ -177,21 +216,21 @@ class SipConnectionService:
         agent_id: uuid.UUID,
         body: ConnectionAssign,
     ) -> AssignmentRead:
-        """Attach a connection to an agent's call channel (contract §4.4)."""
-        agent = await agent_service.get(session, workspace_id, agent_id)
+        """Attach a connection to an agent's call channel (docs/api-decisions.md §4.4)."""
+        await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
         connection = await self.get(
             session, workspace_id, body.connection_uuid, field="connection_uuid"
         )
         result = AssignmentRead(
-            agent_uuid=agent.id, connection_uuid=connection.id, phone_number=connection.phone_number
+            agent_uuid=agent_id, connection_uuid=connection.id, phone_number=connection.phone_number
         )
         await binding_service.lock(
-            session, workspace_id, numbers=[number_key(connection)], agents=[agent.id]
+            session, workspace_id, numbers=[number_key(connection)], agents=[agent_id]
         )
-        if agent.id in await repo.assigned_agent_ids(session, connection.id):
+        if agent_id in await repo.assigned_agent_ids(session, connection.id):
             return result  # idempotent: the assignment keeps its original time (and inbound rank)
         error = check_connection_assign(
-            agent_id=agent.id,
+            agent_id=agent_id,
             number_holdings=await binding_service.holdings_for_number(
                 session, workspace_id, number_key(connection), Channel.call
             ),
@@ -205,7 +244,7 @@ class SipConnectionService:
                 "id": uuid.uuid4(),
                 "workspace_id": workspace_id,
                 "connection_id": connection.id,
-                "agent_id": agent.id,
+                "agent_id": agent_id,
                 "created_at": utcnow(),
             },
         )
@@ -217,20 +256,34 @@ class SipConnectionService:
         workspace_id: uuid.UUID,
         agent_id: uuid.UUID,
         connection_id: uuid.UUID | None,
+        from_body: uuid.UUID | None = None,
     ) -> UnassignmentRead:
-        """Detach one connection from the agent, or all of them when none is named."""
-        agent = await agent_service.get(session, workspace_id, agent_id)
-        attached = await repo.assigned_connection_ids(session, agent.id)
+        """Detach one connection from the agent, or all of them when none is named; the
+        connection may be named in the query (``connection_id``) or the body (``from_body``),
+        and both must agree when both are given."""
+        if connection_id is not None and from_body is not None and connection_id != from_body:
+            raise Unprocessable(
+                "connection_uuid differs between the query and the body.",
+                field="connection_uuid",
+                details=[{"field": "connection_uuid", "message": "query and body disagree"}],
+            )
+        connection_id = connection_id or from_body
+        await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound
+        attached = await repo.assigned_connection_ids(session, agent_id)
         if connection_id is None:
             removed = attached
-            await repo.delete_assignments(session, agent_id=agent.id)
+            await repo.delete_assignments(session, agent_id=agent_id)
         else:
             connection = await self.get(
                 session, workspace_id, connection_id, field="connection_uuid"
             )
             removed = [connection.id] if connection.id in attached else []
-            await repo.delete_assignments(session, connection_id=connection.id, agent_id=agent.id)
-        return UnassignmentRead(agent_uuid=agent.id, unassigned_connection_uuids=removed)
+            await repo.delete_assignments(session, connection_id=connection.id, agent_id=agent_id)
+        return UnassignmentRead(agent_uuid=agent_id, unassigned_connection_uuids=removed)
+
+    async def detach_agent(self, session: AsyncSession, agent_id: uuid.UUID) -> None:
+        """Detach every connection from the agent (the connections stay)."""
+        await repo.delete_assignments(session, agent_id=agent_id)
 
 
 sip_connection_service = SipConnectionService()

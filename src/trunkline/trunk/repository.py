@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.kit.repository import insert_ignoring_conflicts
-from trunkline.models import PhoneNumber, Trunk
+from trunkline.db import insert_ignoring_conflicts
+from trunkline.models import Trunk
 
 
 async def get(session: AsyncSession, phone_number_id: uuid.UUID, channel: str) -> Trunk | None:
@@ -34,9 +34,3 @@ async def count_for_number(session: AsyncSession, phone_number_id: uuid.UUID) ->
         select(func.count()).select_from(Trunk).where(Trunk.phone_number_id == phone_number_id)
     )
     return int(total or 0)
-
-
-async def insert_number_if_absent(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert an external number row unless (workspace, number) exists; True if it was ours."""
-    result = await session.execute(insert_ignoring_conflicts(session, PhoneNumber), values)
-    return bool(getattr(result, "rowcount", 0))

@@ -1,4 +1,4 @@
-"""Request models for external trunks (contract §4.1)."""
+"""Request models for external trunks (docs/api-decisions.md §4.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""External trunks (BYO numbers): register, and the rules of contract §4.1."""
+"""External trunks (BYO numbers): register, and the rules of docs/api-decisions.md §4.1."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.binding.rules import (
     Channel,
     Holding,
+    NumberStatus,
     Source,
     Via,
-    check_agent_free,
     check_trunk_register,
     default_trunk_name,
+    one_number_per_agent,
 )
 from trunkline.binding.service import binding_service
 from trunkline.errors import (
@@ -27,17 +28,16 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox
 from trunkline.kit.e164 import normalize_query, parse_e164
 from trunkline.kit.pagination import PageParams
+from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PhoneNumber, Trunk
-from trunkline.phone_number import repository as numbers
-from trunkline.phone_number.repository import NumberFilters
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
-    build_snapshot,
     default_channel_settings,
 )
-from trunkline.phone_number.schemas import ChannelsSnapshot, PhoneNumberRead
+from trunkline.phone_number.schemas import ChannelsSnapshot, NumberFilters, PhoneNumberRead
 from trunkline.phone_number.service import phone_number_service
+from trunkline.phone_number.views import build_snapshot
 from trunkline.trunk import repository as repo
 from trunkline.trunk.schemas import TrunkAssign, TrunkCreate, TrunkDeleted, TrunkUpdate
 from trunkline.trunk.sip import sip_columns, sip_patch_columns
@@ -70,13 +70,14 @@ class TrunkService:
         existing = (
             None
             if found.number_id is None
-            else await numbers.get(session, workspace_id, found.number_id)
+            else await phone_number_service.find(session, workspace_id, found.number_id)
         )
-        live = existing if existing is not None and existing.status == "active" else None
+        live = existing if existing is not None and existing.status == NumberStatus.active else None
         # Every channel's holdings: the rule needs this channel's, the snapshot all of them.
         holdings = found.number_holdings
         error = check_trunk_register(
             number=e164,
+            channel=channel,
             existing_source=Source(live.source) if live else None,
             number_holdings=[h for h in holdings if h.channel is channel],
             agent_holdings=found.agent_holdings,
@@ -108,7 +109,7 @@ class TrunkService:
                 "name": body.name or default_trunk_name(channel, e164),
                 "direction": body.direction,
                 "additional_settings": body.additional_settings or {},
-                "status": "pending",
+                "status": SipStatus.pending,
                 "created_at": now,
                 "updated_at": now,
                 **sip_columns(box, trunk_id, body.sip if channel is Channel.call else None),
@@ -141,7 +142,7 @@ class TrunkService:
             "location": None,  # unknown for a number brought by the customer
             "type": info.type,
             "source": Source.external.value,
-            "status": "active",
+            "status": NumberStatus.active,
             "capabilities": dict(EXTERNAL_CAPABILITIES),
             "channel_settings": default_channel_settings(info.country_code),
             "monthly_fee": None,
@@ -161,14 +162,14 @@ class TrunkService:
                 **fresh,
             }
             _apply_registration(values, body)
-            if await repo.insert_number_if_absent(session, values):
+            if await phone_number_service.add_if_absent(session, values):
                 # Ours: the row is exactly these values, no need to read it back.
                 return PhoneNumber(**values)
-            existing = await numbers.get_by_number(session, workspace_id, e164)
+            existing = await phone_number_service.find_by_number(session, workspace_id, e164)
             assert existing is not None  # created concurrently
             if not existing.is_external:
                 raise NumberInInventory(field="phone_number")  # bought concurrently
-        elif existing.status == "released":
+        elif existing.status == NumberStatus.released:
             # A purchased number released earlier may come back as an external one.
             for key, value in fresh.items():
                 setattr(existing, key, value)
@@ -187,7 +188,7 @@ class TrunkService:
         self, session: AsyncSession, workspace_id: uuid.UUID, e164: str, channel: Channel
     ) -> tuple[PhoneNumber, Trunk]:
         """The external number and its trunk row on ``channel``, or ``TrunkNotFound``."""
-        number = await numbers.get_by_number(session, workspace_id, e164)
+        number = await phone_number_service.find_by_number(session, workspace_id, e164)
         trunk = None
         if number is not None and number.is_external:
             trunk = await repo.get(session, number.id, channel)
@@ -207,8 +208,8 @@ class TrunkService:
     ) -> tuple[list[PhoneNumberRead], int]:
         """External numbers with their trunks; ``channel`` = has a trunk row on that channel."""
         filters = NumberFilters(
-            source=Source.external.value,
-            status="active",
+            source=Source.external,
+            status=NumberStatus.active,
             trunk_channel=channel,
             channel=channel if agent_id is not None else None,
             agent_id=agent_id,
@@ -243,8 +244,7 @@ class TrunkService:
             for key, value in cols.items():
                 setattr(trunk, key, value)
             # New SIP settings have not been checked yet: the monitor picks the row up now.
-            trunk.status, trunk.status_detail, trunk.last_checked_at = "pending", None, None
-            trunk.next_check_at = utcnow()
+            reset_status(trunk)
         if "additional_settings" in sent:
             trunk.additional_settings = body.additional_settings or {}
         await session.flush()
@@ -273,7 +273,12 @@ class TrunkService:
         )
         if bound is not None and bound.agent_id == agent_id:
             return build_snapshot(number, found.number_holdings)  # already this agent's
-        error = check_agent_free(number=number.number, agent_holdings=found.agent_holdings)
+        error = one_number_per_agent(
+            via=Via.trunk,
+            channel=channel,
+            number=number.number,
+            agent_holdings=found.agent_holdings,
+        ).error
         if error is not None:
             raise error
         if bound is not None:
@@ -301,7 +306,7 @@ class TrunkService:
         if removed:
             for other in Channel:
                 await binding_service.unbind(session, number.id, other)
-            await numbers.remove(session, number.id)
+            await phone_number_service.remove(session, number)
         elif channel is Channel.call:
             number.capabilities = {**number.capabilities, "voice": False}
             number.channel_settings = apply_call_direction(number.channel_settings, None)

@@ -1,4 +1,5 @@
-"""A trunk row's SIP columns: written whole on register, partially on PATCH (contract §4.1).
+"""A trunk row's SIP columns: written whole on register, partially on PATCH (docs/api-decisions.md
+§4.1).
 
 Credentials are sealed with the row and column as associated data, so a ciphertext copied into
 another row or column does not decrypt.
@@ -45,7 +46,7 @@ def sip_columns(box: SecretBox, trunk_id: uuid.UUID, sip: TrunkSipIn | None) -> 
 
 
 def sip_patch_columns(box: SecretBox, trunk: Trunk, patch: TrunkSipPatch) -> dict[str, Any]:
-    """The SIP columns a partial ``sip`` object changes (contract §4.1 PATCH)."""
+    """The SIP columns a partial ``sip`` object changes (docs/api-decisions.md §4.1 PATCH)."""
     sent = patch.model_fields_set
     if trunk.sip_gateway is None and "gateway" not in sent:
         message = "gateway is required when adding SIP settings to a trunk."

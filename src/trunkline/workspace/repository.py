@@ -7,9 +7,8 @@ import uuid
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.db import SqliteWriteGateSession
+from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.clock import utcnow
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts, key_read
 from trunkline.models import ApiToken, Workspace
 
 
@@ -70,24 +69,3 @@ async def list_tokens(session: AsyncSession, workspace_id: uuid.UUID) -> list[Ap
 async def list_workspaces(session: AsyncSession) -> list[Workspace]:
     result = await session.execute(select(Workspace).order_by(Workspace.slug))
     return list(result.scalars())
-
-
-async def lock(session: AsyncSession, workspace_id: uuid.UUID) -> None:
-    """Queue this transaction behind others that check-then-write in the workspace.
-
-    Used where no single unique constraint can decide a race: a holding of a number can be a
-    binding row, a connection assignment or a PBX connector, and the purchase limit counts rows.
-    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the workspace row (it does not block inserts
-    that reference the workspace); under READ COMMITTED every later statement of the waiting
-    transaction sees what the first one committed. SQLite has no row locks and admits one
-    writer: the transaction takes the database write lock before any of its reads (the
-    process's write gate, then ``BEGIN IMMEDIATE`` with the next statement).
-    """
-    if isinstance(session, SqliteWriteGateSession):
-        await session.write_lock()
-    elif dialect_name(session) == "postgresql":
-        await session.execute(
-            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
-        )
-    else:
-        raise TypeError("SQLite sessions come from trunkline.db.create_sessionmaker")

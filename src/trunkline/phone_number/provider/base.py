@@ -1,4 +1,4 @@
-"""The number-provider seam: where Trunkline finds and buys numbers (contract §4.3).
+"""The number-provider seam: where Trunkline finds and buys numbers (docs/api-decisions.md §4.3).
 
 A provider answers two questions: which numbers can be bought (``search``) and whether one
 given number can be bought, at what price and with which capabilities (``quote``). Buying

@@ -1,0 +1,142 @@
+"""Every statement marked as a key read (``trunkline.db.key_read``) reads through an index.
+
+The mark sends a statement to SQLite's event-loop thread, where a scan would hold up every other
+request; so the mark is checked, not trusted: each marked statement's plan is asked of the
+suite's database (SQLite: ``EXPLAIN QUERY PLAN``, failing on a ``SCAN`` of a table; PostgreSQL:
+``EXPLAIN`` with ``enable_seqscan`` off, failing on a ``Seq Scan``: with sequential scans priced
+out, a Seq Scan left in the plan means no index can serve the statement). The planners decide
+with statistics of a realistic shape: one workspace holds thousands of numbers and agents
+(``ANALYZE`` after seeding), so a plan that walks a workspace's rows to find one is not the
+cheap choice it is on empty tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Executable, bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import trunkline
+from trunkline.db import key_read
+from trunkline.db.statements import KEY_READS
+from trunkline.kit.clock import utcnow
+from trunkline.models import Agent, PhoneNumber, Workspace
+from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
+
+# Importing every module marks every key read (they are marked at import).
+for _module in pkgutil.walk_packages(trunkline.__path__, "trunkline."):
+    if ".migrations." not in _module.name and not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
+
+SEEDED = 3_000
+BIG_WORKSPACE = uuid.uuid4()
+
+# Values for the named parameters key reads use; any other bound value is a literal already set.
+VALUES: dict[str, Any] = {
+    "workspace_id": BIG_WORKSPACE,
+    "phone_number_id": uuid.uuid4(),
+    "agent_id": uuid.uuid4(),
+    "number": "+14155550100",
+    "channel": "call",
+    "token_hash": "0" * 64,
+}
+
+# A table scan: "SCAN phone_number", "SCAN t USING COVERING INDEX ix" (every entry of an index);
+# not a search ("SEARCH t USING INDEX ix (a=?)") nor the scan of a UNION's own result rows.
+_SQLITE_SCAN = re.compile(r"^SCAN (?!CONSTANT ROW)(?!\(subquery)")
+
+
+@pytest.fixture(scope="module")
+async def analyzed(engine: AsyncEngine) -> AsyncEngine:
+    """The suite's database with one big workspace, its statistics up to date."""
+    now = utcnow()
+    numbers = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "number": f"+1415{7_000_000 + i}",
+            "country_code": "US",
+            "type": "local",
+            "source": "external",
+            "status": "active",
+            "capabilities": EXTERNAL_CAPABILITIES,
+            "channel_settings": default_channel_settings("US"),
+            "compliance": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(SEEDED)
+    ]
+    agents = [
+        {"id": uuid.uuid4(), "workspace_id": BIG_WORKSPACE, "name": f"a{i}", "status": "active"}
+        for i in range(SEEDED)
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
+        )
+        await conn.execute(insert(PhoneNumber), numbers)
+        await conn.execute(insert(Agent), agents)
+        await conn.execute(text("ANALYZE"))
+    return engine
+
+
+def _explainable(engine: AsyncEngine, stmt: Executable) -> tuple[str, tuple[Any, ...]]:
+    """The statement's SQL for this dialect and its positional parameters, bind-processed."""
+    compiled = stmt.compile(dialect=engine.dialect)
+    params = compiled.construct_params(VALUES)
+    processors = compiled._bind_processors
+    ordered = []
+    for name in compiled.positiontup or []:
+        value = params[name]
+        processor = processors.get(name)
+        ordered.append(processor(value) if processor else value)
+    return str(compiled), tuple(ordered)
+
+
+async def plan(engine: AsyncEngine, stmt: Executable) -> list[str]:
+    sql, params = _explainable(engine, stmt)
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            rows = await conn.exec_driver_sql(f"EXPLAIN {sql}", params)
+            return [row[0] for row in rows]
+        rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+        return [row[3] for row in rows]
+
+
+def scans(engine: AsyncEngine, lines: list[str]) -> list[str]:
+    if engine.dialect.name == "postgresql":
+        return [line for line in lines if "Seq Scan" in line]
+    return [line for line in lines if _SQLITE_SCAN.match(line.strip())]
+
+
+def _label(stmt: Executable) -> str:
+    return " ".join(str(stmt).split())[:120]
+
+
+def test_the_key_reads_are_known() -> None:
+    # The token lookup, a number by id and by E.164, and a number's holdings on each channel
+    # (and on all of them): a key read added or lost should be a decision, not an accident.
+    assert len(KEY_READS) >= 7
+
+
+@pytest.mark.parametrize("stmt", KEY_READS, ids=[_label(s) for s in KEY_READS])
+async def test_a_key_read_never_scans(analyzed: AsyncEngine, stmt: Executable) -> None:
+    lines = await plan(analyzed, stmt)
+    assert lines, "no plan came back"
+    assert scans(analyzed, lines) == [], "\n".join(lines)
+
+
+async def test_the_check_catches_a_scan(analyzed: AsyncEngine) -> None:
+    """A read with no index to use (``location`` has none) is flagged: the check means it."""
+    unindexed = key_read(select(PhoneNumber).where(PhoneNumber.location == bindparam("number")))
+    KEY_READS.remove(unindexed)  # a probe of the check, not a statement of the app
+    lines = await plan(analyzed, unindexed)
+    assert scans(analyzed, lines), "\n".join(lines)
