@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.call.rules import CallDirection, CallStatus
-from trunkline.db import SqliteWriteGateSession
+from trunkline.db import insert_ignoring_conflicts, lock_keys
 from trunkline.kit.pagination import PageParams
-from trunkline.kit.repository import dialect_name, insert_ignoring_conflicts
 from trunkline.models import Call, CallEvent, CallLease
 
 
@@ -117,30 +115,12 @@ async def events_page(
 # -- leases --------------------------------------------------------------------------------------
 
 
-def _lease_lock_key(line_id: uuid.UUID) -> int:
-    """A stable signed 64-bit pg_advisory_xact_lock key of a line's leases (its own namespace,
-    so lease takers never queue behind a registration that locks the same number)."""
-    digest = hashlib.sha256(f"call_lease:{line_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
-
-
 async def lock_line_leases(session: AsyncSession, line_id: uuid.UUID) -> None:
-    """Hold the line's lease lock until the transaction ends: count-then-insert needs it.
-
-    PostgreSQL: a transaction-scoped advisory lock on the line (it also works for a number
-    row that another transaction is updating, and never blocks those updates); under READ
-    COMMITTED the count that follows sees every lease the previous holder committed. SQLite
-    admits one writer: the transaction takes the write lock before its count.
-    """
-    if isinstance(session, SqliteWriteGateSession):
-        await session.write_lock()
-    elif dialect_name(session) == "postgresql":
-        await session.execute(_ADVISORY_LOCK, {"key": _lease_lock_key(line_id)})
-    else:
-        raise TypeError("SQLite sessions come from trunkline.db.create_sessionmaker")
+    """Hold the line's lease lock until the transaction ends: count-then-insert needs it. Its
+    own key namespace (``call_lease:``), so lease takers never queue behind a registration that
+    locks the same number; under READ COMMITTED the count that follows sees every lease the
+    previous holder committed (db/locks.py)."""
+    await lock_keys(session, [f"call_lease:{line_id}"])
 
 
 _INBOUND = case((CallLease.direction == CallDirection.inbound.value, 1), else_=0)

@@ -38,7 +38,8 @@ class DryRunRequest(RequestModel):
     @classmethod
     def _ip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            return _required_for(info, "inbound")
+            _required_for(info, "inbound")
+            return None
         try:
             return str(ipaddress.ip_address(value.strip()))
         except ValueError:
@@ -47,7 +48,9 @@ class DryRunRequest(RequestModel):
     @field_validator("agent_uuid")
     @classmethod
     def _agent(cls, value: uuid.UUID | None, info: ValidationInfo) -> uuid.UUID | None:
-        return value if value is not None else _required_for(info, "outbound")
+        if value is None:
+            _required_for(info, "outbound")
+        return value
 
 
 def _required_for(info: ValidationInfo, direction: str) -> None:
