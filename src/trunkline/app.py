@@ -69,8 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker=sessionmaker,
             secret_box=secret_box,
             monitor=monitor,
-            call_worker=call_worker,
         )
+        # Not part of AppState: the routers never need it (deps must not import the worker).
+        app.state.call_worker = call_worker
         if settings.monitor.enabled:
             monitor.start()
         freeze_startup_objects()

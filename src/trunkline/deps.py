@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,9 +20,6 @@ from trunkline.db import session_scope
 from trunkline.errors import InsufficientScope, InvalidAuthToken, MissingAuthToken
 from trunkline.kit.crypto import SecretBox
 from trunkline.monitor.service import MonitorService
-
-if TYPE_CHECKING:
-    from trunkline.callworker.worker import CallWorker
 from trunkline.workspace.service import AuthContext, workspace_service
 
 
@@ -33,7 +30,6 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     secret_box: SecretBox
     monitor: MonitorService
-    call_worker: CallWorker | None = None
 
 
 def get_state(request: Request) -> AppState:

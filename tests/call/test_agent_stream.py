@@ -1,4 +1,4 @@
-"""The agent's stream fields (calls contract §2): stream_url shown, stream_auth_token write-only
+"""The agent's stream fields (docs/calls.md §2): stream_url shown, stream_auth_token write-only
 and sealed to its row, and the call path's decrypting read."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The calls API (calls contract §5) over rows the call service wrote: list, filters,
+"""The calls API (docs/calls.md §5) over rows the call service wrote: list, filters,
 pagination, one call, its events, and the idempotent hang-up."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ CALL_NOT_FOUND = error_body("call_not_found", "Call not found.", field="call_uui
 
 
 class IsoZ:
-    """Equal to any contract §2.5 timestamp (ISO 8601 UTC, whole seconds, Z)."""
+    """Equal to any timestamp of docs/api-decisions.md §2.5 (ISO 8601 UTC, whole seconds, Z)."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, str) and bool(

@@ -1,4 +1,4 @@
-"""Live-call leases (calls contract §6): counted under the number's lock, so concurrent takers
+"""Live-call leases (docs/calls.md §6): counted under the number's lock, so concurrent takers
 on separate transactions never exceed a limit, on SQLite and on PostgreSQL alike."""
 
 from __future__ import annotations

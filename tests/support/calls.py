@@ -244,7 +244,7 @@ async def serving_calls(settings: Settings) -> AsyncIterator[CallServer]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        worker = app.state.trunkline.call_worker
+        worker = app.state.call_worker
         assert worker is not None, "calls are disabled in these settings"
         yield CallServer(f"http://127.0.0.1:{port}", worker.sip_address, app)
     finally:

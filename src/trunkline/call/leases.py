@@ -1,4 +1,4 @@
-"""Live-call leases (calls contract §6): one row per live call, so a number's channel limits
+"""Live-call leases (docs/calls.md §6): one row per live call, so a number's channel limits
 hold across every call worker on one database, and a crashed worker's calls expire instead of
 leaking (no counter that can drift).
 

@@ -1,4 +1,4 @@
-"""The calls API (calls contract §5). ``POST /calls`` (outbound) lives with the call worker."""
+"""The calls API (docs/calls.md §5). ``POST /calls`` (outbound) lives with the call worker."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ class RejectedBy(StrEnum):
     """Why a call was refused: ``rejected_by`` of call records, and the code of an outbound
     refusal's API error (docs/calls.md §4). Decided by ``routing.rules``."""
 
-    # Inbound routing checks (calls contract §4), in the order they run.
+    # Inbound routing checks (docs/calls.md §4), in the order they run.
     untrusted_source = "untrusted_source"
     unknown_number = "unknown_number"
     inbound_disabled = "inbound_disabled"
@@ -155,7 +155,7 @@ def within_limits(
     inbound_limit: int | None,
     total_limit: int | None,
 ) -> bool:
-    """Whether one more call in ``direction`` fits the number's limits (calls contract §4 #5).
+    """Whether one more call in ``direction`` fits the number's limits (docs/calls.md §4 #5).
 
     ``inbound.channel_limit`` bounds inbound calls only; ``call.channel_limit`` bounds all of
     them. ``None`` or 0 means no limit (the number's settings store null for "unlimited").
@@ -172,7 +172,7 @@ STREAM_TOKEN_MAX = 4096
 
 
 def stream_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an agent's stream URL, or None when it can (calls contract §2).
+    """Why ``url`` cannot be an agent's stream URL, or None when it can (docs/calls.md §2).
 
     A WebSocket URI (RFC 6455 §3): ``ws``/``wss`` with a host, no fragment (it "MUST NOT be
     used" there). Credentials in the URL are refused: they belong in ``stream_auth_token``, which

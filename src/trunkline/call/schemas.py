@@ -1,4 +1,4 @@
-"""Read models of the calls API (calls contract §5)."""
+"""Read models of the calls API (docs/calls.md §5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Calls: the records the call worker writes as a call proceeds, the leases that count live
-calls against a number's limits (calls contract §6), and what the calls API reads.
+calls against a number's limits (docs/calls.md §6), and what the calls API reads.
 
 Services never commit: the worker's ``session_scope`` (or the request) does, so a rejection and
 its events, or an end and the lease it frees, land in one transaction.
@@ -153,7 +153,7 @@ class CallService:
         worker_id: str | None = None,
         checks: Sequence[Check] = (),
     ) -> Call:
-        """Keep a refused call (calls contract §4: every rejection is a ``rejected`` call) with
+        """Keep a refused call (docs/calls.md §4: every rejection is a ``rejected`` call) with
         its request, the checks that ran and the refusal as events, in one flush.
 
         ``workspace_id`` is None when the call matched no workspace (untrusted source, unknown

@@ -15,7 +15,7 @@ class Agent(IdMixin, TimestampMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    # Where Trunkline connects for each answered call (calls contract §2), and the bearer token
+    # Where Trunkline connects for each answered call (docs/calls.md §2), and the bearer token
     # it sends there: a kit.crypto ciphertext sealed to this row and column, never plaintext.
     stream_url: Mapped[str | None] = mapped_column(String(2048))
     stream_auth_token_secret: Mapped[str | None] = mapped_column(Text)
