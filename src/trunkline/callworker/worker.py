@@ -29,8 +29,8 @@ from trunkline.callworker.inbound import InboundCall
 from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.kit.crypto import SecretBox
+from trunkline.kit.registration_contact import parse_contact_user
 from trunkline.media.ports import PortPool
-from trunkline.routing.contact import parse_contact_user
 from trunkline.routing.trust import GatewayResolver
 from trunkline.sip.edge import SipEdge
 from trunkline.sip.incoming import IncomingCall

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from trunkline.kit.clock import utcnow
+from trunkline.kit.registration_contact import contact_user
 from trunkline.kit.sip_status import TargetKind
 from trunkline.monitor.status import GatewayOutcome, RegisterOutcome
 from trunkline.monitor.targets import CheckSpec
-from trunkline.routing.contact import contact_user
 from trunkline.sip import ProbeResult, RegisterResult, Registration, SipClient, Target, TraceEntry
 
 
