@@ -10,19 +10,14 @@ from typing import Any
 import pytest
 
 from trunkline.binding.rules import Via
-from trunkline.routing.rules import (
+from trunkline.routing.outbound import (
     AniFormat,
-    Check,
-    InboundFacts,
     OutboundFacts,
     OutboundLine,
-    RejectedBy,
-    Route,
-    Verdict,
-    decide_inbound,
     decide_outbound,
     format_number,
 )
+from trunkline.routing.rules import Check, InboundFacts, RejectedBy, Route, Verdict, decide_inbound
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 WS = uuid.UUID(int=1)

@@ -24,7 +24,15 @@ from trunkline.media.agent_stream import AgentStream, AgentUnreachable
 from trunkline.media.dtmf import parse_dtmf_relay
 from trunkline.media.session import Codec, RtpSession
 from trunkline.media.twilio import StreamWriter, new_sid
-from trunkline.routing.rules import SIP_ANSWER, Decision, Route
+from trunkline.routing.rules import (
+    SIP_ANSWER,
+    Check,
+    CheckResult,
+    Decision,
+    Direction,
+    Route,
+    Verdict,
+)
 from trunkline.routing.service import InboundRequest, routing_service
 from trunkline.sip.incoming import IncomingCall
 from trunkline.sip.sdp import SdpError, answer
@@ -358,8 +366,6 @@ def _info_dtmf(stream: AgentStream, content_type: str, body: str) -> None:
 
 
 def _decision(why: RejectedBy, detail: str) -> Decision:
-    from trunkline.routing.rules import Check, CheckResult, Direction, Verdict
-
     check = {
         RejectedBy.channel_limit_reached: Check.channel_limit,
         RejectedBy.codec_unsupported: Check.codec,

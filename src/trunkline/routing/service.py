@@ -15,22 +15,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.agent.service import agent_service
-from trunkline.binding.routes import LineRow, RouteRow, agent_call_lines, call_sources
+from trunkline.binding.lines import LineRow, agent_call_lines
+from trunkline.binding.routes import RouteRow, call_sources
 from trunkline.binding.rules import DEFAULT_CHANNEL_LIMIT, Via
 from trunkline.call.leases import lease_service
 from trunkline.errors import AgentNotFound
 from trunkline.kit.e164 import parse_e164
 from trunkline.routing.numbers import candidates, clean, national_suffix
-from trunkline.routing.rules import (
-    AniFormat,
-    Decision,
-    InboundFacts,
-    OutboundFacts,
-    OutboundLine,
-    Route,
-    decide_inbound,
-    decide_outbound,
-)
+from trunkline.routing.outbound import AniFormat, OutboundFacts, OutboundLine, decide_outbound
+from trunkline.routing.rules import Decision, InboundFacts, Route, decide_inbound
 from trunkline.routing.schemas import DryRunRequest
 from trunkline.routing.trust import GatewayResolver, in_allowed
 
