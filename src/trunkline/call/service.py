@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import Via
 from trunkline.call import repository as repo
+from trunkline.call import timeline
 from trunkline.call.control import call_controls
 from trunkline.call.repository import CallFilters
 from trunkline.call.rules import (
@@ -25,7 +25,6 @@ from trunkline.call.rules import (
     EndReason,
     EventKind,
     RejectedBy,
-    can_transition,
     is_live,
 )
 from trunkline.errors import CallNotFound
@@ -36,26 +35,7 @@ from trunkline.models import Call, CallEvent
 log = logging.getLogger(__name__)
 
 CallVia = tuple[Via, uuid.UUID]
-Check = Mapping[str, Any]  # a routing check as the routing decision reports it
-
-EMPTY_MEDIA: dict[str, Any] = {"codec": None, "packets_in": 0, "packets_out": 0, "dtmf": 0}
-
-# Events written together get distinct, increasing times, so ordering by time keeps their order
-# (the clock can return one microsecond twice).
-_TICK = timedelta(microseconds=1)
-
-
-def _events(
-    call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
-) -> list[CallEvent]:
-    return [
-        CallEvent(id=uuid.uuid4(), call_id=call_id, at=at + i * _TICK, kind=kind, detail=dict(d))
-        for i, (kind, d) in enumerate(items)
-    ]
-
-
-def _check_events(checks: Sequence[Check]) -> list[tuple[EventKind, Check]]:
-    return [(EventKind.routing_check, check) for check in checks]
+Check = timeline.Check
 
 
 class CallService:
@@ -92,10 +72,10 @@ class CallService:
             custom_parameters=custom_parameters,
         )
         invite = {"from": from_number, "to": to_number, "sip_call_id": sip_call_id}
-        events = _events(
+        events = timeline.events(
             call.id,
             call.created_at,
-            [(EventKind.invite_received, invite), *_check_events(checks)],
+            [(EventKind.invite_received, invite), *timeline.check_events(checks)],
         )
         await repo.add(session, call, events)
         return call
@@ -129,8 +109,8 @@ class CallService:
             custom_parameters=custom_parameters,
         )
         queued = {"from": from_number, "to": to_number}
-        events = _events(
-            call.id, call.created_at, [(EventKind.queued, queued), *_check_events(checks)]
+        events = timeline.events(
+            call.id, call.created_at, [(EventKind.queued, queued), *timeline.check_events(checks)]
         )
         await repo.add(session, call, events)
         return call
@@ -184,8 +164,8 @@ class CallService:
             else (EventKind.queued, {"from": from_number, "to": to_number})
         )
         refusal = {"rejected_by": rejected_by.value, "sip_code": sip_code, "reason": reason}
-        items = [first, *_check_events(checks), (EventKind.rejected, refusal)]
-        events = _events(call.id, call.created_at, items)
+        items = [first, *timeline.check_events(checks), (EventKind.rejected, refusal)]
+        events = timeline.events(call.id, call.created_at, items)
         call.ended_at = events[-1].at
         await repo.add(session, call, events)
         return call
@@ -214,13 +194,13 @@ class CallService:
     ) -> bool:
         """The far end rings (an outbound 180/183, RFC 3261 §13.2.2.1); False when the call
         has moved past ringing (the transition table decides)."""
-        call = await self._live_call(session, call_id, CallStatus.ringing)
+        call = await timeline.live_call(session, call_id, CallStatus.ringing)
         if call is None:
             return False
         call.status = CallStatus.ringing
         if sip_code is not None:
             call.sip_code, call.sip_reason = sip_code, sip_reason
-        await self._flush_with_event(
+        await timeline.flush_with_event(
             session, call, EventKind.ringing, {"sip_code": sip_code, "sip_reason": sip_reason}
         )
         return True
@@ -235,15 +215,15 @@ class CallService:
         sip_reason: str = "OK",
     ) -> bool:
         """The call is answered (2xx sent or received): ``in_progress`` from now."""
-        call = await self._live_call(session, call_id, CallStatus.in_progress)
+        call = await timeline.live_call(session, call_id, CallStatus.in_progress)
         if call is None:
             return False
         now = utcnow()
         call.status = CallStatus.in_progress
         call.answered_at = now
         call.sip_code, call.sip_reason = sip_code, sip_reason
-        call.media = {**EMPTY_MEDIA, **call.media, "codec": codec}
-        await self._flush_with_event(
+        call.media = {**timeline.EMPTY_MEDIA, **call.media, "codec": codec}
+        await timeline.flush_with_event(
             session, call, EventKind.answered, {"codec": codec, "sip_code": sip_code}, at=now
         )
         return True
@@ -264,7 +244,7 @@ class CallService:
         (and nothing written) when it had already ended: a call ends exactly once."""
         if is_live(status):
             raise ValueError(f"{status} is not a final status")
-        call = await self._live_call(session, call_id, status, strict=True)
+        call = await timeline.live_call(session, call_id, status, strict=True)
         if call is None:
             return False
         now = utcnow()
@@ -276,7 +256,7 @@ class CallService:
         if rejected_by is not None:
             call.rejected_by = rejected_by
         if media is not None:
-            call.media = {**EMPTY_MEDIA, **call.media, **media}
+            call.media = {**timeline.EMPTY_MEDIA, **call.media, **media}
         detail: dict[str, Any] = {
             "status": status.value,
             "end_reason": end_reason.value if end_reason else None,
@@ -286,7 +266,7 @@ class CallService:
         if rejected_by is not None:
             detail["rejected_by"] = rejected_by.value
         kind = EventKind.rejected if status is CallStatus.rejected else EventKind.ended
-        await self._flush_with_event(session, call, kind, detail, at=now)
+        await timeline.flush_with_event(session, call, kind, detail, at=now)
         await repo.delete_lease(session, call.id)
         return True
 
@@ -339,7 +319,7 @@ class CallService:
         if call.hangup_requested_at is None:
             now = utcnow()
             call.hangup_requested_at = now
-            await self._flush_with_event(session, call, EventKind.hangup_requested, {}, at=now)
+            await timeline.flush_with_event(session, call, EventKind.hangup_requested, {}, at=now)
         # Asked before this transaction commits: a worker only starts the BYE/CANCEL here and
         # writes the end in its own transaction, which queues behind this one (row lock /
         # SQLite's write lock). Asked again on a repeated request: a worker that missed the
@@ -377,44 +357,10 @@ class CallService:
             via_id=via[1] if via else None,
             sip_call_id=sip_call_id,
             worker_id=worker_id,
-            media=dict(EMPTY_MEDIA),
+            media=dict(timeline.EMPTY_MEDIA),
             custom_parameters=dict(custom_parameters or {}),
             created_at=utcnow(),
         )
-
-    @staticmethod
-    async def _live_call(
-        session: AsyncSession, call_id: uuid.UUID, new: CallStatus, *, strict: bool = False
-    ) -> Call | None:
-        """The call when it may move to ``new``; None (logged) for a late or repeated event.
-
-        ``strict``: a live call that cannot reach ``new`` is the caller's bug (ending an answered
-        call as ``busy``), raised rather than ignored, since ignoring it would leave the call
-        live for ever."""
-        call = await repo.get_by_id(session, call_id)
-        if call is None:
-            raise CallNotFound(field="call_uuid")
-        current = CallStatus(call.status)
-        if not can_transition(current, new):
-            if strict and is_live(current):
-                raise ValueError(f"call {call_id} cannot go from {current} to {new}")
-            log.info("call %s: ignoring %s → %s", call_id, current.value, new.value)
-            return None
-        return call
-
-    @staticmethod
-    async def _flush_with_event(
-        session: AsyncSession,
-        call: Call,
-        kind: EventKind,
-        detail: Mapping[str, Any],
-        *,
-        at: datetime | None = None,
-    ) -> None:
-        event = CallEvent(
-            id=uuid.uuid4(), call_id=call.id, at=at or utcnow(), kind=kind, detail=dict(detail)
-        )
-        await repo.add_event(session, event)
 
 
 call_service = CallService()
