@@ -142,6 +142,8 @@ def server_env(settings: Settings, keyring: str) -> dict[str, str]:
         TRUNKLINE_SERVER__LOG_LEVEL="info",
         # The benchmark measures the API alone: no background SIP checks competing for the CPU.
         TRUNKLINE_MONITOR__ENABLED="false",
+        # ...nor an idle call worker (the call path has its own benchmarks: bench/calls.py).
+        TRUNKLINE_CALLS__ENABLED="false",
         PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     )
     return env
