@@ -1,0 +1,274 @@
+"""Call-path benchmarks (never a test): ``python -m bench.calls [--db sqlite|postgres]``.
+
+One ``trunkline serve`` (API + one call worker) on a fresh database, a minimal echo agent
+(bench/echo_agent.py) in its own process, and SIPp as the carrier:
+
+1. **setup**: ``sipp -sn uac`` at ``--rate`` new calls/s: INVITE → 200 OK times (SIPp's own
+   response-time trace), p50/p99, and the server's CPU per call (routing read, lease, agent
+   WebSocket, answer, BYE).
+2. **bridged**: ``--concurrent`` simultaneous ``uac_pcap`` calls (≈ 7 s of PCMA each, echoed by
+   the agent): per call packets in/out from the call records, and the server's CPU per
+   call-second of bridged audio.
+
+It prints a table and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PCAPS = Path("/usr/share/sip-tester")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        tcp.bind(("127.0.0.1", 0))
+        port = int(tcp.getsockname()[1])
+        udp.bind(("127.0.0.1", port))
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited; see {log}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} never answered; see {log}")
+
+
+def sipp(args: list[str], work: Path, timeout_s: float) -> Path:
+    """Run SIPp in ``work`` (where ./pcap points at the bundled recordings); its rtt file."""
+    pcap = work / "pcap"
+    if not pcap.exists():
+        pcap.symlink_to(PCAPS)
+    before = set(work.glob("*_rtt.csv"))
+    subprocess.run(
+        [shutil.which("sipp") or "sipp", *args, "-nd", "-trace_rtt", "-rtt_freq", "1"],
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=timeout_s,
+        check=False,
+    )
+    found = sorted(set(work.glob("*_rtt.csv")) - before)
+    return found[-1] if found else work / "none.csv"
+
+
+def rtts_ms(path: Path) -> list[float]:
+    if not path.exists():
+        return []
+    with path.open() as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    return [float(r[2]) for r in rows[1:] if len(r) > 2 and r[2]]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"trunkline-calls-{db}-"))
+    api_port, sip_port, agent_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")}
+    keyring = subprocess.run(
+        [str(BIN / "trunkline"), "keys", "generate"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env.update(
+        TRUNKLINE_ENV="production",
+        TRUNKLINE_ENCRYPTION_KEYS=keyring,
+        TRUNKLINE_DATA_DIR=str(work / "data"),
+        TRUNKLINE_MONITOR__ENABLED="false",
+        TRUNKLINE_SIP__LISTEN=f"127.0.0.1:{sip_port}",
+        TRUNKLINE_MEDIA__RTP_PORTS="40000-41999",
+        TRUNKLINE_SECURITY__ALLOW_ADDRESSES='["127.0.0.0/8"]',
+        TRUNKLINE_SERVER__LOG_LEVEL="warning",
+    )
+    if pg_url:
+        env["TRUNKLINE_DATABASE_URL"] = pg_url
+    subprocess.run([str(BIN / "trunkline"), "migrate"], env=env, check=True, cwd=ROOT)
+    token = subprocess.run(
+        [str(BIN / "trunkline"), "token", "create", "--workspace", f"bench-{os.getpid()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    serve = [str(BIN / "trunkline"), "serve", "--port", str(api_port)]
+    agent = [sys.executable, "-m", "bench.echo_agent", "--port", str(agent_port)]
+    with (
+        process(agent, env, work / "agent.log"),
+        process(serve, env, work / "server.log") as server,
+    ):
+        base = f"http://127.0.0.1:{api_port}"
+        wait_http(f"{base}/readyz", server, work / "server.log")
+        h = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=f"{base}/api/v1", headers=h, timeout=30) as api:
+            a = api.post(
+                "/agents", json={"name": "echo", "stream_url": f"ws://127.0.0.1:{agent_port}/"}
+            )
+            agent_uuid = a.json()["data"]["agent_uuid"]
+            number = "+12025550123"
+            r = api.post(
+                "/phone-numbers/trunks",
+                json={
+                    "phone_number": number,
+                    "agent_uuid": agent_uuid,
+                    "channel": "call",
+                    "sip": {"gateway": "127.0.0.1"},
+                },
+            )
+            pn = r.json()["data"]["phone_number_uuid"]
+            unlimited = {"voice": {"channel_limit": 0}, "inbound": {"channel_limit": 0}}
+            api.patch(f"/phone-numbers/{pn}", json={"channel_settings": unlimited})
+
+            target = f"127.0.0.1:{sip_port}"
+            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+            rtt = sipp(
+                [
+                    "-sn",
+                    "uac",
+                    target,
+                    "-s",
+                    number[1:],
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(free_port()),
+                    "-r",
+                    str(rate),
+                    "-m",
+                    str(calls),
+                    "-l",
+                    str(max(rate * 2, 10)),
+                    "-d",
+                    "500",
+                ],
+                work,
+                600,
+            )
+            setup_cpu, setup_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+            setup = rtts_ms(rtt)
+
+            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+            sipp(
+                [
+                    "-sn",
+                    "uac_pcap",
+                    target,
+                    "-s",
+                    number[1:],
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(free_port()),
+                    "-mp",
+                    str(free_port() & ~1),
+                    "-r",
+                    "50",
+                    "-m",
+                    str(concurrent),
+                    "-l",
+                    str(concurrent),
+                ],
+                work,
+                600,
+            )
+            bridged_cpu, bridged_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+            page = api.get("/calls", params={"per_page": 200, "status": "completed"}).json()
+            recent = page["data"]["items"][:concurrent]
+    media = [c["media"] for c in recent if c["media"]["codec"] == "PCMA"]
+    call_seconds = sum(c["duration_s"] or 0 for c in recent if c["media"]["codec"] == "PCMA")
+    return {
+        "db": db,
+        "setups": len(setup),
+        "setup_p50_ms": pct(setup, 0.5),
+        "setup_p99_ms": pct(setup, 0.99),
+        "setup_rate": len(setup) / setup_wall if setup_wall else 0,
+        "cpu_ms_per_setup": 1000 * setup_cpu / max(len(setup), 1),
+        "bridged_calls": len(media),
+        "packets_in_median": statistics.median([m["packets_in"] for m in media]) if media else 0,
+        "packets_out_median": statistics.median([m["packets_out"] for m in media]) if media else 0,
+        "cpu_ms_per_call_second": 1000 * bridged_cpu / max(call_seconds, 1),
+        "bridged_wall_s": bridged_wall,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+    )
+    parser.add_argument("--rate", type=int, default=50, help="new calls per second (setup)")
+    parser.add_argument("--calls", type=int, default=500, help="calls in the setup run")
+    parser.add_argument("--concurrent", type=int, default=200, help="simultaneous bridged calls")
+    args = parser.parse_args()
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    rows = [
+        run(
+            db,
+            args.postgres_url if db == "postgres" else None,
+            args.rate,
+            args.calls,
+            args.concurrent,
+        )
+        for db in dbs
+    ]
+    keys = list(rows[0])
+    print(" | ".join(keys))
+    for row in rows:
+        print(" | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
