@@ -15,6 +15,7 @@ from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
 from trunkline.envelope import docstring_summaries, install_exception_handlers
+from trunkline.http_limits import RequestLimits
 from trunkline.keys import load_secret_box
 from trunkline.monitor.service import MonitorService
 
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    # Outermost of ours: oversized requests are refused before routing, auth or the database.
+    app.add_middleware(RequestLimits)
     install_exception_handlers(app)
     app.include_router(api_router)
 

@@ -53,6 +53,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from trunkline.app import create_app
+    from trunkline.http_limits import uvicorn_limits
     from trunkline.logs import configure_logging
 
     cmd_migrate(settings, args)
@@ -65,6 +66,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.server.port,
         log_config=None,
         access_log=settings.server.log_level == "debug",
+        **uvicorn_limits(),
     )
     return 0
 
