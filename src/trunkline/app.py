@@ -18,6 +18,7 @@ from trunkline.envelope import docstring_summaries, install_exception_handlers
 from trunkline.http_limits import RequestLimits
 from trunkline.keys import load_secret_box
 from trunkline.monitor.service import MonitorService
+from trunkline.outage import RETRY_AFTER_S, outage_log
 
 DESCRIPTION = """
 Trunkline is a self-hostable telephony control plane for AI voice and chat agents: bring your
@@ -90,8 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Database is reachable."""
         try:
             await ping(app.state.trunkline.engine)
-        except Exception:  # any driver failure means "not ready"
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        except Exception as exc:  # any driver failure means "not ready"
+            outage_log.report("GET /readyz", exc)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     docstring_summaries(app)

@@ -35,6 +35,9 @@ class DatabaseSettings(BaseModel):
         default=30.0, gt=0, description="Longest wait for a pooled connection."
     )
     busy_timeout_s: float = 15.0
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to open a PostgreSQL connection."
+    )
 
 
 class SecuritySettings(BaseModel):

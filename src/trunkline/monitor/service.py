@@ -27,9 +27,14 @@ from trunkline.monitor import repository as repo
 from trunkline.monitor.checker import CheckOutcome, Registrations, run_check
 from trunkline.monitor.status import Evaluation, evaluate
 from trunkline.monitor.targets import KIND_BY_NAME, KINDS, CheckSpec, Kind, build_spec
+from trunkline.outage import is_database_unavailable, outage_log
 from trunkline.sip import SipClient, TraceEntry
 
 log = logging.getLogger(__name__)
+
+# Longest pause between sweeps while the database is away: short enough that checks resume within
+# seconds of it returning, long enough not to hammer a database that is restarting.
+MAX_OUTAGE_BACKOFF_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -215,10 +220,16 @@ class MonitorService:
                 )
                 if (event := self._event(spec, ev)) is not None:
                     events.append(event)
-            async with session_scope(self.sessionmaker) as session:
-                await repo.write_results(session, kind, results)
-                if events:
-                    await repo.add_events(session, events)
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    await repo.write_results(session, kind, results)
+                    if events:
+                        await repo.add_events(session, events)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # The claims' leases lapse (lease_s) and the targets are checked again then.
+                outage_log.report("monitor write", exc)
         finally:
             self._inflight -= len(specs)
 
@@ -253,6 +264,7 @@ class MonitorService:
         batch (timeouts) never holds back the claiming of the next one."""
         s = self.settings
         loops = 0
+        outages = 0  # consecutive sweeps that found the database away
         while not self._stop.is_set():
             claimed = 0
             try:
@@ -270,11 +282,18 @@ class MonitorService:
                 loops += 1
                 if loops % 10 == 0:
                     await self.reconcile()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                log.exception("monitor sweep failed")
-            if claimed == 0 or self._inflight >= s.concurrency:
+                outages = 0
+            except Exception as exc:  # keep the loop alive whatever happens
+                if is_database_unavailable(exc):
+                    outage_log.report("monitor sweep", exc)
+                    outages += 1
+                else:
+                    log.exception("monitor sweep failed")
+            if outages or claimed == 0 or self._inflight >= s.concurrency:
+                # Exponential back-off while the database is away; one tick otherwise.
+                pause = min(s.tick_s * 2**outages, max(MAX_OUTAGE_BACKOFF_S, s.tick_s))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=s.tick_s)
+                    await asyncio.wait_for(self._stop.wait(), timeout=pause)
 
     def start(self) -> None:
         if self._task is None:
