@@ -47,6 +47,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # No background monitor in the shared server: tests drive checks explicitly, and the
         # factories' example gateways must never be resolved or probed.
         monitor={"enabled": False},
+        # Kamailio and SIPp run on loopback, which the egress policy refuses by default
+        # (tests/api/test_egress.py tests that default with its own settings).
+        security={"allow_addresses": ["127.0.0.0/8", "::1/128"]},
         _env_file=None,
     )
 

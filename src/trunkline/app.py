@@ -17,6 +17,7 @@ from trunkline.deps import AppState
 from trunkline.envelope import docstring_summaries, install_exception_handlers
 from trunkline.http_limits import RequestLimits
 from trunkline.keys import load_secret_box
+from trunkline.kit.egress import EgressPolicy, EgressPolicyScope
 from trunkline.monitor.service import MonitorService
 from trunkline.outage import RETRY_AFTER_S, outage_log
 
@@ -48,12 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Fail fast (before serving) when production has no encryption key.
     secret_box = load_secret_box(settings)
+    security = settings.security
+    egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
-        monitor = MonitorService(settings.monitor, sessionmaker, secret_box)
+        monitor = MonitorService(settings.monitor, sessionmaker, secret_box, egress=egress)
         app.state.trunkline = AppState(
             settings=settings,
             engine=engine,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     # Outermost of ours: oversized requests are refused before routing, auth or the database.
+    app.add_middleware(EgressPolicyScope, policy=egress)
     app.add_middleware(RequestLimits)
     install_exception_handlers(app)
     app.include_router(api_router)

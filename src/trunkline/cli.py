@@ -73,6 +73,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     from trunkline.keys import load_secret_box
+    from trunkline.kit.egress import EgressPolicy
     from trunkline.logs import configure_logging
     from trunkline.monitor.service import MonitorService
 
@@ -81,7 +82,9 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> None:
         engine = create_engine(settings)
-        monitor = MonitorService(settings.monitor, create_sessionmaker(engine), box)
+        security = settings.security
+        egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
+        monitor = MonitorService(settings.monitor, create_sessionmaker(engine), box, egress=egress)
         try:
             if args.once:
                 checked = await monitor.tick()

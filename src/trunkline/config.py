@@ -8,12 +8,15 @@ are accepted as well as their nested spellings.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -43,6 +46,27 @@ class DatabaseSettings(BaseModel):
 class SecuritySettings(BaseModel):
     # Comma-separated keyring, newest first: "kid:base64url-32-bytes" or bare base64url keys.
     encryption_keys: SecretStr | None = None
+    # Egress policy (kit/egress.py): CIDRs, as a JSON list or comma-separated.
+    allow_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks Trunkline may reach although denied by default (e.g. 127.0.0.0/8).",
+    )
+    deny_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Networks Trunkline must never reach, on top of defaults."
+    )
+
+    @field_validator("allow_addresses", "deny_addresses", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # NoDecode: the raw env text, JSON list or comma-separated
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+            value = [part for part in value if str(part).strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
+            return [str(item).strip() for item in value]
+        return value
 
 
 class ServerSettings(BaseModel):

@@ -18,7 +18,8 @@
     │   └── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
     ├── Unprocessable (422 validation_failed)
     │   ├── SmsNotSupported · SipNotSupported · InvalidGateway
-    │   └── NumberNotAvailable · ChannelNotCapable
+    │   ├── NumberNotAvailable · ChannelNotCapable
+    │   └── AddressNotAllowed
     ├── RateLimited (429 rate_limited)
     └── ServiceUnavailable (503 service_unavailable)
 
@@ -196,6 +197,11 @@ class NumberNotAvailable(Unprocessable):
 class ChannelNotCapable(Unprocessable):
     code = "channel_not_capable"
     default_message = "This number cannot carry this channel."
+
+
+class AddressNotAllowed(Unprocessable):
+    code = "address_not_allowed"
+    default_message = "This address is not allowed by the server's egress policy."
 
 
 class RateLimited(TrunklineError):

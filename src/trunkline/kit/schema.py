@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from trunkline.kit.clock import iso_z
 from trunkline.kit.e164 import parse_e164
+from trunkline.kit.egress import check_host, current_policy
 
 UtcDatetime = Annotated[
     datetime,
@@ -89,6 +90,11 @@ def _gateway(value: str) -> str:
             "invalid_gateway",
             "The gateway must be a host name or IP address, without scheme or port "
             "(for example sip.telnyx.com).",
+        )
+    # Where Trunkline will send SIP: refuse loopback, link-local... on write (kit/egress.py).
+    if (reason := check_host(value, current_policy())) is not None:
+        raise PydanticCustomError(
+            "address_not_allowed", "Address not allowed: {reason}.", {"reason": reason}
         )
     return value
 

@@ -12,6 +12,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +22,7 @@ from trunkline.db import session_scope
 from trunkline.errors import ServiceUnavailable
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import CryptoError, SecretBox
+from trunkline.kit.egress import EgressPolicy, check_destination
 from trunkline.kit.pagination import PageParams
 from trunkline.models import SipStatusEvent
 from trunkline.monitor import repository as repo
@@ -50,8 +52,12 @@ class MonitorService:
         settings: MonitorSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         box: SecretBox,
+        *,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.settings = settings
+        # Checked on the resolved address before any SIP leaves (kit/egress.py).
+        self.egress = egress or EgressPolicy()
         self.sessionmaker = sessionmaker
         self.box = box
         self.owner = (
@@ -71,7 +77,12 @@ class MonitorService:
     def client(self) -> SipClient:
         if self._client is None:
             s = self.settings
-            self._client = SipClient(t1_s=s.t1_s, t2_s=s.t2_s, timeout_s=s.timeout_s)
+            self._client = SipClient(
+                t1_s=s.t1_s,
+                t2_s=s.t2_s,
+                timeout_s=s.timeout_s,
+                address_filter=partial(check_destination, policy=self.egress),
+            )
         return self._client
 
     async def close(self) -> None:
