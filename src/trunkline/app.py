@@ -14,6 +14,7 @@ from trunkline.api import api_router
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
+from trunkline.docs import install_docs
 from trunkline.envelope import docstring_summaries, install_exception_handlers
 from trunkline.http_limits import RequestLimits
 from trunkline.keys import load_secret_box
@@ -78,7 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the installed package instead of a CDN (docs.py)
+        redoc_url=None,
     )
+    install_docs(app)
     # Outermost of ours: oversized requests are refused before routing, auth or the database.
     app.add_middleware(EgressPolicyScope, policy=egress)
     app.add_middleware(RequestLimits)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,32 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def project_root() -> Path | None:
+    """The source checkout Trunkline runs from (an editable install, as ``make`` sets up), if any:
+    the directory holding pyproject.toml above ``src/trunkline``."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "src" / "trunkline").is_dir():
+        return root
+    return None
+
+
+def default_data_dir() -> Path:
+    """``<project root>/data`` in a source checkout, else ``$XDG_DATA_HOME/trunkline``
+    (``~/.local/share/trunkline``): absolute either way, so the server and the CLI find the same
+    database wherever they are started from."""
+    root = project_root()
+    if root is not None:
+        return root / "data"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "trunkline"
+
+
+def _env_files() -> tuple[str, ...]:
+    # The project's .env wherever the command runs, then one in the current directory (wins).
+    root = project_root()
+    return (str(root / ".env"), ".env") if root is not None else (".env",)
 
 
 class Environment(StrEnum):
@@ -114,12 +141,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRUNKLINE_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=_env_files(),
         extra="ignore",
     )
 
     env: Environment = Environment.development
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="A relative path is relative to the project root (else the current directory).",
+    )
     database_url: str | None = None
     encryption_keys: SecretStr | None = None
     host: str | None = None
@@ -132,6 +162,13 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     monitor: MonitorSettings = MonitorSettings()
     provider: ProviderSettings = ProviderSettings()
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        if value.is_absolute():
+            return value
+        return ((project_root() or Path.cwd()) / value).resolve()
 
     @model_validator(mode="after")
     def _apply_shortcuts(self) -> Settings:

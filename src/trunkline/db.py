@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
+from trunkline.kit.private_files import make_private_sqlite
 from trunkline.kit.sqlite_driver import begin_immediate, mark_key_reads, one_trip_dbapi
 
 
@@ -41,6 +42,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         if ":memory:" in url:
             return _with_sqlite_pragmas(create_async_engine(url, **kwargs), settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_sqlite(url)  # the file and its WAL/SHM 0600 (kit/private_files.py)
     else:
         kwargs["pool_pre_ping"] = True
         # A server that accepts TCP but never answers must not hold a request for asyncpg's

@@ -38,11 +38,29 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# C0 and C1 control characters (tab and newline included: a name is one line) and the Unicode
+# bidirectional embeddings, overrides and isolates (UAX #9 §2: U+202A-U+202E, U+2066-U+2069),
+# which make a name display as something else in dashboards, logs and terminals. The implicit
+# marks (LRM, RLM, ALM) stay allowed: right-to-left names may need them.
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def check_name(value: Any) -> Any:
+    """Refuse control characters and bidi overrides in a display name."""
+    if isinstance(value, str) and _UNSAFE_IN_NAMES.search(value):
+        raise PydanticCustomError(
+            "name_unsafe_characters",
+            "Names must not contain control characters or bidirectional overrides.",
+        )
+    return value
+
+
 class RequestModel(BaseModel):
     """Request bodies: unknown keys are ignored (upstream clients may send more).
 
     NUL characters are refused in every string, nested ones included: PostgreSQL cannot store
-    them in text or JSON, and no SIP or phone field has a use for them.
+    them in text or JSON, and no SIP or phone field has a use for them. A ``name`` field, in any
+    request model, refuses control characters and bidi overrides (``check_name``).
     """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -55,6 +73,11 @@ class RequestModel(BaseModel):
                 "string_nul", "Text must not contain NUL (\\u0000) characters."
             )
         return value
+
+    @field_validator("name", mode="after", check_fields=False)
+    @classmethod
+    def _safe_name(cls, value: Any) -> Any:
+        return check_name(value)
 
 
 class ResponseModel(BaseModel):
