@@ -25,7 +25,7 @@ UNSAFE = error_body(
     ("name", "refused"),
     [
         ("Front desk", False),
-        ("Réception – 東京", False),
+        ("R\u00e9ception \u2013 \u6771\u4eac", False),
         ("\u05e9\u05dc\u05d5\u05dd\u200f desk", False),  # an RLM mark is allowed
         ("line\nbreak", True),
         ("tab\there", True),
