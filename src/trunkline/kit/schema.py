@@ -56,14 +56,16 @@ def check_name(value: Any) -> Any:
 
 
 class RequestModel(BaseModel):
-    """Request bodies: unknown keys are ignored (upstream clients may send more).
+    """Request bodies: unknown keys are refused (422 naming the key): a client that sends
+    ``secondary_gatway`` must learn its failover was not stored. Every field the upstream API
+    documents is declared (tests/api/test_unknown_fields.py checks against its OpenAPI).
 
     NUL characters are refused in every string, nested ones included: PostgreSQL cannot store
     them in text or JSON, and no SIP or phone field has a use for them. A ``name`` field, in any
     request model, refuses control characters and bidi overrides (``check_name``).
     """
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @field_validator("*", mode="before")
     @classmethod
