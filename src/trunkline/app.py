@@ -17,6 +17,7 @@ from trunkline.deps import AppState
 from trunkline.docs import install_docs
 from trunkline.envelope import docstring_summaries, install_exception_handlers
 from trunkline.http_limits import RequestLimits
+from trunkline.idempotency.middleware import IdempotencyMiddleware
 from trunkline.keys import load_secret_box
 from trunkline.kit.egress import EgressPolicy, EgressPolicyScope
 from trunkline.monitor.service import MonitorService
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     # Outermost of ours: oversized requests are refused before routing, auth or the database.
+    # Added innermost first: RequestLimits → EgressPolicyScope → IdempotencyMiddleware → routes.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(EgressPolicyScope, policy=egress)
     app.add_middleware(RequestLimits)
     install_exception_handlers(app)

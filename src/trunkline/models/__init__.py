@@ -3,6 +3,7 @@
 from trunkline.models.agent import Agent
 from trunkline.models.base import Base
 from trunkline.models.binding import Binding
+from trunkline.models.idempotency_key import IdempotencyKey
 from trunkline.models.pbx_connector import PbxConnector
 from trunkline.models.phone_number import PhoneNumber
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
@@ -15,6 +16,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Binding",
+    "IdempotencyKey",
     "PbxConnector",
     "PhoneNumber",
     "SipConnection",
