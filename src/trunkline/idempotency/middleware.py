@@ -7,10 +7,10 @@ instead of a second create or a 409 for its own first attempt. Keys are per work
 the first request is still being served, another with the key gets 409
 ``idempotency_key_in_progress`` (only one ever acts: the claim is a primary-key insert).
 
-The claim commits before the request is served and the answer is stored after it: a server
-that dies in between leaves the key "in progress" until it expires, which a retry sees as 409,
-never as a second create. Server errors (5xx) are not stored: the key is released so a retry
-can act.
+The claim commits before the request is served and the answer is stored before the client
+gets it: a server that dies in between leaves the key "in progress" until it expires, which a
+retry sees as 409, never as a second create. Server errors (5xx) are not stored: the key is
+released so a retry can act.
 
 The workspace comes from the bearer token; a request without a valid one passes through, and
 the app answers it 401 as usual. Runs inside RequestLimits, so the body it reads is ≤ 1 MiB.
@@ -66,6 +66,7 @@ class _Captured:
     status: int = 0
     content_type: str | None = None
     body: list[bytes] = field(default_factory=list)
+    stored: bool = False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -151,23 +152,39 @@ class IdempotencyMiddleware:
             raise IdempotencyKeyInProgress()
 
         captured = _Captured()
+        held: list[Message] = []
 
-        async def capturing_send(message: Message) -> None:
+        async def storing_send(message: Message) -> None:
+            # Hold the answer until it is stored: a client that got it and retries at once must
+            # find it replayable, not "in progress". Answers here are small JSON documents.
             if message["type"] == "http.response.start":
                 captured.status = int(message["status"])
                 for name, value in message.get("headers", ()):
                     if name == b"content-type":
                         captured.content_type = bytes(value).decode("latin-1")
-            elif message["type"] == "http.response.body":
+                held.append(message)
+                return
+            if message["type"] == "http.response.body":
                 captured.body.append(bytes(message.get("body", b"")))
+                held.append(message)
+                if message.get("more_body", False):
+                    return
+                await self._finish(sessionmaker, workspace_id, key, captured)
+                captured.stored = True
+                for pending in held:
+                    await send(pending)
+                held.clear()
+                return
             await send(message)
 
         try:
-            await self.app(scope, receive, capturing_send)
+            await self.app(scope, receive, storing_send)
         except BaseException:
-            await self._finish(sessionmaker, workspace_id, key, None)
+            if not captured.stored:
+                await self._finish(sessionmaker, workspace_id, key, None)
             raise
-        await self._finish(sessionmaker, workspace_id, key, captured)
+        if not captured.stored:  # the app ended without a complete answer
+            await self._finish(sessionmaker, workspace_id, key, None)
 
     @staticmethod
     async def _workspace(
