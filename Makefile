@@ -4,17 +4,31 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: run test test-postgres lint format bench clean
+WORKSPACE ?= acme
 
+.PHONY: install run token test test-postgres lint format bench clean
+
+# Installer output goes to stderr, so `TOKEN=$$(make token)` captures only the token even when
+# this is the command that creates the venv.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install -q --upgrade pip >&2
+	@$(BIN)/python -m pip install -q -e '.[dev]' >&2
 	@touch $(STAMP)
 
-## Start the service on 127.0.0.1:8000 with the embedded SQLite database under ./data/
+## Create .venv and install Trunkline with its dev tools (every other target does it if needed)
+install: $(STAMP)
+	@echo "trunkline is installed in $(VENV) ($(BIN)/trunkline)" >&2
+
+## Start the service on 127.0.0.1:8000 with the embedded SQLite database under ./data/;
+## prints "trunkline: ready on …" once it accepts requests
 run: $(STAMP)
-	$(BIN)/trunkline serve
+	@$(BIN)/trunkline serve
+
+## Print a new API token for workspace $(WORKSPACE) (creating it, and migrating the database,
+## if needed): works before the server is up. TOKEN=$$(make token)
+token: $(STAMP)
+	@$(BIN)/trunkline token create --workspace $(WORKSPACE)
 
 ## Run the test suite (SQLite by default; TRUNKLINE_TEST_DATABASE_URL selects PostgreSQL)
 test: $(STAMP)

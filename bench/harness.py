@@ -144,6 +144,8 @@ def server_env(settings: Settings, keyring: str) -> dict[str, str]:
         TRUNKLINE_MONITOR__ENABLED="false",
         # ...nor an idle call worker (the call path has its own benchmarks: bench/calls.py).
         TRUNKLINE_CALLS__ENABLED="false",
+        # The bench's SIP settings point at loopback, which the egress policy refuses by default.
+        TRUNKLINE_SECURITY__ALLOW_ADDRESSES="127.0.0.0/8,::1/128",
         PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     )
     return env

@@ -30,6 +30,7 @@ from trunkline.config import MonitorSettings, Settings
 from trunkline.db import create_engine, create_sessionmaker
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import SecretBox, aad_for, generate_key
+from trunkline.kit.egress import EgressPolicy
 from trunkline.migrate import upgrade
 from trunkline.models import SipConnection, Workspace
 from trunkline.monitor.service import MonitorService
@@ -88,6 +89,8 @@ async def run(args: argparse.Namespace) -> None:
             ),
             sm,
             box,
+            # Kamailio listens on loopback, which the egress policy refuses by default.
+            egress=EgressPolicy.from_lists(allow=["127.0.0.0/8"]),
         )
         duration = args.interval * args.intervals
         cpu0, wall0 = cpu_s(), time.monotonic()

@@ -49,6 +49,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         monitor={"enabled": False},
         # No call worker either: call tests serve their own app with one (tests/callworker).
         calls={"enabled": False},
+        # Kamailio and SIPp run on loopback, which the egress policy refuses by default
+        # (tests/api/test_egress.py tests that default with its own settings).
+        security={"allow_addresses": ["127.0.0.0/8", "::1/128"]},
         _env_file=None,
     )
 

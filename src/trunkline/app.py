@@ -15,9 +15,14 @@ from trunkline.callworker.worker import CallWorker
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
 from trunkline.deps import AppState
+from trunkline.docs import install_docs
 from trunkline.envelope import docstring_summaries, install_exception_handlers
+from trunkline.http_limits import RequestLimits
+from trunkline.idempotency.middleware import IdempotencyMiddleware
 from trunkline.keys import load_secret_box
+from trunkline.kit.egress import EgressPolicy, EgressPolicyScope
 from trunkline.monitor.service import MonitorService
+from trunkline.outage import RETRY_AFTER_S, outage_log
 
 DESCRIPTION = """
 Trunkline is a self-hostable telephony control plane for AI voice and chat agents: bring your
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Fail fast (before serving) when production has no encryption key.
     secret_box = load_secret_box(settings)
+    security = settings.security
+    egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await call_worker.start()
             contact = call_worker.public_hostport
         monitor = MonitorService(
-            settings.monitor, sessionmaker, secret_box, contact_hostport=contact
+            settings.monitor, sessionmaker, secret_box, egress=egress, contact_hostport=contact
         )
         app.state.trunkline = AppState(
             settings=settings,
@@ -88,7 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the installed package instead of a CDN (docs.py)
+        redoc_url=None,
     )
+    install_docs(app)
+    # Outermost of ours: oversized requests are refused before routing, auth or the database.
+    # Added innermost first: RequestLimits → EgressPolicyScope → IdempotencyMiddleware → routes.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(EgressPolicyScope, policy=egress)
+    app.add_middleware(RequestLimits)
     install_exception_handlers(app)
     app.include_router(api_router)
 
@@ -102,8 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Database is reachable."""
         try:
             await ping(app.state.trunkline.engine)
-        except Exception:  # any driver failure means "not ready"
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        except Exception as exc:  # any driver failure means "not ready"
+            outage_log.report("GET /readyz", exc)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     docstring_summaries(app)

@@ -1,6 +1,9 @@
 """The ``trunkline`` command: thin commands over services.
 
 ``serve`` · ``migrate`` · ``token create|revoke|list`` · ``keys generate|rotate`` · ``workspaces``
+
+Operational failures (database unreachable or not migrated, missing key, unwritable data
+directory) end in one ``trunkline: …`` line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
@@ -8,16 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
+import os
+import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline import __version__
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.errors import TrunklineError
 from trunkline.kit.crypto import CryptoError, generate_key
+from trunkline.kit.private_files import sqlite_file
+from trunkline.outage import describe, is_database_unavailable
 
 T = TypeVar("T")
 
@@ -34,7 +45,26 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     return asyncio.run(run())
 
 
-def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _migration_lock(settings: Settings) -> Iterator[None]:
+    """Serialize migrations of one SQLite file across processes: `make run &` and `make token`
+    may both migrate a fresh database at once, and SQLite's DDL is not transactional here."""
+    path = sqlite_file(settings.database_url_resolved)
+    if path is None:
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".migrate-lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database to the latest schema (idempotent)."""
     from trunkline.migrate import upgrade
 
     async def run() -> None:
@@ -44,7 +74,12 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with _migration_lock(settings):
+        asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    migrate(settings)
     print("database is at the latest schema", file=sys.stderr)
     return 0
 
@@ -53,24 +88,41 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from trunkline.app import create_app
+    from trunkline.http_limits import uvicorn_limits
+    from trunkline.keys import load_secret_box
     from trunkline.logs import configure_logging
 
+    load_secret_box(settings)  # production without a key stops here, before the database
     cmd_migrate(settings, args)
     configure_logging(settings.server.log_level)
+    host, port = args.host or settings.server.host, args.port or settings.server.port
     # The monitor runs inside serve unless TRUNKLINE_MONITOR__ENABLED=false (then run
     # `trunkline monitor` separately, as many instances as wanted: leases keep them apart).
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.server.host,
-        port=args.port or settings.server.port,
-        log_config=None,
-        access_log=settings.server.log_level == "debug",
+    shown = f"[{host}]" if ":" in host else host
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the app's startup ran and the socket listens
+                print(f"trunkline: ready on http://{shown}:{port} (docs at /docs)", file=sys.stderr)
+
+    server = Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=settings.server.log_level == "debug",
+            **uvicorn_limits(),
+        )
     )
-    return 0
+    server.run()
+    return 0 if server.started else 1
 
 
 def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     from trunkline.keys import load_secret_box
+    from trunkline.kit.egress import EgressPolicy
     from trunkline.logs import configure_logging
     from trunkline.monitor.service import MonitorService
 
@@ -80,10 +132,13 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         engine = create_engine(settings)
         # Registrations advertise the call workers' public SIP address as their Contact.
+        security = settings.security
+        egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
         monitor = MonitorService(
             settings.monitor,
             create_sessionmaker(engine),
             box,
+            egress=egress,
             contact_hostport=settings.sip.public_address_resolved,
         )
         try:
@@ -131,6 +186,9 @@ def cmd_call_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from trunkline.workspace.service import workspace_service
+
+    # Works on a fresh checkout, before (or while) the server first starts: migrate first.
+    migrate(settings)
 
     issued = _with_session(
         settings,
@@ -192,6 +250,7 @@ def cmd_keys_rotate(settings: Settings, _: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trunkline", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"trunkline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="apply migrations and serve the HTTP API")
@@ -233,12 +292,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _safe_url(settings: Settings) -> str:
+    return make_url(settings.database_url_resolved).render_as_string(hide_password=True)
+
+
+def operational_error(exc: BaseException, settings: Settings) -> str | None:
+    """The one line to print for an operational failure; None for a bug (keep the traceback)."""
+    if is_database_unavailable(exc):
+        return (
+            f"cannot reach the database {_safe_url(settings)} ({describe(exc)}); is it running, "
+            "and is TRUNKLINE_DATABASE_URL right?"
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        return (
+            f"database error on {_safe_url(settings)} ({describe(exc)}); if the schema is missing "
+            "or old, run `trunkline migrate`"
+        )
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
     try:
+        settings = get_settings()
         return int(args.func(settings, args))
     except (TrunklineError, CryptoError, RuntimeError) as exc:
         message = exc.message if isinstance(exc, TrunklineError) else str(exc)
         print(f"trunkline: {message}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # settings that do not validate (pydantic's error is one)
+        print(f"trunkline: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        line = operational_error(exc, get_settings())
+        if line is None:
+            raise
+        print(f"trunkline: {line}", file=sys.stderr)
+        return 1

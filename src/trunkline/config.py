@@ -8,12 +8,42 @@ are accepted as well as their nested spellings.
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def project_root() -> Path | None:
+    """The source checkout Trunkline runs from (an editable install, as ``make`` sets up), if any:
+    the directory holding pyproject.toml above ``src/trunkline``."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "src" / "trunkline").is_dir():
+        return root
+    return None
+
+
+def default_data_dir() -> Path:
+    """``<project root>/data`` in a source checkout, else ``$XDG_DATA_HOME/trunkline``
+    (``~/.local/share/trunkline``): absolute either way, so the server and the CLI find the same
+    database wherever they are started from."""
+    root = project_root()
+    if root is not None:
+        return root / "data"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "trunkline"
+
+
+def _env_files() -> tuple[str, ...]:
+    # The project's .env wherever the command runs, then one in the current directory (wins).
+    root = project_root()
+    return (str(root / ".env"), ".env") if root is not None else (".env",)
 
 
 class Environment(StrEnum):
@@ -35,11 +65,35 @@ class DatabaseSettings(BaseModel):
         default=30.0, gt=0, description="Longest wait for a pooled connection."
     )
     busy_timeout_s: float = 15.0
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to open a PostgreSQL connection."
+    )
 
 
 class SecuritySettings(BaseModel):
     # Comma-separated keyring, newest first: "kid:base64url-32-bytes" or bare base64url keys.
     encryption_keys: SecretStr | None = None
+    # Egress policy (kit/egress.py): CIDRs, as a JSON list or comma-separated.
+    allow_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks Trunkline may reach although denied by default (e.g. 127.0.0.0/8).",
+    )
+    deny_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Networks Trunkline must never reach, on top of defaults."
+    )
+
+    @field_validator("allow_addresses", "deny_addresses", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # NoDecode: the raw env text, JSON list or comma-separated
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+            value = [part for part in value if str(part).strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
+            return [str(item).strip() for item in value]
+        return value
 
 
 class ServerSettings(BaseModel):
@@ -141,12 +195,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRUNKLINE_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=_env_files(),
         extra="ignore",
     )
 
     env: Environment = Environment.development
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="A relative path is relative to the project root (else the current directory).",
+    )
     database_url: str | None = None
     encryption_keys: SecretStr | None = None
     host: str | None = None
@@ -161,6 +218,13 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     monitor: MonitorSettings = MonitorSettings()
     provider: ProviderSettings = ProviderSettings()
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        if value.is_absolute():
+            return value
+        return ((project_root() or Path.cwd()) / value).resolve()
 
     @model_validator(mode="after")
     def _apply_shortcuts(self) -> Settings:

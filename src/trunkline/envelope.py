@@ -21,9 +21,11 @@ from trunkline.errors import (
     InvalidAuthToken,
     MalformedRequest,
     MissingAuthToken,
+    ServiceUnavailable,
     TrunklineError,
     Unprocessable,
 )
+from trunkline.outage import DRIVER_ERRORS, RETRY_AFTER_S, is_database_unavailable, outage_log
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,8 @@ def install_exception_handlers(app: FastAPI) -> None:
         headers = None
         if exc.status == 429 and "retry_after_s" in exc.data:
             headers = {"Retry-After": str(exc.data["retry_after_s"])}
+        elif exc.status == 503:
+            headers = {"Retry-After": str(exc.data.get("retry_after_s", RETRY_AFTER_S))}
         return error_response(
             exc.status,
             exc.code,
@@ -170,6 +174,25 @@ def install_exception_handlers(app: FastAPI) -> None:
         # Log the type and traceback server-side; the client learns nothing of internals.
         log.exception("unhandled error: %s", type(exc).__name__)
         return error_response(500, "internal_error", "Internal server error.")
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        # Handled here (Starlette's ExceptionMiddleware), not by the catch-all above: the
+        # catch-all re-raises after answering, and the server then drops the keep-alive
+        # connection. An outage is one warning line; anything else is a bug with its traceback.
+        if not is_database_unavailable(exc):
+            return await _unhandled(request, exc)
+        outage_log.report(f"{request.method} {request.url.path}", exc)
+        unavailable = ServiceUnavailable("The database is unavailable; try again shortly.")
+        return error_response(
+            unavailable.status,
+            unavailable.code,
+            unavailable.message,
+            data={"retry_after_s": RETRY_AFTER_S},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for driver_error in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error, _database)
 
 
 def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, Any]]:

@@ -16,10 +16,12 @@
     │   └── CallNotFound
     ├── Conflict (409)
     │   ├── NumberInInventory · NumberAlreadyBound · AgentChannelBusy · NumberIsExternal
-    │   └── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
+    │   ├── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
+    │   └── IdempotencyKeyInProgress
     ├── Unprocessable (422 validation_failed)
     │   ├── SmsNotSupported · SipNotSupported · InvalidGateway
-    │   └── NumberNotAvailable · ChannelNotCapable
+    │   ├── NumberNotAvailable · ChannelNotCapable
+    │   └── AddressNotAllowed · IdempotencyKeyReused
     ├── RateLimited (429 rate_limited)
     └── ServiceUnavailable (503 service_unavailable)
 
@@ -171,6 +173,14 @@ class AgentInUse(Conflict):
     default_message = "The agent still has channel bindings; unbind them or pass force=true."
 
 
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency_key_in_progress"
+    default_message = (
+        "A request with this Idempotency-Key is still being processed; retry shortly to get its "
+        "answer."
+    )
+
+
 class Unprocessable(TrunklineError):
     status = 422
     code = "validation_failed"
@@ -202,6 +212,18 @@ class NumberNotAvailable(Unprocessable):
 class ChannelNotCapable(Unprocessable):
     code = "channel_not_capable"
     default_message = "This number cannot carry this channel."
+
+
+class AddressNotAllowed(Unprocessable):
+    code = "address_not_allowed"
+    default_message = "This address is not allowed by the server's egress policy."
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+    default_message = (
+        "This Idempotency-Key was used with a different request; use a new key for a new request."
+    )
 
 
 class RateLimited(TrunklineError):

@@ -23,6 +23,8 @@ _PATTERNS = [
         r"\1***",
     ),
     (re.compile(r"\btl_[A-Za-z0-9_-]{20,}"), "tl_***"),
+    # SIP URI users ("sip:trunk-user@gw"): account names, redacted like traces (sip/trace.py).
+    (re.compile(r"(?i)\b(sips?:)[^@\s<>\"']+@"), r"\1***@"),
     (re.compile(r"v1:[0-9a-f]{8}:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+"), "v1:***"),
 ]
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trunkline.config import MonitorSettings, Settings
 from trunkline.kit.crypto import SecretBox
+from trunkline.kit.egress import EgressPolicy
 from trunkline.monitor.service import MonitorService
 from trunkline.monitor.targets import KINDS
 
@@ -41,6 +42,9 @@ async def make_monitor(
     made: list[MonitorService] = []
     box = SecretBox.from_spec(settings.security.encryption_keys.get_secret_value())  # type: ignore[union-attr]
 
+    security = settings.security  # loopback allowed: the peers run there
+    egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
+
     def factory(**overrides: object) -> MonitorService:
         base = {
             "enabled": False,
@@ -51,7 +55,9 @@ async def make_monitor(
             "t2_s": 0.4,
             "tick_s": 0.05,
         }
-        monitor = MonitorService(MonitorSettings(**(base | overrides)), sessionmaker, box)
+        monitor = MonitorService(
+            MonitorSettings(**(base | overrides)), sessionmaker, box, egress=egress
+        )
         made.append(monitor)
         return monitor
 

@@ -244,6 +244,22 @@ class TestListNumbers:
         assert r.status_code == 422
         assert r.json() == invalid(field, message)
 
+    async def test_misspelled_key_is_named(self, api: Api) -> None:
+        bought = await api.buy()
+
+        r = await api.patch(f"/phone-numbers/{bought['phone_number_uuid']}", {"settings": {}})
+
+        assert r.status_code == 422
+        assert r.json() == error_body(
+            "validation_failed",
+            "Validation failed: channel_settings: Field required.",
+            field="channel_settings",
+            details=[
+                {"field": "channel_settings", "message": "Field required"},
+                {"field": "settings", "message": "Extra inputs are not permitted"},
+            ],
+        )
+
 
 class TestUpdateNumber:
     async def test_merges_key_by_key(self, api: Api) -> None:
@@ -394,7 +410,7 @@ class TestUpdateNumber:
                 "channel_settings.voice.whitelisted_destinations",
                 "May not be null.",
             ),
-            ({"settings": {}}, "channel_settings", "Field required"),
+            ({}, "channel_settings", "Field required"),
         ],
     )
     async def test_bad_settings_are_422(

@@ -25,7 +25,26 @@ def test_redact_text_hides_digest_secrets_keeps_shape() -> None:
     assert "Authorization: Digest" in out
     assert "algorithm=SHA-256" in out and 'realm="siplab.test"' in out and "qop=auth" in out
     assert 'response="***"' in out
-    assert "From: <sip:trunk1@siplab.test>" in out  # only auth headers are touched
+    assert "From: <sip:***@siplab.test>" in out  # the account's AOR user is hidden too
+    assert "trunk1" not in out
+
+
+def test_uri_users_hidden_in_every_header() -> None:
+    text = (
+        "SIP/2.0 200 OK\r\n"
+        'To: "Trunk" <sip:acct-42@gw.test>;tag=9\r\n'
+        "Contact: <sip:acct-42@10.0.0.5:5060;transport=udp>;expires=60\r\n"
+        "P-Asserted-Identity: <sips:acct-42:pw@gw.test>\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1\r\n\r\n"
+    )
+
+    out = redact_text(text)
+
+    assert "acct-42" not in out and ":pw@" not in out
+    assert "<sip:***@gw.test>" in out and "<sip:***@10.0.0.5:5060;transport=udp>" in out
+    assert "<sips:***@gw.test>" in out
+    assert "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1" in out
+    assert redact_text(out) == out
 
 
 def test_redact_trace_is_idempotent() -> None:

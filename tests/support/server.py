@@ -11,6 +11,7 @@ import uvicorn
 
 from trunkline.app import create_app
 from trunkline.config import Settings
+from trunkline.http_limits import uvicorn_limits
 
 
 def free_port() -> int:
@@ -29,7 +30,12 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        **uvicorn_limits(),
     )
     srv = Server(config)
     task = asyncio.create_task(srv.serve())

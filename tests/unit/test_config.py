@@ -126,3 +126,42 @@ class TestShortcuts:
 
         expected = (tmp_path / "data" / "trunkline.db").resolve()
         assert settings.database_url_resolved == f"sqlite+aiosqlite:///{expected}"
+
+
+class TestDataDir:
+    """The server and the CLI find the same data directory wherever they are started."""
+
+    def test_default_is_absolute_under_the_project_root(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        from trunkline.config import project_root
+
+        monkeypatch.delenv("TRUNKLINE_DATA_DIR", raising=False)
+        monkeypatch.chdir(tmp_path)
+
+        settings = Settings(_env_file=None)
+
+        root = project_root()
+        assert root is not None and (root / "pyproject.toml").is_file()
+        assert settings.data_dir == root / "data"
+
+    def test_relative_value_is_relative_to_the_project_root(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        from trunkline.config import project_root
+
+        monkeypatch.chdir(tmp_path)
+
+        settings = Settings(data_dir="var/db", _env_file=None)
+
+        assert settings.data_dir == (project_root() or tmp_path) / "var" / "db"
+
+    def test_outside_a_checkout_the_default_is_the_user_data_dir(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        import trunkline.config as config
+
+        monkeypatch.setattr(config, "project_root", lambda: None)
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+        assert config.default_data_dir() == tmp_path / "xdg" / "trunkline"

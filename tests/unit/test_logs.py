@@ -33,6 +33,9 @@ from trunkline.logs import RedactingFilter, redact
         ("token tl_abcdefghijklmnopqrstuvwxyz issued", "token tl_*** issued"),
         ("stored v1:0123abcd:AAAA_-:BBBB-_", "stored v1:***"),
         ("nothing secret here: gateway=sip.acme.com", "nothing secret here: gateway=sip.acme.com"),
+        ("From: <sip:acct-42@gw.test>;tag=1", "From: <sip:***@gw.test>;tag=1"),
+        ("bad header 'Contact: sips:u:p@h'", "bad header 'Contact: sips:***@h'"),
+        ("REGISTER sip:gw.test SIP/2.0", "REGISTER sip:gw.test SIP/2.0"),
     ],
 )
 def test_redact(line: str, redacted: str) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 from trunkline.config import Settings
 from trunkline.db.sqlite_driver import mark_key_reads, one_trip_dbapi
 from trunkline.db.write_gate import SqliteWriteGateSession
+from trunkline.kit.private_files import make_private_sqlite
 
 
 def is_sqlite(url: str) -> bool:
@@ -26,7 +27,8 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url_resolved
-    kwargs: dict[str, Any] = {"echo": settings.db.echo}
+    # hide_parameters: a driver error's text (logged or re-raised) never carries row values.
+    kwargs: dict[str, Any] = {"echo": settings.db.echo, "hide_parameters": True}
     if is_sqlite(url):
         # Python's sqlite3 "legacy" transaction control issues BEGIN (deferred) just before the
         # first write, so reads never hold a snapshot that a later write must upgrade; writers
@@ -41,8 +43,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         if ":memory:" in url:
             return _with_sqlite_pragmas(create_async_engine(url, **kwargs), settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_sqlite(url)  # the file and its WAL/SHM 0600 (kit/private_files.py)
     else:
         kwargs["pool_pre_ping"] = True
+        # A server that accepts TCP but never answers must not hold a request for asyncpg's
+        # default 60 s.
+        kwargs["connect_args"] = {"timeout": settings.db.connect_timeout_s}
     kwargs["pool_size"] = settings.db.pool_size
     kwargs["max_overflow"] = settings.db.pool_size
     kwargs["pool_timeout"] = settings.db.pool_timeout_s

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from trunkline.kit.clock import iso_z
 from trunkline.kit.e164 import parse_e164
+from trunkline.kit.egress import check_host, current_policy
 
 UtcDatetime = Annotated[
     datetime,
@@ -37,14 +38,34 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# C0 and C1 control characters (tab and newline included: a name is one line) and the Unicode
+# bidirectional embeddings, overrides and isolates (UAX #9 §2: U+202A-U+202E, U+2066-U+2069),
+# which make a name display as something else in dashboards, logs and terminals. The implicit
+# marks (LRM, RLM, ALM) stay allowed: right-to-left names may need them.
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def check_name(value: Any) -> Any:
+    """Refuse control characters and bidi overrides in a display name."""
+    if isinstance(value, str) and _UNSAFE_IN_NAMES.search(value):
+        raise PydanticCustomError(
+            "name_unsafe_characters",
+            "Names must not contain control characters or bidirectional overrides.",
+        )
+    return value
+
+
 class RequestModel(BaseModel):
-    """Request bodies: unknown keys are ignored (upstream clients may send more).
+    """Request bodies: unknown keys are refused (422 naming the key): a client that sends
+    ``secondary_gatway`` must learn its failover was not stored. Every field the upstream API
+    documents is declared (tests/api/test_unknown_fields.py checks against its OpenAPI).
 
     NUL characters are refused in every string, nested ones included: PostgreSQL cannot store
-    them in text or JSON, and no SIP or phone field has a use for them.
+    them in text or JSON, and no SIP or phone field has a use for them. A ``name`` field, in any
+    request model, refuses control characters and bidi overrides (``check_name``).
     """
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -54,6 +75,11 @@ class RequestModel(BaseModel):
                 "string_nul", "Text must not contain NUL (\\u0000) characters."
             )
         return value
+
+    @field_validator("name", mode="after", check_fields=False)
+    @classmethod
+    def _safe_name(cls, value: Any) -> Any:
+        return check_name(value)
 
 
 class ResponseModel(BaseModel):
@@ -89,6 +115,11 @@ def _gateway(value: str) -> str:
             "invalid_gateway",
             "The gateway must be a host name or IP address, without scheme or port "
             "(for example sip.telnyx.com).",
+        )
+    # Where Trunkline will send SIP: refuse loopback, link-local... on write (kit/egress.py).
+    if (reason := check_host(value, current_policy())) is not None:
+        raise PydanticCustomError(
+            "address_not_allowed", "Address not allowed: {reason}.", {"reason": reason}
         )
     return value
 

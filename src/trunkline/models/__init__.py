@@ -4,6 +4,7 @@ from trunkline.models.agent import Agent
 from trunkline.models.base import Base
 from trunkline.models.binding import Binding
 from trunkline.models.call import Call, CallEvent, CallLease
+from trunkline.models.idempotency_key import IdempotencyKey
 from trunkline.models.pbx_connector import PbxConnector
 from trunkline.models.phone_number import PhoneNumber
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
@@ -19,6 +20,7 @@ __all__ = [
     "Call",
     "CallEvent",
     "CallLease",
+    "IdempotencyKey",
     "PbxConnector",
     "PhoneNumber",
     "SipConnection",

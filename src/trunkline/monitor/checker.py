@@ -32,7 +32,8 @@ def _gateway(target: Target, probe: ProbeResult) -> GatewayOutcome:
         transport=target.transport,
         reachable=probe.reachable,
         sip_code=probe.sip_code,
-        reason=probe.reason,
+        # An egress refusal's detail names the address and why; other errors keep their kind.
+        reason=probe.error_detail if probe.error == "not_allowed" else probe.reason,
         rtt_ms=probe.rtt_ms,
         error=probe.error,
         tls_cert_expires_at=probe.tls_cert_expires_at,

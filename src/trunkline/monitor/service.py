@@ -12,6 +12,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +22,7 @@ from trunkline.db import session_scope
 from trunkline.errors import ServiceUnavailable
 from trunkline.kit.clock import utcnow
 from trunkline.kit.crypto import CryptoError, SecretBox
+from trunkline.kit.egress import EgressPolicy, check_destination
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.sip_status import TargetKind
 from trunkline.models import SipStatusEvent
@@ -28,9 +30,14 @@ from trunkline.monitor import repository as repo
 from trunkline.monitor.checker import CheckOutcome, Registrations, run_check
 from trunkline.monitor.status import Evaluation, evaluate
 from trunkline.monitor.targets import KIND_BY_NAME, KINDS, CheckSpec, Kind, build_spec
+from trunkline.outage import is_database_unavailable, outage_log
 from trunkline.sip import SipClient, TraceEntry
 
 log = logging.getLogger(__name__)
+
+# Longest pause between sweeps while the database is away: short enough that checks resume within
+# seconds of it returning, long enough not to hammer a database that is restarting.
+MAX_OUTAGE_BACKOFF_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,11 @@ class MonitorService:
         box: SecretBox,
         *,
         contact_hostport: str | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.settings = settings
+        # Checked on the resolved address before any SIP leaves (kit/egress.py).
+        self.egress = egress or EgressPolicy()
         self.sessionmaker = sessionmaker
         self.box = box
         self.owner = (
@@ -69,7 +79,12 @@ class MonitorService:
     def client(self) -> SipClient:
         if self._client is None:
             s = self.settings
-            self._client = SipClient(t1_s=s.t1_s, t2_s=s.t2_s, timeout_s=s.timeout_s)
+            self._client = SipClient(
+                t1_s=s.t1_s,
+                t2_s=s.t2_s,
+                timeout_s=s.timeout_s,
+                address_filter=partial(check_destination, policy=self.egress),
+            )
         return self._client
 
     async def close(self) -> None:
@@ -220,10 +235,16 @@ class MonitorService:
                 )
                 if (event := self._event(spec, ev)) is not None:
                     events.append(event)
-            async with session_scope(self.sessionmaker) as session:
-                await repo.write_results(session, kind, results)
-                if events:
-                    await repo.add_events(session, events)
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    await repo.write_results(session, kind, results)
+                    if events:
+                        await repo.add_events(session, events)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # The claims' leases lapse (lease_s) and the targets are checked again then.
+                outage_log.report("monitor write", exc)
         finally:
             self._inflight -= len(specs)
 
@@ -258,6 +279,7 @@ class MonitorService:
         batch (timeouts) never holds back the claiming of the next one."""
         s = self.settings
         loops = 0
+        outages = 0  # consecutive sweeps that found the database away
         while not self._stop.is_set():
             claimed = 0
             try:
@@ -275,11 +297,18 @@ class MonitorService:
                 loops += 1
                 if loops % 10 == 0:
                     await self.reconcile()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                log.exception("monitor sweep failed")
-            if claimed == 0 or self._inflight >= s.concurrency:
+                outages = 0
+            except Exception as exc:  # keep the loop alive whatever happens
+                if is_database_unavailable(exc):
+                    outage_log.report("monitor sweep", exc)
+                    outages += 1
+                else:
+                    log.exception("monitor sweep failed")
+            if outages or claimed == 0 or self._inflight >= s.concurrency:
+                # Exponential back-off while the database is away; one tick otherwise.
+                pause = min(s.tick_s * 2**outages, max(MAX_OUTAGE_BACKOFF_S, s.tick_s))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=s.tick_s)
+                    await asyncio.wait_for(self._stop.wait(), timeout=pause)
 
     def start(self) -> None:
         if self._task is None:

@@ -31,6 +31,11 @@ _HINTS: dict[int | str, str] = {
     "dns": "The gateway host name does not resolve.",
     "tls": "TLS failed: check that the port speaks TLS and its certificate is valid.",
     "network": "The network to the gateway is unreachable from this server.",
+    "not_allowed": (
+        "No SIP was sent: the gateway's address is refused by this server's egress policy "
+        "(loopback, link-local, unspecified and multicast addresses are refused unless "
+        "TRUNKLINE_SECURITY__ALLOW_ADDRESSES allows them)."
+    ),
 }
 
 

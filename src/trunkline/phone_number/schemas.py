@@ -243,6 +243,14 @@ class PhoneNumberPurchase(RequestModel):
     location: str | None = Field(
         default=None, max_length=255, description="Used when the provider knows no location."
     )
+    # Documented by the upstream API for regulated numbers; accepted so its clients work
+    # unchanged (unknown keys are refused), not yet passed to the provider.
+    address: dict[str, Any] | None = Field(
+        default=None, description="Accepted for upstream compatibility; not used yet."
+    )
+    requirements: list[dict[str, Any]] | None = Field(
+        default=None, description="Accepted for upstream compatibility; not used yet."
+    )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ from trunkline.sip.trace import TraceEntry
 from trunkline.sip.transaction import NonInviteClientTransaction
 from trunkline.sip.transport import Channel, TransportManager
 
-ErrorKind = Literal["timeout", "refused", "dns", "tls", "network"]
-_ERROR_KINDS: tuple[ErrorKind, ...] = ("timeout", "refused", "dns", "tls", "network")
+ErrorKind = Literal["timeout", "refused", "dns", "tls", "network", "not_allowed"]
+_ERROR_KINDS: tuple[ErrorKind, ...] = ("timeout", "refused", "dns", "tls", "network", "not_allowed")
+# Given a resolved IP, why it must not be contacted (None: go ahead). The library knows no
+# policy; the application passes one in (the monitor: kit/egress.py).
+AddressFilter = Callable[[str], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,7 @@ class SipClient:
         *,
         user_agent: str = "trunkline",
         srv_lookup: SrvLookup = dns_srv_lookup,
+        address_filter: AddressFilter | None = None,
     ) -> None:
         self.t1_s = t1_s
         self.t2_s = t2_s
@@ -97,6 +101,7 @@ class SipClient:
         self.user_agent = user_agent
         self.transports = TransportManager()
         self._srv_lookup = srv_lookup
+        self._address_filter = address_filter
 
     async def __aenter__(self) -> SipClient:
         return self
@@ -117,6 +122,12 @@ class SipClient:
         remote: ResolvedAddress = await resolve(
             target.host, target.port, target.transport, srv_lookup=self._srv_lookup
         )
+        # Judged on the address DNS returned, before any packet leaves: a name that resolves
+        # to a refused address is refused too.
+        if self._address_filter is not None:
+            reason = self._address_filter(remote.ip)
+            if reason is not None:
+                raise SipRequestFailed("not_allowed", reason, remote.hostport)
         try:
             # RFC 5922 §4: verify the certificate against the host the user asked for.
             tls = (target.tls_ca_file, target.tls_verify, target.host.strip("[]"))

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from trunkline.sip.trace import redact_text
+
 
 class SipError(Exception):
-    """Base class of every error raised by :mod:`trunkline.sip`."""
+    """Base class of every error raised by :mod:`trunkline.sip`.
+
+    Its text may quote a SIP message (a malformed header); it is redacted like a trace, so
+    neither a log line nor an API answer built from it shows a SIP user or digest secret.
+    """
+
+    def __str__(self) -> str:
+        return redact_text(super().__str__())
 
 
 class SipParseError(SipError):

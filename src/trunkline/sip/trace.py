@@ -18,6 +18,9 @@ _SECRET_PARAM = re.compile(
     r'\b(username|response|nonce|cnonce|opaque)([ \t]*=[ \t]*)("(?:[^"\\]|\\.)*"|[^,\s]*)',
     re.IGNORECASE,
 )
+# RFC 3261 §19.1.1: the userinfo of a SIP/SIPS URI ("sip:alice:pw@host") names the account
+# (a trunk's username is usually its AOR user): hidden in every header, From/To/Contact included.
+_URI_USERINFO = re.compile(r"\b(sips?:)[^@\s<>\"]+@", re.IGNORECASE)
 REDACTED = "***"
 
 
@@ -32,7 +35,10 @@ class TraceEntry:
 
 
 def redact_text(text: str) -> str:
-    """Hide digest secrets in (Proxy-)Authorization / *-Authenticate headers."""
+    """Hide SIP URI users everywhere and digest secrets in (Proxy-)Authorization /
+    *-Authenticate headers (idempotent)."""
+    if "@" in text:
+        text = _URI_USERINFO.sub(rf"\1{REDACTED}@", text)
     if "uthori" not in text and "uthenti" not in text:
         return text  # fast path: most messages (OPTIONS, replies) carry no auth headers
 
