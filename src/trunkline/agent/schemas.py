@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from trunkline.binding.rules import Via
 from trunkline.call.rules import stream_token_problem, stream_url_problem
+from trunkline.kit.egress import check_host, current_policy
 from trunkline.kit.schema import RequestModel, ResponseModel, UtcDatetime
 from trunkline.models import Agent
 
@@ -19,6 +21,13 @@ def _stream_url(value: str) -> str:
     problem = stream_url_problem(value) if value else None
     if problem:
         raise PydanticCustomError("stream_url", problem)
+    # Where Trunkline will open a WebSocket: the egress policy refuses loopback, link-local...
+    # on write (kit/egress.py); the call worker checks the resolved address again.
+    host = urlsplit(value).hostname if value else None
+    if host and (reason := check_host(host, current_policy())) is not None:
+        raise PydanticCustomError(
+            "address_not_allowed", "Address not allowed: {reason}.", {"reason": reason}
+        )
     return value
 
 

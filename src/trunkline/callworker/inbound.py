@@ -199,6 +199,10 @@ class InboundCall:
         if target is None:  # the agent lost its stream_url since routing read it
             await self._reject(_unreachable_decision("the agent has no stream_url"), route)
             return None
+        refused = await worker.refused_stream(target.url)
+        if refused is not None:
+            await self._reject(_unreachable_decision(refused), route)
+            return None
         connect = asyncio.ensure_future(
             AgentStream.connect(
                 target.url,

@@ -17,6 +17,7 @@ import socket
 import uuid
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +30,7 @@ from trunkline.callworker.inbound import InboundCall
 from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.kit.crypto import SecretBox
+from trunkline.kit.egress import EgressPolicy, EgressRefused, resolve_allowed
 from trunkline.kit.registration_contact import parse_contact_user
 from trunkline.media.ports import PortPool
 from trunkline.routing.trust import GatewayResolver
@@ -68,6 +70,8 @@ class CallWorker:
         self.media_host = listen[0]
         self.media_public_ip = settings.media.public_ip or public[0]
         self.resolver = GatewayResolver()
+        security = settings.security
+        self.egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
         self._calls: dict[uuid.UUID, InboundCall] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -119,6 +123,16 @@ class CallWorker:
         self, session: AsyncSession, agent_id: uuid.UUID
     ) -> StreamTarget | None:
         return await agent_service.stream_target(session, self.secret_box, agent_id)
+
+    async def refused_stream(self, url: str) -> str | None:
+        """Why the egress policy refuses the agent's WebSocket after DNS, or None."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        try:
+            await resolve_allowed(parts.hostname or "", port, self.egress)
+        except EgressRefused as exc:
+            return f"stream_url refused: {exc.reason}"
+        return None
 
     # -- live calls --------------------------------------------------------------------------
 
