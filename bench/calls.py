@@ -87,7 +87,18 @@ def sipp(args: list[str], work: Path, timeout_s: float) -> Path:
         pcap.symlink_to(PCAPS)
     before = set(work.glob("*_rtt.csv"))
     subprocess.run(
-        [shutil.which("sipp") or "sipp", *args, "-nd", "-trace_rtt", "-rtt_freq", "1"],
+        [
+            shutil.which("sipp") or "sipp",
+            *args,
+            "-nd",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+            "-recv_timeout",
+            "15000",
+            "-timeout",
+            f"{int(timeout_s)}s",
+        ],
         cwd=work,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
