@@ -196,24 +196,35 @@ class SipEdge:
 
     async def start(self) -> None:
         """Bind UDP, then TCP on the same port (the port UDP got when listen asks for 0)."""
+        # With port 0 the kernel picks a UDP port whose TCP twin may be taken: try again.
+        attempts = 20 if self.listen[1] == 0 else 1
+        for attempt in range(attempts):
+            try:
+                await self._bind()
+                return
+            except OSError:
+                if attempt == attempts - 1:
+                    raise
+
+    async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self.listen[0] else socket.AF_INET
         udp, _ = await loop.create_datagram_endpoint(
             lambda: _Datagrams(self), local_addr=self.listen, family=family
         )
-        self._udp = udp
         with contextlib.suppress(OSError):  # a bigger buffer absorbs INVITE bursts
             udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self._port = int(udp.get_extra_info("sockname")[1])
-        if self.public_address[1] == 0:
-            self.public_address = (self.public_address[0], self._port)
+        port = int(udp.get_extra_info("sockname")[1])
         try:
             self._server = await loop.create_server(
-                lambda: StreamConnection(self), self.listen[0], self._port, family=family
+                lambda: StreamConnection(self), self.listen[0], port, family=family
             )
         except OSError:
             udp.close()
             raise
+        self._udp, self._port = udp, port
+        if self.public_address[1] == 0:
+            self.public_address = (self.public_address[0], port)
 
     @property
     def local_address(self) -> tuple[str, int]:
