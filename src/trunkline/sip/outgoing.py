@@ -87,7 +87,9 @@ class InviteClientTransaction:
         self._timers.append(asyncio.get_running_loop().call_later(self._interval, self._on_timer_a))
 
     def _on_timer_b(self) -> None:
-        if self.state in ("calling", "proceeding"):
+        # RFC 3261 §17.1.1.2: Timer B only ends a transaction still Calling; once a provisional
+        # came, the TU decides (ring timeout -> CANCEL).
+        if self.state == "calling":
             self._terminate()
             self.on_response(None)
 
@@ -232,7 +234,8 @@ class OutgoingCall(DialogCall):
         while True:
             response = await self._responses.get()
             if response is None:
-                self._finish(408, "Request Timeout", None, "timeout")
+                why = "cancel" if self._cancel_wanted else "timeout"
+                self._finish(408, "Request Timeout", None, why)
                 return
             if response.status < 200:
                 if response.status > 100 and self.on_provisional is not None:
@@ -344,10 +347,17 @@ class OutgoingCall(DialogCall):
         tx = NonInviteClientTransaction(
             self._channel, self.edge.dispatcher, cancel, t1_s=self.edge.t1_s, t2_s=self.edge.t2_s
         )
+        # RFC 3261 §9.1: without a final response 64*T1 after the CANCEL, give the INVITE up.
+        give_up = asyncio.get_running_loop().call_later(64 * self.edge.t1_s, self._give_up)
+        self.final.add_done_callback(lambda _: give_up.cancel())
         try:
             await tx.run()
         except SipError as exc:
             log.debug("CANCEL for %s failed: %s", self.call_id, exc)
+
+    def _give_up(self) -> None:
+        if self._tx is not None:
+            self._tx.fail(SipError("no final response after CANCEL"))  # reports None
 
     async def cancel(self) -> None:
         """CANCEL the INVITE (RFC 3261 §9.1): now if a provisional came, else once one comes.
