@@ -110,6 +110,10 @@ class TestTimers:
         assert final.code == 408  # Timer B still bounds the transaction
         assert b"".join(frames).count(b"INVITE sip:") == 1  # RFC 3261 §17.1.1.2: no Timer A
 
+    async def test_tls_targets_are_refused_up_front(self, edge: SipEdge) -> None:
+        with pytest.raises(ValueError, match="tls"):
+            await dial(edge, Target("127.0.0.1", 5061, "tls"))
+
     async def test_refused_tcp_connection_is_503(self, edge: SipEdge) -> None:
         call = await dial(edge, Target("127.0.0.1", free_port(), "tcp"))
         final = await asyncio.wait_for(call.final, 3)

@@ -430,7 +430,12 @@ async def place_call(
     credentials: Credentials | None = None,
     on_provisional: ProvisionalCallback | None = None,
 ) -> OutgoingCall:
-    """Send an INVITE to ``target``; returns once it is sent (or failed to be)."""
+    """Send an INVITE to ``target``; returns once it is sent (or failed to be).
+
+    Raises ValueError for a TLS target: the edge listens and connects over UDP and TCP only.
+    """
+    if target.transport == "tls":
+        raise ValueError("SipEdge places calls over udp or tcp; tls is not supported yet")
     invite = build_invite(
         edge,
         target,
