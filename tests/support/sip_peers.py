@@ -36,6 +36,7 @@ from trunkline.sip import Target
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 KAMAILIO_CFG = PEERS_DIR / "kamailio-registrar.cfg"
+KAMAILIO_INVITE_AUTH_CFG = PEERS_DIR / "kamailio-invite-auth.cfg"
 SIPP_REGISTRAR_XML = PEERS_DIR / "sipp_uas_register_auth.xml"
 DEFAULT_USERS = {"trunk1": "s3cret-pw", "alice": "alicepw"}
 _RX_LINE = re.compile(r"TRUNKLINE-RX method=(\S+) callid=(\S+) cseq=(\d+) src=(\S+) expires=(\S*)")
@@ -235,8 +236,10 @@ class KamailioPeer(_Process):
         children: int = 2,
         log_level: int = 2,
         workdir: Path | None = None,
+        config: Path = KAMAILIO_CFG,
     ) -> None:
         super().__init__(workdir)
+        self.config = config  # e.g. KAMAILIO_INVITE_AUTH_CFG for a carrier challenging INVITEs
         self.algo, self.realm, self.tls, self.ipv6 = algo, realm, tls, ipv6
         self.users = dict(DEFAULT_USERS if users is None else users)
         self.min_expires, self.children, self.log_level = min_expires, children, log_level
@@ -266,7 +269,7 @@ class KamailioPeer(_Process):
         hosts = ("127.0.0.1", "::1") if self.ipv6 else ("127.0.0.1",)
         self.port = free_port(hosts)
         argv = [
-            binary, "-f", str(KAMAILIO_CFG), "-DD", "-E", "-m", "32", "-M", "4",
+            binary, "-f", str(self.config), "-DD", "-E", "-m", "32", "-M", "4",
             "-n", str(self.children), "-Y", str(self.workdir), "-P", str(self.workdir / "k.pid"),
             "-A", f'DBURL="text://{db}"', "-A", f'REALM="{self.realm}"',
             "-A", f'ALGO="{self.algo}"', "-A", f"MINEXP={self.min_expires}",
