@@ -70,6 +70,16 @@ class TestOptions:
         listener.close()
         assert res.status == 200
 
+    async def test_retransmitted_options_gets_the_same_response(self, peer: RawPeer) -> None:
+        async with running_edge(Handler()) as edge:
+            port, dest = edge.local_address[1], ("127.0.0.1", edge.local_address[1])
+            options = request("OPTIONS", port, peer.port, branch="again")
+            peer.send(options, dest)
+            first = await peer.response()
+            peer.send(options, dest)  # RFC 3261 §17.2.2: absorbed, the response sent again
+            second = await peer.response()
+        assert first.to_bytes() == second.to_bytes()
+
     async def test_over_tcp_answers_on_the_same_connection(self) -> None:
         async with running_edge(Handler()) as edge:
             port = edge.local_address[1]
@@ -112,7 +122,10 @@ class TestInvite:
             res = await peer.response()
             assert (res.status, res.cseq) == (200, (2, "BYE"))
             assert await asyncio.wait_for(call.ended, 1) == "bye"
-            # The dialog is gone: a second BYE is 481 (RFC 3261 §12.2.2).
+            # A retransmitted BYE matches its transaction and gets the same 200 (Timer J) ...
+            peer.send(bye, dest)
+            assert (await peer.response()).to_bytes() == res.to_bytes()
+            # ... while a new BYE finds no dialog: 481 (RFC 3261 §12.2.2).
             peer.send(request("BYE", port, peer.port, call_id=call_id, cseq=3, to_tag=to_tag(ok)),
                       dest)  # fmt: skip
             assert (await peer.response()).status == 481
@@ -211,6 +224,16 @@ class TestInvite:
             assert to_tag(replies[(200, "CANCEL")]) == to_tag(ringing)
             assert to_tag(replies[(487, "INVITE")]) == to_tag(ringing)
             assert await asyncio.wait_for(handler.calls[0].ended, 1) == "cancel"
+            # The ACK of the 487 (INVITE branch) stops Timer G: silence afterwards.
+            ack = request(
+                "ACK", port, peer.port, branch="c1", call_id=call_id, to_tag=to_tag(ringing)
+            )
+            peer.send(ack, dest)
+            await asyncio.sleep(0.05)
+            while not peer.queue.empty():  # Timer G copies sent before the ACK arrived
+                late = peer.queue.get_nowait()[0]
+                assert isinstance(late, SipResponse) and late.status == 487
+            assert await peer.silent(0.4)
             # A CANCEL matching nothing is 481.
             peer.send(request("CANCEL", port, peer.port, branch="nothing"), dest)
             assert (await peer.response()).status == 481
