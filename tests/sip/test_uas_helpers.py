@@ -14,7 +14,7 @@ from trunkline.sip.dialog import (
     uas_dialog,
     user_of,
 )
-from trunkline.sip.edge import salvage_request
+from trunkline.sip.edge_transport import salvage_request
 from trunkline.sip.errors import SipParseError
 from trunkline.sip.message import SipRequest, SipResponse, parse_message
 from trunkline.sip.sdp import SdpError, parse_sdp

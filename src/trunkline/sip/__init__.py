@@ -17,7 +17,9 @@ Layers, bottom-up (each only imports the ones above it in this list):
 * ``dialog``      -- pure dialog state (§12) and in-dialog request building.
 * ``call``        -- what every INVITE dialog does (in-dialog requests, 2xx until ACK, BYE).
 * ``incoming``    -- ``IncomingCall`` (UAS) and the ``CallHandler`` protocol.
-* ``outgoing``    -- the INVITE client transaction (§17.1.1) and ``OutgoingCall`` (UAC).
+* ``invite_transaction`` -- the INVITE client transaction (§17.1.1, RFC 6026).
+* ``outgoing``    -- ``OutgoingCall`` (UAC): digest retry, ACK of 2xx, CANCEL.
+* ``edge_transport`` -- the edge's UDP endpoint, TCP connections and channels.
 * ``edge``        -- ``SipEdge``: the UDP+TCP listener of a call worker, which also places
   outbound calls from the same socket.
 

@@ -21,7 +21,8 @@ from trunkline.sip.sdp import SdpError, SessionDescription, parse_sdp
 from trunkline.sip.server_transaction import ServerTransaction, build_response
 
 if TYPE_CHECKING:
-    from trunkline.sip.edge import SipEdge, StreamConnection
+    from trunkline.sip.edge import SipEdge
+    from trunkline.sip.edge_transport import StreamConnection
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from trunkline.sip.sdp import SessionDescription
 from trunkline.sip.server_transaction import ServerTransaction, build_response
 
 if TYPE_CHECKING:
-    from trunkline.sip.edge import SipEdge, StreamConnection
+    from trunkline.sip.edge import SipEdge
+    from trunkline.sip.edge_transport import StreamConnection
 
 
 class CallHandler(Protocol):
