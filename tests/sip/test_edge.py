@@ -12,6 +12,7 @@ import pytest
 
 from tests.sip.edge_support import OFFER, Handler, RawPeer, request, running_edge, tcp_exchange
 from tests.sip.responders import reply_to
+from trunkline.sip.edge import SipEdge
 from trunkline.sip.message import SipRequest, SipResponse
 from trunkline.sip.sdp import parse_sdp
 from trunkline.sip.server_transaction import header_tag, parse_top_via
@@ -79,6 +80,23 @@ class TestOptions:
             peer.send(options, dest)  # RFC 3261 §17.2.2: absorbed, the response sent again
             second = await peer.response()
         assert first.to_bytes() == second.to_bytes()
+
+    async def test_ipv6_loopback(self) -> None:
+        peer = await RawPeer.open("::1")
+        edge = SipEdge(("::1", 0), ("::1", 0), Handler(), t1_s=0.05)
+        await edge.start()
+        try:
+            port = edge.local_address[1]
+            text = request("OPTIONS", port, peer.port).replace("127.0.0.1", "[::1]")
+            peer.send(text, ("::1", port))
+            res = await peer.response()
+        finally:
+            await edge.close()
+            peer.close()
+        via = parse_top_via(res.get("via") or "")
+        assert res.status == 200 and via is not None
+        assert (via.host, via.params["received"]) == ("::1", "::1")
+        assert edge.contact("udp") == f"<sip:trunkline@[::1]:{port}>"
 
     async def test_over_tcp_answers_on_the_same_connection(self) -> None:
         async with running_edge(Handler()) as edge:
