@@ -17,6 +17,7 @@ from trunkline.sip.invite_transaction import InviteClientTransaction
 from trunkline.sip.message import SipRequest, SipResponse
 from trunkline.sip.register import Credentials
 from trunkline.sip.sdp import SdpError, SessionDescription, parse_sdp
+from trunkline.sip.transaction import NonInviteClientTransaction
 
 if TYPE_CHECKING:
     from trunkline.sip.edge import SipEdge
@@ -114,7 +115,10 @@ class OutgoingCall(DialogCall):
                 return
             if response.status < 200:
                 if response.status > 100 and self.on_provisional is not None:
-                    self.on_provisional(response.status, response.reason)
+                    try:
+                        self.on_provisional(response.status, response.reason)
+                    except Exception:  # a caller's bug must not strand the call
+                        log.exception("on_provisional callback failed")
                 self._provisional.set()
                 if self._cancel_wanted:
                     self._start_cancel()
@@ -205,8 +209,6 @@ class OutgoingCall(DialogCall):
     async def _send_cancel(self) -> None:
         # RFC 3261 §9.1: same Request-URI, Call-ID, To, From, CSeq number and top Via as the
         # INVITE, method CANCEL; it is its own non-INVITE transaction on the same branch.
-        from trunkline.sip.transaction import NonInviteClientTransaction
-
         inv = self.invite_request
         headers = [("Via", inv.get("via") or "")]
         headers += [(n, v) for n, v in inv.headers if n.lower() in ("route", "max-forwards")]
