@@ -72,13 +72,26 @@ class TestBuiltInUac:
         assert handler.calls[0].transport == "tcp"
         assert handler.calls[0].ended.result() == "bye"
 
-    async def test_ten_calls(self, tmp_path: Path) -> None:
+    async def test_ten_calls_leave_nothing_behind(self, tmp_path: Path) -> None:
         handler = Handler()
-        run = await call_edge(handler, tmp_path, ["-sn", "uac", "-r", "20"], calls=10)
+        async with running_edge(handler, t1_s=0.01, t2_s=0.04) as edge:
+            host, port = edge.local_address
+            run = await run_sipp(
+                ["-sn", "uac", "-r", "20", "-m", "10", f"{host}:{port}"], workdir=tmp_path
+            )
+            await asyncio.sleep(64 * 0.01 + 0.3)  # every transaction's linger (64*T1) is over
+            counts = edge.counts()
         assert run.returncode == 0, run.screen
         assert run.count("sent", "INVITE") == 10
         assert handler.answered == [True] * 10
         assert len({call.call_id for call in handler.calls}) == 10
+        assert counts == {
+            "server_transactions": 0,
+            "client_transactions": 0,
+            "unanswered_invites": 0,
+            "dialogs": 0,
+            "tcp_connections": 0,
+        }
 
 
 class TestScenarios:

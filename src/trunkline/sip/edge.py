@@ -147,6 +147,16 @@ class SipEdge:
         if self._udp is not None:
             self._udp.close()
 
+    def counts(self) -> dict[str, int]:
+        """What the edge holds right now (for health checks, and tests that look for leaks)."""
+        return {
+            "server_transactions": len(self._transactions),
+            "client_transactions": len(self.dispatcher.waiters),
+            "unanswered_invites": len(self._invite_calls),
+            "dialogs": len(self._dialogs),
+            "tcp_connections": len(self.streams),
+        }
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` in the background, keeping a reference until it finishes."""
         task = asyncio.get_running_loop().create_task(coro)
