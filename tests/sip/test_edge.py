@@ -256,6 +256,26 @@ class TestInvite:
             peer.send(request("CANCEL", port, peer.port, branch="nothing"), dest)
             assert (await peer.response()).status == 481
 
+    async def test_record_route_is_copied_and_our_bye_follows_it(self, peer: RawPeer) -> None:
+        handler = Handler(mode="hangup_after_ack")
+        async with running_edge(handler) as edge:
+            port, dest = edge.local_address[1], ("127.0.0.1", edge.local_address[1])
+            route = f"<sip:127.0.0.1:{peer.port};lr>"
+            invite = request("INVITE", port, peer.port, body=OFFER, extra=f"Record-Route: {route}")
+            # the Contact names a port where nobody listens: the BYE must go via the route
+            invite = invite.replace(f"<sip:peer@127.0.0.1:{peer.port}>", "<sip:peer@127.0.0.1:9>")
+            peer.send(invite, dest)
+            ok = await next_not(peer, 100)
+            ringing, ok = (ok, await peer.response()) if ok.status == 180 else (None, ok)
+            assert ok.get_all("record-route") == [route]
+            assert ringing is not None and ringing.get_all("record-route") == [route]
+            peer.send(ack_for(ok, port, peer.port), dest)
+            msg = await peer.recv()
+            while not isinstance(msg, SipRequest):
+                msg = await peer.recv()
+            assert msg.method == "BYE" and msg.uri == "sip:peer@127.0.0.1:9"
+            assert msg.get_all("route") == [route]  # RFC 3261 §12.2.1.1 loose routing
+
     async def test_we_hang_up_with_bye_after_the_ack(self, peer: RawPeer) -> None:
         handler = Handler(mode="hangup_after_ack")
         async with running_edge(handler) as edge:

@@ -59,6 +59,8 @@ class IncomingCall(DialogCall):
         self.to_user = user_of(to_header)
         self.from_user = user_of(from_header)
         self.from_display = display_name_of(from_header)
+        # RFC 3261 §12.1.1: dialog-creating responses copy the request's Record-Route values.
+        self._record_route = [("Record-Route", v) for v in request.get_all("record-route")]
 
     @property
     def final_sent(self) -> bool:
@@ -67,7 +69,7 @@ class IncomingCall(DialogCall):
     def ringing(self) -> None:
         """180 Ringing (with our To tag and Contact), unless a final response went out."""
         if not self._tx.final_sent:
-            headers = self._contact_headers()
+            headers = self._record_route + self._contact_headers()
             response = build_response(
                 self.request, 180, "Ringing", to_tag=self.local_tag, headers=headers
             )
@@ -86,7 +88,8 @@ class IncomingCall(DialogCall):
         self.dialog = uas_dialog(self.request, self.local_tag, to_with_tag=to_with_tag)
         self.edge.register_dialog(self.dialog.key, self)
         self.local_sdp = sdp
-        headers = [*self._contact_headers(), ("Content-Type", "application/sdp")]
+        headers = [*self._record_route, *self._contact_headers()]
+        headers.append(("Content-Type", "application/sdp"))
         response = build_response(
             self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=sdp.encode()
         )
