@@ -29,7 +29,7 @@ def _needs_sipp() -> None:
 
 @pytest.fixture
 async def edge() -> AsyncIterator[SipEdge]:
-    edge = SipEdge(("127.0.0.1", 0), ("127.0.0.1", 0), Handler(), t1_s=0.05, t2_s=0.4)
+    edge = SipEdge(("127.0.0.1", 0), ("127.0.0.1", 0), Handler())  # RFC 3261 default timers
     await edge.start()
     yield edge
     await edge.close()
