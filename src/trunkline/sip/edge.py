@@ -4,6 +4,11 @@ It parses whatever arrives, answers what it must on its own (OPTIONS, 100 Trying
 420, 481, CANCEL, retransmissions) and hands every new INVITE to a :class:`CallHandler` as an
 :class:`IncomingCall`. Outbound calls (:meth:`SipEdge.invite`) leave from the same socket so
 the far end's responses and in-dialog requests come back to the listener.
+
+What it does not do (yet): TLS, reliable provisionals (``Require: 100rel`` gets 420), UPDATE,
+forked 2xx responses to our INVITE (only the first dialog is kept), strict routers (RFC 2543
+route sets), late offers (an INVITE without SDP reaches the handler with ``sdp_offer=None``;
+an SDP answer in the ACK is not read), and re-INVITE glare (491).
 """
 
 from __future__ import annotations
@@ -62,7 +67,12 @@ TxKey = tuple[str, str, str]  # (branch, sent-by, method) -- RFC 3261 §17.2.3
 
 
 class SipEdge:
-    """One SIP listener per call worker; see the module docstring."""
+    """One SIP listener per call worker; see the module docstring.
+
+    ``listen`` is bound for UDP and TCP (port 0: any free port, the same for both);
+    ``public_address`` goes into Via and Contact (port 0: the bound port). ``t1_s``/``t2_s``
+    are the RFC 3261 §17 timer bases for every transaction the edge runs.
+    """
 
     def __init__(
         self,
