@@ -36,6 +36,7 @@ from trunkline.sip import Target
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 KAMAILIO_CFG = PEERS_DIR / "kamailio-registrar.cfg"
+KAMAILIO_INVITE_AUTH_CFG = PEERS_DIR / "kamailio-invite-auth.cfg"
 SIPP_REGISTRAR_XML = PEERS_DIR / "sipp_uas_register_auth.xml"
 DEFAULT_USERS = {"trunk1": "s3cret-pw", "alice": "alicepw"}
 _RX_LINE = re.compile(r"TRUNKLINE-RX method=(\S+) callid=(\S+) cseq=(\d+) src=(\S+) expires=(\S*)")
@@ -235,8 +236,10 @@ class KamailioPeer(_Process):
         children: int = 2,
         log_level: int = 2,
         workdir: Path | None = None,
+        config: Path = KAMAILIO_CFG,
     ) -> None:
         super().__init__(workdir)
+        self.config = config  # e.g. KAMAILIO_INVITE_AUTH_CFG for a carrier challenging INVITEs
         self.algo, self.realm, self.tls, self.ipv6 = algo, realm, tls, ipv6
         self.users = dict(DEFAULT_USERS if users is None else users)
         self.min_expires, self.children, self.log_level = min_expires, children, log_level
@@ -266,7 +269,7 @@ class KamailioPeer(_Process):
         hosts = ("127.0.0.1", "::1") if self.ipv6 else ("127.0.0.1",)
         self.port = free_port(hosts)
         argv = [
-            binary, "-f", str(KAMAILIO_CFG), "-DD", "-E", "-m", "32", "-M", "4",
+            binary, "-f", str(self.config), "-DD", "-E", "-m", "32", "-M", "4",
             "-n", str(self.children), "-Y", str(self.workdir), "-P", str(self.workdir / "k.pid"),
             "-A", f'DBURL="text://{db}"', "-A", f'REALM="{self.realm}"',
             "-A", f'ALGO="{self.algo}"', "-A", f"MINEXP={self.min_expires}",
@@ -361,3 +364,149 @@ class SippRegistrar(_Process):
 
     def target(self) -> Target:
         return Target(self.host, self.port, "udp")
+
+
+_SIPP_BLOCK = re.compile(r"^-{20,} \S+ \S+\n(\w+) message (sent|received)[^\n]*\n\n", re.MULTILINE)
+
+
+class SippRun:
+    """One finished SIPp client/server run: exit code, its screen output and message trace.
+
+    SIPp exits 0 when every call succeeded, 1 when at least one failed (RFC-wise: an
+    unexpected message or a timeout in its scenario).
+    """
+
+    def __init__(self, returncode: int, screen: str, message_file: Path) -> None:
+        self.returncode = returncode
+        self.screen = screen
+        self.trace = message_file.read_text(errors="replace") if message_file.exists() else ""
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(``"sent"`` | ``"received"``, start line) of every message SIPp traced, in order."""
+        found = []
+        for match in _SIPP_BLOCK.finditer(self.trace):
+            rest = self.trace[match.end() :]
+            found.append((match.group(2), rest.split("\n", 1)[0].strip()))
+        return found
+
+    def count(self, direction: str, start: str) -> int:
+        """How many messages SIPp sent/received whose start line begins with ``start``."""
+        return sum(1 for d, line in self.messages() if d == direction and line.startswith(start))
+
+    def message_texts(self, direction: str, start: str) -> list[str]:
+        """Full text of the matching traced messages."""
+        texts = []
+        for match in _SIPP_BLOCK.finditer(self.trace):
+            body = self.trace[match.end() :]
+            end = _SIPP_BLOCK.search(body)
+            text = body[: end.start()] if end else body
+            if match.group(2) == direction and text.startswith(start):
+                texts.append(text)
+        return texts
+
+
+def sipp_argv(
+    args: list[str], *, port: int, workdir: Path, transport: str = "u1"
+) -> tuple[list[str], Path]:
+    """SIPp command line with the habits of sip-testing.md: explicit -p, -nd, a message trace."""
+    binary = find_binary("sipp")
+    if binary is None:
+        raise RuntimeError("sipp is not installed")
+    message_file = workdir / f"sipp-{port}-messages.log"
+    argv = [
+        binary, "-i", "127.0.0.1", "-p", str(port), "-t", transport, "-nd", "-nostdin",
+        "-trace_msg", "-message_file", str(message_file), *args,
+    ]  # fmt: skip
+    return argv, message_file
+
+
+async def run_sipp(
+    args: list[str], *, workdir: Path, transport: str = "u1", timeout_s: float = 30.0
+) -> SippRun:
+    """Run SIPp to completion without blocking the event loop (the SIP edge shares it)."""
+    import asyncio
+
+    port = free_port()
+    argv, message_file = sipp_argv(args, port=port, workdir=workdir, transport=transport)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return SippRun(proc.returncode, out.decode(errors="replace"), message_file)
+
+
+class SippServer(_Process):
+    """SIPp as a UAS (built-in ``-sn uas`` or a scenario file) listening on a free port."""
+
+    name = "sipp-uas"
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        transport: str = "u1",
+        workdir: Path | None = None,
+    ) -> None:
+        super().__init__(workdir)
+        self.args, self.transport = args, transport
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.message_file: Path | None = None
+
+    def start(self) -> SippServer:
+        self.port = free_port()
+        argv, self.message_file = sipp_argv(
+            self.args, port=self.port, workdir=self.workdir, transport=self.transport
+        )
+        self._spawn(argv)
+        ready_kind = "tcp" if self.transport.startswith("t") else "bound"
+        deadline = time.monotonic() + 10.0
+        while True:  # a UAS scenario need not answer OPTIONS: wait for the socket instead
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sipp exited ({self.proc.returncode}):\n{self.log_tail()}")
+            if ready_kind == "tcp" and tcp_accepts(self.host, self.port):
+                break
+            if ready_kind == "bound" and not _udp_port_free(self.host, self.port):
+                break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"sipp not ready:\n{self.log_tail()}")
+            time.sleep(0.02)
+        return self
+
+    def __enter__(self) -> SippServer:
+        return self.start()
+
+    def finish(self, timeout_s: float = 10.0) -> SippRun:
+        """Wait for SIPp to exit (use ``-m N`` so it does) and return its results."""
+        assert self.proc is not None and self.message_file is not None
+        try:
+            returncode = self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            returncode = -1
+        run = SippRun(returncode, self.log_text(), self.message_file)
+        return run
+
+    def target(self) -> Target:
+        transport: Literal["udp", "tcp"] = "tcp" if self.transport.startswith("t") else "udp"
+        return Target(self.host, self.port, transport)
+
+
+def _udp_port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
