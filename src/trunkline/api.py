@@ -9,6 +9,7 @@ from trunkline.agent.router import router as agent_router
 from trunkline.call.router import router as call_router
 from trunkline.pbx_connector.router import router as pbx_connector_router
 from trunkline.phone_number.router import router as phone_number_router
+from trunkline.routing.router import calls_router
 from trunkline.routing.router import router as routing_router
 from trunkline.sip_connection.router import router as sip_connection_router
 from trunkline.trunk.router import router as trunk_router
@@ -20,5 +21,6 @@ api_router.include_router(sip_connection_router)
 api_router.include_router(agent_router)
 api_router.include_router(agent_channels_router)
 api_router.include_router(pbx_connector_router)
+api_router.include_router(calls_router)
 api_router.include_router(call_router)
 api_router.include_router(routing_router)

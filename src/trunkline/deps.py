@@ -78,3 +78,10 @@ async def get_monitor(request: Request) -> MonitorService:
 
 
 MonitorDep = Annotated[MonitorService, Depends(get_monitor)]
+
+
+async def get_settings(request: Request) -> Settings:
+    return get_state(request).settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -23,7 +23,12 @@
     │   ├── NumberNotAvailable · ChannelNotCapable
     │   └── AddressNotAllowed · IdempotencyKeyReused
     ├── RateLimited (429 rate_limited)
-    └── ServiceUnavailable (503 service_unavailable)
+    ├── ServiceUnavailable (503 service_unavailable)
+    │   └── CallsUnavailable
+    └── CallRefused (an outbound call refused before any SIP; code = rejected_by)
+        ├── DestinationInvalid (422) · OutboundDisabled · DestinationNotAllowed
+        ├── DestinationBlocked (403) · AgentUnavailable · NoNumber · NoTrunk
+        └── ChannelLimitReached (409)
 
 Each class carries its HTTP ``status`` and stable snake_case ``code``. An instance may carry a
 ``field`` (the request field at fault), ``details`` and extra machine-readable ``data`` that the
@@ -243,3 +248,61 @@ class ServiceUnavailable(TrunklineError):
 SPECIFIC_VALIDATION_CODES: frozenset[str] = frozenset(
     cls.code for cls in Unprocessable.__subclasses__()
 )
+
+
+# Outbound calls refused before any SIP is sent (docs/calls.md §4): the code is the check's
+# ``rejected_by``.
+class CallRefused(TrunklineError):
+    """Base of the outbound refusals; ``data.rejected_by`` repeats the code."""
+
+
+class DestinationInvalid(CallRefused):
+    status = 422
+    code = "invalid_destination"
+    default_message = "The destination is not a valid phone number."
+
+
+class OutboundDisabled(CallRefused):
+    status = 403
+    code = "outbound_disabled"
+    default_message = "This number does not place outbound calls (its direction is inbound)."
+
+
+class DestinationNotAllowed(CallRefused):
+    status = 403
+    code = "destination_not_allowed"
+    default_message = "The destination's country is not in the number's whitelisted_destinations."
+
+
+class DestinationBlocked(CallRefused):
+    status = 403
+    code = "destination_blocked"
+    default_message = "Emergency and premium-rate destinations are refused for this number."
+
+
+class AgentUnavailable(CallRefused):
+    status = 409
+    code = "agent_unavailable"
+    default_message = "The agent is paused."
+
+
+class NoNumber(CallRefused):
+    status = 409
+    code = "no_number"
+    default_message = "The agent holds no such number on its call channel."
+
+
+class NoTrunk(CallRefused):
+    status = 409
+    code = "no_trunk"
+    default_message = "The number has no SIP gateway to send the call through."
+
+
+class ChannelLimitReached(CallRefused):
+    status = 409
+    code = "channel_limit_reached"
+    default_message = "The number's call.channel_limit is reached."
+
+
+class CallsUnavailable(ServiceUnavailable):
+    default_message = "No call worker runs in this process (TRUNKLINE_CALLS__ENABLED=false)."

@@ -9,15 +9,43 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class OutboundPlan:
+    """An outbound call the API accepted (its record and lease are committed): what the call
+    worker sends. Secrets are not in it: the worker decrypts the line's credentials itself."""
+
+    call_id: uuid.UUID
+    workspace_id: uuid.UUID
+    agent_id: uuid.UUID
+    via_kind: str  # trunk | connection | pbx
+    via_id: uuid.UUID
+    phone_number_id: uuid.UUID | None
+    from_number: str  # E.164
+    to: str  # as dialled: E.164, or an emergency short code
+    request_uri: str
+    from_uri: str
+    to_uri: str
+    p_asserted_identity: str
+    ring_timeout_s: float
+    custom_parameters: dict[str, str] = field(default_factory=dict)
+
+
 class CallControl(Protocol):
+    worker_id: str
+
     def hangup(self, call_id: uuid.UUID) -> bool:
         """Start hanging up ``call_id`` (BYE once answered, CANCEL before, RFC 3261 §9, §15)
         without blocking; False when this worker does not carry the call."""
+        ...
+
+    def dial(self, plan: OutboundPlan) -> None:
+        """Start placing an outbound call (returns at once; the call proceeds on its own)."""
         ...
 
 
@@ -36,6 +64,19 @@ class CallControls:
         """Remove a worker that is stopping (idempotent)."""
         if control in self._controls:
             self._controls.remove(control)
+
+    @property
+    def can_dial(self) -> bool:
+        return bool(self._controls)
+
+    @property
+    def worker_id(self) -> str:
+        """The worker that will carry calls placed here (it renews their leases)."""
+        return self._controls[0].worker_id
+
+    def dial(self, plan: OutboundPlan) -> None:
+        """Hand an outbound call to this process's call worker."""
+        self._controls[0].dial(plan)
 
     def hangup(self, call_id: uuid.UUID) -> bool:
         """Ask each worker in turn until one carries the call; a failing worker must not fail

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trunkline.call.leases import lease_service
 from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind, RejectedBy
 from trunkline.call.service import call_service
+from trunkline.callworker.bridge import bridge_until_end, info_dtmf, media_figures
 from trunkline.db import session_scope
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
-from trunkline.media.dtmf import parse_dtmf_relay
 from trunkline.media.session import Codec, RtpSession
 from trunkline.media.twilio import StreamWriter, new_sid
 from trunkline.routing.rules import (
@@ -53,14 +52,6 @@ def offered_codecs(call: IncomingCall) -> tuple[str, ...]:
     if offer is None or not offer.audio_port:
         return ()
     return tuple(offer.codecs[pt].name for pt in offer.payload_types if pt in offer.codecs)
-
-
-@dataclass
-class Live:
-    """What the worker tracks of a call it carries (for DELETE and heartbeats)."""
-
-    call_id: uuid.UUID
-    hangup: asyncio.Event
 
 
 class InboundCall:
@@ -255,7 +246,7 @@ class InboundCall:
                 listener=stream,
                 media_timeout_s=worker.settings.calls.media_timeout_s,
             )
-            sip.on_info = lambda content_type, body: _info_dtmf(stream, content_type, body)
+            sip.on_info = info_dtmf(stream)
             if not await sip.answer(sdp.sdp):
                 await stream.stop()
                 reason = sip.ended.result() if sip.ended.done() else "ack_timeout"
@@ -272,39 +263,12 @@ class InboundCall:
                 stream_sid=new_sid("MZ"),
                 custom_parameters=self._custom_parameters(route),
             )
-            end = await self._until_end(media, stream, writer)
+            end = await bridge_until_end(
+                sip, media, stream, writer, self.hangup_requested, self._on_stream_event
+            )
             await self._end(CallStatus.completed, end, media=media)
         finally:
             await media.close()
-
-    async def _until_end(
-        self, media: RtpSession, stream: AgentStream, writer: StreamWriter
-    ) -> EndReason:
-        """Bridge until someone hangs up; hang up the other side the way it expects."""
-        sip = self.sip
-        bridge = asyncio.ensure_future(stream.run(media, writer, self._on_stream_event))
-        api = asyncio.ensure_future(self.hangup_requested.wait())
-        try:
-            racing: set[asyncio.Future[Any]] = {bridge, sip.ended, api}
-            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-            if sip.ended.done() and not bridge.done():
-                await stream.stop()  # the caller's BYE: `stop`, close the WebSocket
-                await bridge
-                return EndReason.caller_hangup
-            if api.done() and not bridge.done():
-                await stream.stop()
-                await sip.hangup()
-                await bridge
-                return EndReason.api_hangup
-            result = bridge.result()
-            await sip.hangup()  # BYE: the agent closed, or media stopped arriving
-            return {
-                "agent_hangup": EndReason.agent_hangup,
-                "media_timeout": EndReason.media_timeout,
-                "caller_hangup": EndReason.caller_hangup,
-            }.get(result, EndReason.error)
-        finally:
-            api.cancel()
 
     def _on_stream_event(self, kind: str, detail: dict[str, object]) -> None:
         if self.call_id is None:
@@ -340,15 +304,7 @@ class InboundCall:
         media: RtpSession | None = None,
     ) -> None:
         assert self.call_id is not None
-        stats = None
-        if media is not None:
-            s = media.stats
-            stats = {
-                "codec": s.codec,
-                "packets_in": s.packets_in,
-                "packets_out": s.packets_out,
-                "dtmf": len(s.dtmf),
-            }
+        stats = media_figures(media) if media is not None else None
         async with session_scope(self._sessions) as session:
             await call_service.mark_ended(
                 session,
@@ -359,14 +315,6 @@ class InboundCall:
                 sip_reason=sip_reason,
                 media=stats,
             )
-
-
-def _info_dtmf(stream: AgentStream, content_type: str, body: str) -> None:
-    """SIP INFO DTMF (``application/dtmf-relay``): the same ``dtmf`` frame as RFC 4733."""
-    if "dtmf" in content_type.lower():
-        digit = parse_dtmf_relay(body)
-        if digit:
-            stream.on_dtmf(digit)
 
 
 def _decision(why: RejectedBy, detail: str) -> Decision:

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trunkline.agent.service import StreamTarget, agent_service
 from trunkline.binding.routes import gateway_names
-from trunkline.call.control import call_controls
+from trunkline.call.control import OutboundPlan, call_controls
 from trunkline.call.leases import lease_service
 from trunkline.call.service import call_service
 from trunkline.callworker.inbound import InboundCall
+from trunkline.callworker.outbound import OutboundCall
 from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.kit.crypto import SecretBox
@@ -45,6 +46,9 @@ def _hostport(value: str, default_port: int = 5060) -> tuple[str, int]:
     if not host:
         return value, default_port
     return host.strip("[]"), int(port)
+
+
+LiveCall = InboundCall | OutboundCall
 
 
 class CallWorker:
@@ -72,7 +76,7 @@ class CallWorker:
         self.resolver = GatewayResolver()
         security = settings.security
         self.egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
-        self._calls: dict[uuid.UUID, InboundCall] = {}
+        self._calls: dict[uuid.UUID, LiveCall] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
 
@@ -136,7 +140,11 @@ class CallWorker:
 
     # -- live calls --------------------------------------------------------------------------
 
-    def track(self, call_id: uuid.UUID, call: InboundCall) -> None:
+    def dial(self, plan: OutboundPlan) -> None:
+        """``CallControl``: place an outbound call the API accepted (docs/calls.md §4)."""
+        self.spawn(OutboundCall(self, plan).run())
+
+    def track(self, call_id: uuid.UUID, call: LiveCall) -> None:
         self._calls[call_id] = call
 
     def forget(self, call_id: uuid.UUID) -> None:

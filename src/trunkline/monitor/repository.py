@@ -133,3 +133,8 @@ async def existing_ids(session: AsyncSession, kind: Kind, ids: list[uuid.UUID]) 
         )
     )
     return {row[0] for row in rows}
+
+
+async def get_target(session: AsyncSession, kind: Kind, target_id: uuid.UUID) -> Any | None:
+    """One monitored row (trunk row, connection or PBX connector) by id."""
+    return await session.get(kind.model, target_id)

@@ -322,3 +322,16 @@ class MonitorService:
             self._task = None
         if self._batches:
             await asyncio.gather(*self._batches, return_exceptions=True)
+
+
+async def load_spec(
+    session: AsyncSession,
+    box: SecretBox,
+    kind_name: TargetKind,
+    target_id: uuid.UUID,
+    tls_ca_file: str | None = None,
+) -> CheckSpec | None:
+    """A trunk row's, connection's or PBX connector's SIP targets and credentials (decrypted in
+    memory only): what an outbound call is sent with, as a check would be."""
+    row = await repo.get_target(session, KIND_BY_NAME[kind_name], target_id)
+    return build_spec(kind_name, row, box, tls_ca_file) if row is not None else None

@@ -118,3 +118,17 @@ class DryRunRead(ResponseModel):
             if invite
             else None,
         )
+
+
+class CallCreate(RequestModel):
+    """An outbound call: ``agent_uuid`` calls ``to`` from ``from`` (default: the agent's most
+    recently assigned call number) through that number's trunk. ``custom_parameters`` reach
+    the agent in the stream's ``start.customParameters``; ``ring_timeout_s`` (default
+    ``TRUNKLINE_CALLS__RING_TIMEOUT_S``) is how long it may ring before CANCEL
+    (``no_answer``)."""
+
+    agent_uuid: uuid.UUID
+    to: str = Field(min_length=1, max_length=32, examples=["+13125550111"])
+    from_: str | None = Field(default=None, max_length=32, alias="from", examples=["+12025550123"])
+    custom_parameters: dict[str, str] | None = Field(default=None, max_length=32)
+    ring_timeout_s: float | None = Field(default=None, gt=0, le=300)
