@@ -46,7 +46,7 @@ class Agent:
             self.closed.set()
 
     async def next_message(self, ws: ServerConnection) -> dict[str, Any]:
-        message = json.loads(await ws.recv())
+        message: dict[str, Any] = json.loads(await ws.recv())
         self.received.append(message)
         return message
 

@@ -158,6 +158,8 @@ class AgentStream:
                 emit("agent_connected", {"stream_sid": writer.stream_sid})
                 sender = asyncio.create_task(self._send_loop(writer, emit))
                 receiver = asyncio.create_task(self._receive_loop(session, emit))
+                sender.add_done_callback(self._task_done)
+                receiver.add_done_callback(self._task_done)
             reason = await self._result
         finally:
             for task in (sender, receiver):
@@ -185,6 +187,12 @@ class AgentStream:
             await self._finished.wait()
         else:
             await self._ws.close()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        # A bug in either loop must end the call, not leave run() waiting forever.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("agent stream task failed", exc_info=task.exception())
+            self._end("error")
 
     def _end(self, reason: EndReason) -> None:
         if not self._result.done():
