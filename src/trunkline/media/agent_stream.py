@@ -22,7 +22,7 @@ import os
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
@@ -81,9 +81,21 @@ class AgentStream:
         self.dropped_frames = 0  # caller frames dropped because the agent did not keep up
 
     @classmethod
-    async def connect(cls, url: str, *, auth_token: str | None, timeout_s: float) -> AgentStream:
-        """Open the agent's WebSocket; raises :class:`AgentUnreachable` with a short reason."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        auth_token: str | None,
+        timeout_s: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> AgentStream:
+        """Open the agent's WebSocket; raises :class:`AgentUnreachable` with a short reason.
+
+        ``wss://`` URLs verify the agent's certificate against the system CAs unless
+        ``ssl_context`` says otherwise (e.g. a private CA).
+        """
         headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else None
+        extra: dict[str, Any] = {"ssl": ssl_context} if ssl_context is not None else {}
         try:
             # The timeout covers DNS, TCP, TLS and the upgrade together.
             async with asyncio.timeout(timeout_s):
@@ -98,6 +110,7 @@ class AgentStream:
                     # Agents are dialled directly: proxy settings come from the environment,
                     # and Trunkline's configuration comes only from its settings object.
                     proxy=None,
+                    **extra,
                 )
         except TimeoutError:
             raise AgentUnreachable(f"no answer within {timeout_s:g} s") from None
