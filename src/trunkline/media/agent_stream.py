@@ -107,8 +107,8 @@ class AgentStream:
                     # Base64 μ-law hardly compresses; deflate would cost CPU on every frame.
                     compression=None,
                     max_size=_MAX_MESSAGE_BYTES,
-                    # Agents are dialled directly: proxy settings come from the environment,
-                    # and Trunkline's configuration comes only from its settings object.
+                    # websockets would read HTTP(S)_PROXY from the environment; Trunkline is
+                    # configured only through its settings object, so agents are dialled directly.
                     proxy=None,
                     **extra,
                 )
@@ -175,13 +175,11 @@ class AgentStream:
                 receiver.add_done_callback(self._task_done)
             reason = await self._result
         finally:
-            for task in (sender, receiver):
-                if task is not None:
-                    task.cancel()
-            for task in (sender, receiver):
-                if task is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            tasks = [task for task in (sender, receiver) if task is not None]
+            for task in tasks:
+                task.cancel()
+            # A loop that crashed was already reported by _task_done: only wait for both here.
+            await asyncio.gather(*tasks, return_exceptions=True)
             if not self._result.done():
                 self._result.set_result("error")  # run() itself was cancelled
             reason = self._result.result()
