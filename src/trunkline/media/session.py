@@ -254,6 +254,15 @@ class RtpSession:
             for name in marks:
                 listener.on_mark(name)
 
+    def report_dtmf(self, digit: str) -> None:
+        """A key that arrived by signalling (SIP INFO ``application/dtmf-relay``, RFC 2976).
+
+        Counted with the RFC 4733 digits and handed to the listener, so the agent sees one
+        stream of keys whichever way the far end sends them.
+        """
+        self._stats.dtmf.append(digit)
+        self._require_listener().on_dtmf(digit)
+
     @property
     def queued_ms(self) -> int:
         """Agent audio waiting to be sent."""
