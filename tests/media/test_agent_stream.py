@@ -345,3 +345,32 @@ class TestTls:
                 await AgentStream.connect(
                     url.replace("ws://", "wss://"), auth_token=None, timeout_s=5
                 )
+
+
+class TestBounds:
+    async def test_agent_audio_beyond_60s_drops_the_oldest_and_says_so(
+        self, port_pool: PortPool
+    ) -> None:
+        async def monologue(agent: Agent, ws: ServerConnection) -> None:
+            await agent.next_message(ws)  # connected
+            await agent.next_message(ws)  # start
+            audio = base64.b64encode(bytes([3]) * 8000 * 70).decode()  # 70 s in one message
+            await ws.send(json.dumps({"event": "media", "media": {"payload": audio}}))
+            await ws.wait_closed()
+
+        async with running_agent(monologue) as (_, url), bridged(url, port_pool) as call:
+            await wait_until(lambda: any(k == "audio_dropped" for k, _ in call.events), "a drop")
+            assert ("audio_dropped", {"dropped_ms": 10_000}) in call.events
+            assert 59_000 <= call.session.queued_ms <= 60_000
+            assert call.session.stats.dropped_ms == 10_000
+
+    async def test_caller_audio_for_a_stalled_agent_is_bounded(self, port_pool: PortPool) -> None:
+        async with running_agent(echo) as (_, url):
+            stream = await AgentStream.connect(url, auth_token=None, timeout_s=5)
+            try:
+                # Before run() nothing drains the outbox: it holds 10 s of frames, no more.
+                for _ in range(600):
+                    stream.on_audio(b"\x01" * 160)
+                assert stream.dropped_frames == 100
+            finally:
+                await stream.stop()
