@@ -256,6 +256,7 @@ async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, A
             *(_open_call(pool, hello["url"], port, bridges) for port in batch)
         )
     plan = {"sessions": [s.local_port for s, _ in opened], "seconds": seconds}
+    load_before = os.getloadavg()[0]
     cpu0 = _cpu_s()
     wall0 = time.monotonic()
     peer.stdin.write((json.dumps(plan) + "\n").encode())
@@ -279,6 +280,7 @@ async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, A
         "peer": result,
         "stats": stats,
         "reasons": reasons,
+        "load": (load_before, os.getloadavg()[0]),
     }
 
 
@@ -325,6 +327,10 @@ def report(run: dict[str, Any]) -> None:
     print(
         f"peer process (callers + echo agent) CPU: {run['peer']['cpu_s']:.2f} s"
         f" ({run['peer']['cpu_s'] / run['wall_s'] * 100:.0f}% of one core); cores: {os.cpu_count()}"
+    )
+    print(
+        f"load average (1 min) before/after: {run['load'][0]:.2f}/{run['load'][1]:.2f}"
+        " (the machine is shared: above the core count, the figures measure the neighbours)"
     )
     ended = {reason: run["reasons"].count(reason) for reason in sorted(set(run["reasons"]))}
     print(f"bridges ended: {ended}")
