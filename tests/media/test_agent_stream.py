@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from tests.media.conftest import FarEnd, audio_packet, wait_until
+from tests.support.sip_peers import write_self_signed_cert
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
 from trunkline.media.g711 import ULAW_SILENCE
 from trunkline.media.ports import PortPool
@@ -46,7 +49,7 @@ class Agent:
             self.closed.set()
 
     async def next_message(self, ws: ServerConnection) -> dict[str, Any]:
-        message = json.loads(await ws.recv())
+        message: dict[str, Any] = json.loads(await ws.recv())
         self.received.append(message)
         return message
 
@@ -311,3 +314,63 @@ class TestBridge:
             await asyncio.wait_for(agent.closed.wait(), 10)
             assert agent.events()[-1] == "stop"
             assert ("media_timeout", {}) in call.events
+
+
+class TestTls:
+    @pytest.fixture
+    def certificate(self, tmp_path: Path) -> tuple[Path, Path]:
+        return write_self_signed_cert(tmp_path)
+
+    async def test_wss_with_a_trusted_certificate(self, certificate: tuple[Path, Path]) -> None:
+        cert, key = certificate
+        server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_tls.load_cert_chain(cert, key)
+        async with running_agent(echo, ssl=server_tls) as (agent, url):
+            trusted = ssl.create_default_context(cafile=str(cert))
+            stream = await AgentStream.connect(
+                url.replace("ws://", "wss://"), auth_token="t", timeout_s=5, ssl_context=trusted
+            )
+            await stream.stop()
+            await asyncio.wait_for(agent.closed.wait(), 10)
+            assert agent.headers is not None and agent.headers["Authorization"] == "Bearer t"
+
+    async def test_untrusted_certificate_is_unreachable(
+        self, certificate: tuple[Path, Path]
+    ) -> None:
+        cert, key = certificate
+        server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_tls.load_cert_chain(cert, key)
+        async with running_agent(echo, ssl=server_tls) as (_, url):
+            with pytest.raises(AgentUnreachable, match="TLS failed: CERTIFICATE_VERIFY_FAILED"):
+                await AgentStream.connect(
+                    url.replace("ws://", "wss://"), auth_token=None, timeout_s=5
+                )
+
+
+class TestBounds:
+    async def test_agent_audio_beyond_60s_drops_the_oldest_and_says_so(
+        self, port_pool: PortPool
+    ) -> None:
+        async def monologue(agent: Agent, ws: ServerConnection) -> None:
+            await agent.next_message(ws)  # connected
+            await agent.next_message(ws)  # start
+            audio = base64.b64encode(bytes([3]) * 8000 * 70).decode()  # 70 s in one message
+            await ws.send(json.dumps({"event": "media", "media": {"payload": audio}}))
+            await ws.wait_closed()
+
+        async with running_agent(monologue) as (_, url), bridged(url, port_pool) as call:
+            await wait_until(lambda: any(k == "audio_dropped" for k, _ in call.events), "a drop")
+            assert ("audio_dropped", {"dropped_ms": 10_000}) in call.events
+            assert 59_000 <= call.session.queued_ms <= 60_000
+            assert call.session.stats.dropped_ms == 10_000
+
+    async def test_caller_audio_for_a_stalled_agent_is_bounded(self, port_pool: PortPool) -> None:
+        async with running_agent(echo) as (_, url):
+            stream = await AgentStream.connect(url, auth_token=None, timeout_s=5)
+            try:
+                # Before run() nothing drains the outbox: it holds 10 s of frames, no more.
+                for _ in range(600):
+                    stream.on_audio(b"\x01" * 160)
+                assert stream.dropped_frames == 100
+            finally:
+                await stream.stop()

@@ -155,4 +155,4 @@ class TestSerialize:
     def test_out_of_range_fields_raise(self, fields: dict[str, int]) -> None:
         base: dict[str, int] = {"payload_type": 0, "sequence": 0, "timestamp": 0, "ssrc": 0}
         with pytest.raises(RtpError, match="out of range"):
-            RtpPacket(**(base | fields), marker=False, payload=b"")  # type: ignore[arg-type]
+            RtpPacket(**(base | fields), marker=False, payload=b"")

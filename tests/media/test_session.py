@@ -312,6 +312,17 @@ class TestReceiving:
         assert recorder.digits == ["1", "1", "#"]
         assert session.stats.dtmf == ["1", "1", "#"]
 
+    async def test_signalled_digits_join_the_rtp_ones(
+        self, session: RtpSession, far_end: FarEnd
+    ) -> None:
+        recorder = _start(session, far_end)
+        payload = struct.pack("!BBH", 4, 0x80 | 10, 480)
+        far_end.send(RtpPacket(101, 1, 8000, 9, False, payload), _local(session))
+        await wait_until(lambda: recorder.digits == ["4"], "the RTP digit")
+        session.report_dtmf("*")  # e.g. from a SIP INFO body
+        assert recorder.digits == ["4", "*"]
+        assert session.stats.dtmf == ["4", "*"]
+
     async def test_events_on_an_unnegotiated_type_are_ignored(
         self, session: RtpSession, far_end: FarEnd
     ) -> None:

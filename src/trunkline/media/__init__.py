@@ -6,6 +6,7 @@ Layers, bottom-up (each only imports the ones above it in this list):
 * ``rtp``          -- pure RTP packet parse/serialize (RFC 3550 §5.1).
 * ``dtmf``         -- RFC 4733 telephone-event digits; SIP INFO ``dtmf-relay`` bodies.
 * ``ports``        -- the even-port RTP range (RFC 3550 §11).
+* ``playout``      -- ``PlayQueue``: agent audio and marks waiting for their 20 ms slots (pure).
 * ``session``      -- ``RtpSession``: one call's RTP, paced at 20 ms, symmetric (RFC 4961).
 * ``twilio``       -- pure Twilio Media Streams frames (what agents speak).
 * ``agent_stream`` -- ``AgentStream``: the WebSocket client bridging a session and an agent.
@@ -16,6 +17,7 @@ imports to keep it so); ``callworker`` is the adapter that joins it to calls.
 
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable, EndReason
 from trunkline.media.dtmf import DtmfReceiver, parse_dtmf_relay
+from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool, PortsExhausted
 from trunkline.media.rtp import RtpError, RtpPacket
 from trunkline.media.session import Codec, MediaListener, MediaStats, RtpSession
@@ -40,6 +42,7 @@ __all__ = [
     "EndReason",
     "MediaListener",
     "MediaStats",
+    "PlayQueue",
     "PortPool",
     "PortsExhausted",
     "ProtocolError",

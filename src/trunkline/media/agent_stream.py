@@ -22,7 +22,7 @@ import os
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
@@ -81,9 +81,21 @@ class AgentStream:
         self.dropped_frames = 0  # caller frames dropped because the agent did not keep up
 
     @classmethod
-    async def connect(cls, url: str, *, auth_token: str | None, timeout_s: float) -> AgentStream:
-        """Open the agent's WebSocket; raises :class:`AgentUnreachable` with a short reason."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        auth_token: str | None,
+        timeout_s: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> AgentStream:
+        """Open the agent's WebSocket; raises :class:`AgentUnreachable` with a short reason.
+
+        ``wss://`` URLs verify the agent's certificate against the system CAs unless
+        ``ssl_context`` says otherwise (e.g. a private CA).
+        """
         headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else None
+        extra: dict[str, Any] = {"ssl": ssl_context} if ssl_context is not None else {}
         try:
             # The timeout covers DNS, TCP, TLS and the upgrade together.
             async with asyncio.timeout(timeout_s):
@@ -95,9 +107,10 @@ class AgentStream:
                     # Base64 μ-law hardly compresses; deflate would cost CPU on every frame.
                     compression=None,
                     max_size=_MAX_MESSAGE_BYTES,
-                    # Agents are dialled directly: proxy settings come from the environment,
-                    # and Trunkline's configuration comes only from its settings object.
+                    # websockets would read HTTP(S)_PROXY from the environment; Trunkline is
+                    # configured only through its settings object, so agents are dialled directly.
                     proxy=None,
+                    **extra,
                 )
         except TimeoutError:
             raise AgentUnreachable(f"no answer within {timeout_s:g} s") from None
@@ -158,15 +171,15 @@ class AgentStream:
                 emit("agent_connected", {"stream_sid": writer.stream_sid})
                 sender = asyncio.create_task(self._send_loop(writer, emit))
                 receiver = asyncio.create_task(self._receive_loop(session, emit))
+                sender.add_done_callback(self._task_done)
+                receiver.add_done_callback(self._task_done)
             reason = await self._result
         finally:
-            for task in (sender, receiver):
-                if task is not None:
-                    task.cancel()
-            for task in (sender, receiver):
-                if task is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            tasks = [task for task in (sender, receiver) if task is not None]
+            for task in tasks:
+                task.cancel()
+            # A loop that crashed was already reported by _task_done: only wait for both here.
+            await asyncio.gather(*tasks, return_exceptions=True)
             if not self._result.done():
                 self._result.set_result("error")  # run() itself was cancelled
             reason = self._result.result()
@@ -185,6 +198,12 @@ class AgentStream:
             await self._finished.wait()
         else:
             await self._ws.close()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        # A bug in either loop must end the call, not leave run() waiting forever.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("agent stream task failed", exc_info=task.exception())
+            self._end("error")
 
     def _end(self, reason: EndReason) -> None:
         if not self._result.done():

@@ -24,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import struct
-from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
 from trunkline.media.dtmf import DtmfReceiver
 from trunkline.media.g711 import ALAW_SILENCE, ULAW_SILENCE, alaw_to_ulaw, ulaw_to_alaw
+from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool
 from trunkline.media.rtp import RtpError, RtpPacket
 
@@ -109,13 +109,6 @@ class MediaStats:
     latched: bool = False  # remote was learnt from the far end's packets
 
 
-class _Mark:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
 class _RtpProtocol(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.session: RtpSession | None = None
@@ -156,8 +149,7 @@ class RtpSession:
         self._payload_type = 0
         self._dtmf_payload_type: int | None = None
         self._dtmf = DtmfReceiver()
-        self._silence_ulaw = bytes([ULAW_SILENCE]) * FRAME_BYTES
-        self._silence_payload = self._silence_ulaw
+        self._silence_payload = bytes([ULAW_SILENCE]) * FRAME_BYTES
         self._send_to: tuple[str, int] = ("127.0.0.1", 0)
         self._latched_from: tuple[str, int] | None = None
         # Receive side.
@@ -171,9 +163,7 @@ class RtpSession:
         self._slot = 0
         self._t0 = 0.0
         self._marker_next = True
-        self._queue: deque[bytearray | _Mark] = deque()
-        self._queued_bytes = 0
-        self._max_queue_bytes = 60 * 1000 * BYTES_PER_MS
+        self._playout = PlayQueue(max_bytes=60 * 1000 * BYTES_PER_MS)
         self._timer: asyncio.TimerHandle | None = None
         self._held = False
         # Media timeout.
@@ -215,7 +205,7 @@ class RtpSession:
         self._silence_payload = bytes([codec.silence]) * FRAME_BYTES
         self._send_to = remote
         self._media_timeout_s = media_timeout_s
-        self._max_queue_bytes = int(max_queue_s * 1000) * BYTES_PER_MS
+        self._playout.max_bytes = int(max_queue_s * 1000) * BYTES_PER_MS
         self._stats.codec = codec.value
         self._stats.remote = remote
         self._t0 = loop.time()
@@ -226,38 +216,37 @@ class RtpSession:
 
     def play(self, ulaw: bytes) -> None:
         """Queue μ-law audio of any length; it goes out re-cut into 20 ms packets, in order."""
-        if not ulaw:
-            return
-        tail = self._queue[-1] if self._queue else None
-        if isinstance(tail, bytearray):
-            tail += ulaw
-        else:
-            self._queue.append(bytearray(ulaw))
-        self._queued_bytes += len(ulaw)
-        if self._queued_bytes > self._max_queue_bytes:
-            self._drop_oldest(self._queued_bytes - self._max_queue_bytes)
-
-    def mark(self, name: str) -> None:
-        """Report ``name`` via ``on_mark`` once everything queued before it has been sent."""
-        if self._queued_bytes == 0:
-            self._require_listener().on_mark(name)
-        else:
-            self._queue.append(_Mark(name))
-
-    def clear(self) -> None:
-        """Drop all queued audio now; every pending mark is reported at once, in order."""
-        marks = [item.name for item in self._queue if isinstance(item, _Mark)]
-        self._queue.clear()
-        self._queued_bytes = 0
-        if marks:
+        dropped, marks = self._playout.push(ulaw)
+        if dropped or marks:
             listener = self._require_listener()
             for name in marks:
                 listener.on_mark(name)
+            if dropped:
+                dropped_ms = dropped // BYTES_PER_MS
+                self._stats.dropped_ms += dropped_ms
+                listener.on_audio_dropped(dropped_ms)
+
+    def mark(self, name: str) -> None:
+        """Report ``name`` via ``on_mark`` once everything queued before it has been sent."""
+        self._fire_marks(self._playout.mark(name))
+
+    def clear(self) -> None:
+        """Drop all queued audio now; every pending mark is reported at once, in order."""
+        self._fire_marks(self._playout.clear())
+
+    def report_dtmf(self, digit: str) -> None:
+        """A key that arrived by signalling (SIP INFO ``application/dtmf-relay``, RFC 2976).
+
+        Counted with the RFC 4733 digits and handed to the listener, so the agent sees one
+        stream of keys whichever way the far end sends them.
+        """
+        self._stats.dtmf.append(digit)
+        self._require_listener().on_dtmf(digit)
 
     @property
     def queued_ms(self) -> int:
         """Agent audio waiting to be sent."""
-        return self._queued_bytes // BYTES_PER_MS
+        return self._playout.queued_bytes // BYTES_PER_MS
 
     # -- call control ------------------------------------------------------------------------
 
@@ -305,51 +294,11 @@ class RtpSession:
             raise RuntimeError("RtpSession.start() must be called first")
         return self._listener
 
-    def _drop_oldest(self, excess: int) -> None:
-        listener = self._require_listener()
-        dropped = 0
-        while excess > 0 and self._queue:
-            head = self._queue[0]
-            if isinstance(head, _Mark):
-                self._queue.popleft()
-                listener.on_mark(head.name)  # its audio is gone: nothing left to wait for
-                continue
-            cut = min(excess, len(head))
-            del head[:cut]  # bytearray deletes from the front in O(1) amortised
-            if not head:
-                self._queue.popleft()
-            excess -= cut
-            dropped += cut
-        self._queued_bytes -= dropped
-        dropped_ms = dropped // BYTES_PER_MS
-        self._stats.dropped_ms += dropped_ms
-        self._fire_leading_marks()
-        listener.on_audio_dropped(dropped_ms)
-
-    def _fire_leading_marks(self) -> None:
-        while self._queue and isinstance(self._queue[0], _Mark):
-            item = self._queue.popleft()
-            assert isinstance(item, _Mark)
-            self._require_listener().on_mark(item.name)
-
-    def _next_frame(self) -> bytes | None:
-        """The next 160 bytes of queued μ-law, padded with silence; None if nothing queued."""
-        if self._queued_bytes == 0:
-            return None
-        frame = bytearray()
-        while len(frame) < FRAME_BYTES and self._queue:
-            head = self._queue[0]
-            if isinstance(head, _Mark):
-                break  # the rest of this frame is silence; the mark fires once it is sent
-            need = FRAME_BYTES - len(frame)
-            frame += head[:need]
-            del head[:need]
-            if not head:
-                self._queue.popleft()
-        self._queued_bytes -= len(frame)
-        if len(frame) < FRAME_BYTES:
-            frame += self._silence_ulaw[: FRAME_BYTES - len(frame)]
-        return bytes(frame)
+    def _fire_marks(self, marks: list[str]) -> None:
+        if marks:
+            listener = self._require_listener()
+            for name in marks:
+                listener.on_mark(name)
 
     def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -380,7 +329,7 @@ class RtpSession:
                 self._timer = loop.call_at(self._t0 + self._slot * FRAME_S, self._tick)
 
     def _send_slot(self) -> None:
-        frame = self._next_frame()
+        frame, marks = self._playout.next_frame()
         if frame is None:
             payload = self._silence_payload
         elif self._codec is Codec.PCMA:
@@ -401,8 +350,7 @@ class RtpSession:
         self._transport.sendto(header + payload, self._send_to)
         self._stats.packets_out += 1
         self._stats.bytes_out += len(payload)
-        if frame is not None:
-            self._fire_leading_marks()
+        self._fire_marks(marks)  # their audio is on the wire now
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         if not self._started or self._closed:
