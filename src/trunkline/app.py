@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from trunkline import __version__
 from trunkline.api import api_router
+from trunkline.call.twilio_router import router as twilio_router
 from trunkline.callworker.worker import CallWorker
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, ping
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     install_exception_handlers(app)
     app.include_router(api_router)
+    app.include_router(twilio_router)
 
     @app.get("/healthz", tags=["operations"], include_in_schema=True)
     async def healthz() -> dict[str, str]:
