@@ -37,6 +37,7 @@ from trunkline.sip import Target
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 KAMAILIO_CFG = PEERS_DIR / "kamailio-registrar.cfg"
 KAMAILIO_INVITE_AUTH_CFG = PEERS_DIR / "kamailio-invite-auth.cfg"
+KAMAILIO_CARRIER_CFG = PEERS_DIR / "kamailio-carrier.cfg"
 SIPP_REGISTRAR_XML = PEERS_DIR / "sipp_uas_register_auth.xml"
 DEFAULT_USERS = {"trunk1": "s3cret-pw", "alice": "alicepw"}
 _RX_LINE = re.compile(r"TRUNKLINE-RX method=(\S+) callid=(\S+) cseq=(\d+) src=(\S+) expires=(\S*)")
@@ -237,9 +238,11 @@ class KamailioPeer(_Process):
         log_level: int = 2,
         workdir: Path | None = None,
         config: Path = KAMAILIO_CFG,
+        defines: dict[str, str] | None = None,
     ) -> None:
         super().__init__(workdir)
         self.config = config  # e.g. KAMAILIO_INVITE_AUTH_CFG for a carrier challenging INVITEs
+        self.defines = dict(defines or {})  # more -A NAME=VALUE (e.g. CALLEE for the carrier)
         self.algo, self.realm, self.tls, self.ipv6 = algo, realm, tls, ipv6
         self.users = dict(DEFAULT_USERS if users is None else users)
         self.min_expires, self.children, self.log_level = min_expires, children, log_level
@@ -275,6 +278,8 @@ class KamailioPeer(_Process):
             "-A", f'ALGO="{self.algo}"', "-A", f"MINEXP={self.min_expires}",
             "-A", f"LOGLVL={self.log_level}",
         ]  # fmt: skip
+        for name, value in self.defines.items():
+            argv += ["-A", f"{name}={value}"]
         for host in hosts:
             h = f"[{host}]" if ":" in host else host
             argv += ["-l", f"udp:{h}:{self.port}", "-l", f"tcp:{h}:{self.port}"]
@@ -406,7 +411,7 @@ class SippRun:
 
 
 def sipp_argv(
-    args: list[str], *, port: int, workdir: Path, transport: str = "u1"
+    args: list[str], *, port: int, workdir: Path, transport: str = "u1", host: str = "127.0.0.1"
 ) -> tuple[list[str], Path]:
     """SIPp command line with the habits of sip-testing.md: explicit -p, -nd, a message trace."""
     binary = find_binary("sipp")
@@ -414,7 +419,7 @@ def sipp_argv(
         raise RuntimeError("sipp is not installed")
     message_file = workdir / f"sipp-{port}-messages.log"
     argv = [
-        binary, "-i", "127.0.0.1", "-p", str(port), "-t", transport, "-nd", "-nostdin",
+        binary, "-i", host, "-p", str(port), "-t", transport, "-nd", "-nostdin",
         "-trace_msg", "-message_file", str(message_file), *args,
     ]  # fmt: skip
     return argv, message_file
@@ -455,17 +460,23 @@ class SippServer(_Process):
         *,
         transport: str = "u1",
         workdir: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
     ) -> None:
         super().__init__(workdir)
         self.args, self.transport = args, transport
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port or 0
         self.message_file: Path | None = None
 
     def start(self) -> SippServer:
-        self.port = free_port()
+        self.port = self.port or free_port()
         argv, self.message_file = sipp_argv(
-            self.args, port=self.port, workdir=self.workdir, transport=self.transport
+            self.args,
+            port=self.port,
+            workdir=self.workdir,
+            transport=self.transport,
+            host=self.host,
         )
         self._spawn(argv)
         ready_kind = "tcp" if self.transport.startswith("t") else "bound"

@@ -8,13 +8,15 @@ Run as its own process (the agent is another service; Pipecat is a test-only dep
 
 Modes (``--mode``): ``echo`` (default) sends every caller frame back; ``interrupt`` plays a
 long tone and pushes an interruption after ``--interrupt-after-s`` (Pipecat then sends
-``clear``). The report (JSON, rewritten as things happen) holds the ``start`` call data,
+``clear``); ``speak`` says 2 s of tone once and listens (``loud_samples`` counts what it hears
+above silence — its own voice, when the callee echoes). The report (JSON, rewritten as things happen) holds the ``start`` call data,
 the μ-law bytes received, the digits and whether the stream ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import json
 import math
@@ -61,6 +63,7 @@ class Report:
             "digits": [],
             "ended": False,
             "interrupted": False,
+            "loud_samples": 0,
         }
 
     def write(self) -> None:
@@ -83,6 +86,9 @@ class Echo(FrameProcessor):
         if isinstance(frame, InputAudioRawFrame):
             # 16-bit PCM at 8 kHz in the pipeline: 2 bytes per μ-law byte on the wire
             self.call["audio_bytes"] += len(frame.audio) // 2
+            # samples well above μ-law's idle noise: speech or tone, not silence
+            pcm = array.array("h", frame.audio)
+            self.call["loud_samples"] += sum(1 for x in pcm if abs(x) > 1000)
             if self.echo:
                 await self.push_frame(
                     OutputAudioRawFrame(
@@ -157,7 +163,16 @@ def build_app(report: Report, mode: str, interrupt_after_s: float) -> FastAPI:
             call["interrupted"] = True
             report.write()
 
-        side = asyncio.create_task(interrupt_later()) if mode == "interrupt" else None
+        async def speak() -> None:
+            await task.queue_frame(
+                OutputAudioRawFrame(audio=tone(2.0), sample_rate=RATE, num_channels=1)
+            )
+
+        side = None
+        if mode == "interrupt":
+            side = asyncio.create_task(interrupt_later())
+        elif mode == "speak":
+            side = asyncio.create_task(speak())
         try:
             runner = WorkerRunner(handle_sigint=False)
             await runner.add_workers(task)
@@ -175,7 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--report", type=Path, required=True)
-    parser.add_argument("--mode", choices=["echo", "interrupt"], default="echo")
+    parser.add_argument("--mode", choices=["echo", "interrupt", "speak"], default="echo")
     parser.add_argument("--interrupt-after-s", type=float, default=1.0)
     args = parser.parse_args()
     report = Report(args.report)
