@@ -9,8 +9,9 @@ Run as its own process (the agent is another service; Pipecat is a test-only dep
 Modes (``--mode``): ``echo`` (default) sends every caller frame back; ``interrupt`` plays a
 long tone and pushes an interruption after ``--interrupt-after-s`` (Pipecat then sends
 ``clear``); ``speak`` says 2 s of tone once and listens (``loud_samples`` counts what it hears
-above silence — its own voice, when the callee echoes). The report (JSON, rewritten as things happen) holds the ``start`` call data,
-the μ-law bytes received, the digits and whether the stream ended.
+above silence — its own voice, when the callee echoes). The report (JSON, rewritten as things
+happen) holds the ``start`` call data, the μ-law bytes received, the digits and whether the
+stream ended.
 """
 
 from __future__ import annotations
