@@ -63,17 +63,28 @@ async def reaches(
         got = await call_now(api, call_uuid)
         return got["status"] in statuses
 
-    await until(there, timeout_s)
+    try:
+        await until(there, timeout_s)
+    except AssertionError:
+        events = (await api.get(f"/calls/{call_uuid}/events", params={"per_page": 200})).json()
+        raise AssertionError(f"call never reached {statuses}: {got}\n{events}") from None
     return got
 
 
 @pytest.fixture
 def callee(tmp_path: Path) -> Iterator[SippServer]:
-    """SIPp answering every INVITE and echoing its RTP back (PCMU)."""
+    """SIPp answering every INVITE (PCMU), echoing its RTP back, until the caller's BYE; it
+    copies Record-Route, so the BYE goes through a record-routing carrier."""
     require_peer_binary("sipp")
     media = free_udp_port() & ~1
-    with SippServer(["-sn", "uas", "-rtp_echo", "-mp", str(media)], workdir=tmp_path) as server:
+    scenario = str(PEERS_DIR / "sipp_uas_echo_until_bye.xml")
+    with SippServer(["-sf", scenario, "-rtp_echo", "-mp", str(media)], workdir=tmp_path) as server:
         yield server
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def carrier(
@@ -97,7 +108,7 @@ class TestThroughADigestCarrier:
     ) -> None:
         require_module("pipecat", PIPECAT)
         with (
-            carrier(algo, callee, tmp_path / "kam") as kam,
+            carrier(algo, callee, mkdir(tmp_path / "kam")) as kam,
             PipecatAgent(tmp_path, mode="speak") as speaker,
         ):
             agent = await streaming_agent(call_api, speaker.url)
@@ -129,7 +140,7 @@ class TestThroughADigestCarrier:
     async def test_wrong_password_fails_without_a_loop(
         self, call_api: Api, callee: SippServer, tmp_path: Path
     ) -> None:
-        with carrier("MD5", callee, tmp_path / "kam", password="the-right-one") as kam:
+        with carrier("MD5", callee, mkdir(tmp_path / "kam"), password="the-right-one") as kam:
             agent = await streaming_agent(call_api, "ws://127.0.0.1:9/ws")
             sip = {
                 "gateway": "127.0.0.1",
@@ -173,7 +184,7 @@ class TestFailover:
         port = free_udp_port()
         busy = final_scenario(tmp_path, 486, "Busy Here")
         with (
-            SippServer(["-sf", str(busy)], workdir=tmp_path / "p", port=port) as primary,
+            SippServer(["-sf", str(busy)], workdir=mkdir(tmp_path / "p"), port=port) as primary,
             SippServer(
                 ["-sn", "uas"], workdir=tmp_path / "s", host="127.0.0.2", port=port
             ) as secondary,

@@ -74,8 +74,9 @@ class CallControls:
         """The worker that will carry calls placed here (it renews their leases)."""
         return self._controls[0].worker_id
 
-    def dial(self, plan: OutboundPlan) -> None:
-        """Hand an outbound call to this process's call worker."""
+    async def dial(self, plan: OutboundPlan) -> None:
+        """Hand an outbound call to this process's call worker (a coroutine, so it runs on the
+        event loop as a background task after the response, never in a thread)."""
         self._controls[0].dial(plan)
 
     def hangup(self, call_id: uuid.UUID) -> bool:
