@@ -186,7 +186,7 @@ class TestFailover:
         with (
             SippServer(["-sf", str(busy)], workdir=mkdir(tmp_path / "p"), port=port) as primary,
             SippServer(
-                ["-sn", "uas"], workdir=tmp_path / "s", host="127.0.0.2", port=port
+                ["-sn", "uas"], workdir=mkdir(tmp_path / "s"), host="127.0.0.2", port=port
             ) as secondary,
         ):
             agent = await streaming_agent(call_api, "ws://127.0.0.1:9/ws")
