@@ -5,6 +5,7 @@ from trunkline.models.base import Base
 from trunkline.models.binding import Binding
 from trunkline.models.pbx_connector import PbxConnector
 from trunkline.models.phone_number import PhoneNumber
+from trunkline.models.phone_number_tally import PhoneNumberTally
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
 from trunkline.models.sip_status import SipStatusEvent
 from trunkline.models.trunk import Trunk
@@ -17,6 +18,7 @@ __all__ = [
     "Binding",
     "PbxConnector",
     "PhoneNumber",
+    "PhoneNumberTally",
     "SipConnection",
     "SipConnectionAssignment",
     "SipStatusEvent",
