@@ -7,6 +7,7 @@ from trunkline.models.call import Call, CallEvent, CallLease
 from trunkline.models.idempotency_key import IdempotencyKey
 from trunkline.models.pbx_connector import PbxConnector
 from trunkline.models.phone_number import PhoneNumber
+from trunkline.models.phone_number_tally import PhoneNumberTally
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
 from trunkline.models.sip_status import SipStatusEvent
 from trunkline.models.trunk import Trunk
@@ -23,6 +24,7 @@ __all__ = [
     "IdempotencyKey",
     "PbxConnector",
     "PhoneNumber",
+    "PhoneNumberTally",
     "SipConnection",
     "SipConnectionAssignment",
     "SipStatusEvent",

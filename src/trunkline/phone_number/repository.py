@@ -13,7 +13,7 @@ from trunkline.binding.holdings import has_trunk_row, held_condition
 from trunkline.binding.rules import NumberStatus, Source
 from trunkline.db import insert_ignoring_conflicts, key_read
 from trunkline.kit.pagination import PageParams
-from trunkline.models import PhoneNumber
+from trunkline.models import PhoneNumber, PhoneNumberTally
 from trunkline.phone_number.schemas import NumberFilters
 
 # The key lookups run on most requests: built once and executed with parameters, which spares
@@ -79,7 +79,23 @@ def _conditions(workspace_id: uuid.UUID, f: NumberFilters) -> list[Any]:
     return conds
 
 
+def _tallied(f: NumberFilters) -> bool:
+    """Whether the filters are only source and status: what phone_number_tally counts."""
+    return (f.number_digits, f.trunk_channel, f.channel, f.agent_id) == (None, None, None, None)
+
+
 async def count(session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters) -> int:
+    """The exact number of the workspace's rows matching ``f``: from phone_number_tally (a
+    handful of rows) when ``f`` filters only by source and status, else by counting them."""
+    if _tallied(f):
+        tally = select(func.sum(PhoneNumberTally.n)).where(
+            PhoneNumberTally.workspace_id == workspace_id
+        )
+        if f.source is not None:
+            tally = tally.where(PhoneNumberTally.source == f.source)
+        if f.status is not None:
+            tally = tally.where(PhoneNumberTally.status == f.status)
+        return int(await session.scalar(tally) or 0)
     total = await session.scalar(
         select(func.count()).select_from(PhoneNumber).where(*_conditions(workspace_id, f))
     )
