@@ -7,6 +7,8 @@ Layers, bottom-up (each only imports the ones above it in this list):
 * ``dtmf``         -- RFC 4733 telephone-event digits; SIP INFO ``dtmf-relay`` bodies.
 * ``ports``        -- the even-port RTP range (RFC 3550 §11).
 * ``playout``      -- ``PlayQueue``: agent audio and marks waiting for their 20 ms slots (pure).
+* ``session_types`` -- ``Codec``, ``MediaListener``, ``MediaStats`` and the 20 ms frame constants.
+* ``receive``      -- ``RtpReceiver``: a session's receive path (latching, order, re-cut, digits).
 * ``session``      -- ``RtpSession``: one call's RTP, paced at 20 ms, symmetric (RFC 4961).
 * ``twilio``       -- pure Twilio Media Streams frames (what agents speak).
 * ``agent_stream`` -- ``AgentStream``: the WebSocket client bridging a session and an agent.

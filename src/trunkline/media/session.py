@@ -17,6 +17,9 @@ but at most :data:`MAX_BURST` packets at once; older slots are skipped (``skippe
 their timestamps with them, since an RTP timestamp tells the sampling instant (§5.1) and a burst
 would only overflow the far end's jitter buffer. With nothing queued we send codec silence, which
 keeps NAT bindings open and the far end's jitter buffer fed.
+
+The receive path is :class:`~trunkline.media.receive.RtpReceiver`, which RtpSession inherits;
+this module holds the session's lifecycle, the agent audio queue and the paced send path.
 """
 
 from __future__ import annotations
@@ -24,15 +27,21 @@ from __future__ import annotations
 import asyncio
 import secrets
 import struct
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Protocol
+from dataclasses import replace
 
 from trunkline.media.dtmf import DtmfReceiver
-from trunkline.media.g711 import ALAW_SILENCE, ULAW_SILENCE, alaw_to_ulaw, ulaw_to_alaw
+from trunkline.media.g711 import ULAW_SILENCE, ulaw_to_alaw
 from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool
-from trunkline.media.rtp import RtpError, RtpPacket
+from trunkline.media.receive import RtpReceiver
+from trunkline.media.session_types import (
+    BYTES_PER_MS,
+    FRAME_BYTES,
+    FRAME_S,
+    Codec,
+    MediaListener,
+    MediaStats,
+)
 
 __all__ = [
     "FRAME_BYTES",
@@ -44,69 +53,9 @@ __all__ = [
     "RtpSession",
 ]
 
-FRAME_S = 0.020  # one packet every 20 ms (RFC 3551 §4.5: G.711's default packetisation)
-FRAME_BYTES = 160  # 20 ms of 8 kHz G.711: one byte per sample
-BYTES_PER_MS = 8
 MAX_BURST = 3  # packets sent back-to-back at most when the loop was late
 _EARLY_S = 0.0005  # a timer may fire a hair before its deadline: count the slot as due anyway
 _HEADER = struct.Struct("!BBHII")
-
-
-class Codec(StrEnum):
-    """The two G.711 laws, by their RTP encoding names (RFC 3551 §6 Table 4)."""
-
-    PCMU = "PCMU"
-    PCMA = "PCMA"
-
-    @property
-    def payload_type(self) -> int:
-        """Static payload type: 0 for PCMU, 8 for PCMA (RFC 3551 §6)."""
-        return 0 if self is Codec.PCMU else 8
-
-    @property
-    def silence(self) -> int:
-        """The code word for (near) zero amplitude."""
-        return ULAW_SILENCE if self is Codec.PCMU else ALAW_SILENCE
-
-
-class MediaListener(Protocol):
-    """What the session reports; called on the event loop, must not block."""
-
-    def on_audio(self, ulaw: bytes) -> None:
-        """Exactly 160 bytes (20 ms) of the far end's audio as μ-law, in order."""
-
-    def on_dtmf(self, digit: str) -> None:
-        """A key pressed by the far end (RFC 4733), once per press."""
-
-    def on_mark(self, name: str) -> None:
-        """A mark whose preceding audio has been sent (or was cleared or dropped)."""
-
-    def on_media_timeout(self) -> None:
-        """No RTP from the far end for ``media_timeout_s``; reported once."""
-
-    def on_audio_dropped(self, dropped_ms: int) -> None:
-        """The play queue exceeded its bound; this much of the oldest audio was dropped."""
-
-
-@dataclass
-class MediaStats:
-    """Counters of one session (a snapshot: ``RtpSession.stats`` returns a copy)."""
-
-    codec: str
-    packets_in: int = 0  # accepted media and telephone-event packets
-    packets_out: int = 0
-    bytes_in: int = 0  # RTP payload bytes
-    bytes_out: int = 0
-    dtmf: list[str] = field(default_factory=list)
-    late_sends: int = 0  # packets sent one period or more after their slot
-    skipped_sends: int = 0  # slots skipped because the loop was more than MAX_BURST late
-    malformed: int = 0  # datagrams that are not RTP
-    ignored: int = 0  # RTP with a payload type we did not negotiate, or from a foreign source
-    out_of_order: int = 0  # duplicate or late packets dropped to keep the stream in order
-    dropped_ms: int = 0  # queued audio dropped at the bound
-    send_errors: int = 0  # ICMP errors reported for our sends (e.g. port unreachable)
-    remote: tuple[str, int] | None = None  # where packets go now
-    latched: bool = False  # remote was learnt from the far end's packets
 
 
 class _RtpProtocol(asyncio.DatagramProtocol):
@@ -127,7 +76,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
             self.closed.set_result(None)
 
 
-class RtpSession:
+class RtpSession(RtpReceiver):
     """One call's RTP endpoint: open (bind), start (once the far end is known), close."""
 
     def __init__(
@@ -351,59 +300,3 @@ class RtpSession:
         self._stats.packets_out += 1
         self._stats.bytes_out += len(payload)
         self._fire_marks(marks)  # their audio is on the wire now
-
-    def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not self._started or self._closed:
-            return  # early media before the answer is known: nothing to give it to
-        try:
-            packet = RtpPacket.parse(data)
-        except RtpError:
-            self._stats.malformed += 1
-            return
-        payload_type = packet.payload_type
-        is_audio = payload_type == self._payload_type
-        if not is_audio and payload_type != self._dtmf_payload_type:
-            # Also keeps multiplexed RTCP (RFC 5761 §4: PT 72-76 as seen here) out.
-            self._stats.ignored += 1
-            return
-        if self._latched_from is None:
-            self._latched_from = addr
-            self._send_to = addr
-            self._stats.remote = addr
-            self._stats.latched = True
-        elif addr != self._latched_from:
-            self._stats.ignored += 1
-            return
-        self._last_rx = asyncio.get_running_loop().time()
-        self._stats.packets_in += 1
-        self._stats.bytes_in += len(packet.payload)
-        if is_audio:
-            self._on_audio_packet(packet)
-            return
-        digit = self._dtmf.feed(packet)
-        if digit is not None:
-            self._stats.dtmf.append(digit)
-            self._require_listener().on_dtmf(digit)
-
-    def _on_audio_packet(self, packet: RtpPacket) -> None:
-        if packet.ssrc != self._rx_ssrc:
-            # A new source (first packet, or the far end restarted its stream): new numbering.
-            self._rx_ssrc = packet.ssrc
-            self._rx_buffer.clear()
-        else:
-            # RFC 3550 Appendix A.1: compare sequence numbers modulo 2^16.
-            delta = (packet.sequence - self._rx_highest_seq) & 0xFFFF
-            if delta == 0 or delta >= 0x8000:
-                self._stats.out_of_order += 1
-                return
-        self._rx_highest_seq = packet.sequence
-        ulaw = packet.payload if self._codec is Codec.PCMU else alaw_to_ulaw(packet.payload)
-        listener = self._require_listener()
-        if not self._rx_buffer and len(ulaw) == FRAME_BYTES:
-            listener.on_audio(ulaw)  # the common case: already one 20 ms frame
-            return
-        self._rx_buffer += ulaw
-        while len(self._rx_buffer) >= FRAME_BYTES:
-            chunk = bytes(self._rx_buffer[:FRAME_BYTES])
-            del self._rx_buffer[:FRAME_BYTES]
-            listener.on_audio(chunk)

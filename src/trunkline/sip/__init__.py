@@ -20,6 +20,8 @@ Layers, bottom-up (each only imports the ones above it in this list):
 * ``invite_transaction`` -- the INVITE client transaction (§17.1.1, RFC 6026).
 * ``outgoing``    -- ``OutgoingCall`` (UAC): digest retry, ACK of 2xx, CANCEL.
 * ``edge_transport`` -- the edge's UDP endpoint, TCP connections and channels.
+* ``edge_dispatch`` -- the edge's receiving half: request checks, server transaction matching,
+  dispatch to dialogs and the call handler.
 * ``edge``        -- ``SipEdge``: the UDP+TCP listener of a call worker, which also places
   outbound calls from the same socket.
 
