@@ -1,7 +1,7 @@
 """phone_number_tally: exact inventory totals kept by triggers in the rows' own transaction
 
 Revision ID: 5c1d7e2a9b40
-Revises: fee92400d5d6
+Revises: 5a1d3c7e9b20
 Create Date: 2026-12-01 10:58:00
 
 Triggers are written per dialect (SQLite and PostgreSQL trigger languages differ); the table
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c1d7e2a9b40"
-down_revision: str | None = "fee92400d5d6"
+down_revision: str | None = "5a1d3c7e9b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
