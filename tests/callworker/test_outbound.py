@@ -128,6 +128,7 @@ class TestThroughADigestCarrier:
             invites = kam.received(method="INVITE")
         assert ended["end_reason"] == "api_hangup"
         assert ended["sip_code"] == 200
+        assert ended["sip_call_id"] == invites[-1]["call_id"]
         assert ended["duration_s"] >= 2
         assert ended["media"]["codec"] == "PCMU"
         assert len(invites) == 2  # challenged once (407), then authenticated

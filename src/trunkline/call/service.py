@@ -184,6 +184,20 @@ class CallService:
         await repo.add_event(session, event)
         return event
 
+    async def note_sip_call_id(
+        self, session: AsyncSession, call_id: uuid.UUID, sip_call_id: str, gateway: str
+    ) -> None:
+        """An outbound INVITE went out: its Call-ID (the latest attempt's, after a failover)."""
+        call = await repo.get_by_id(session, call_id)
+        if call is not None:
+            call.sip_call_id = sip_call_id
+        await self.record_event(
+            session,
+            call_id,
+            EventKind.invite_sent,
+            {"gateway": gateway, "sip_call_id": sip_call_id},
+        )
+
     async def mark_ringing(
         self,
         session: AsyncSession,

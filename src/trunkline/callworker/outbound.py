@@ -103,7 +103,6 @@ class OutboundCall:
         offer = build_offer(
             worker.media_public_ip, media.local_port, session_id=str(uuid.uuid4().int % 10**12)
         )
-        await self._event(EventKind.invite_sent, {"gateway": f"{target.host}:{target.port}"})
         sip = await worker.edge.invite(
             target,
             request_uri=plan.request_uri,
@@ -114,6 +113,10 @@ class OutboundCall:
             credentials=credentials,
             on_provisional=self._on_provisional,
         )
+        async with session_scope(worker.sessionmaker) as session:
+            await call_service.note_sip_call_id(
+                session, self.call_id, sip.call_id, f"{target.host}:{target.port}"
+            )
         outcome = await self._until_final(sip)
         if outcome == "api_hangup":
             await sip.cancel()
