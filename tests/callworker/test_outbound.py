@@ -331,3 +331,52 @@ class TestTwilioHangUp:
         assert r.json()["sid"] == call_sid and r.json()["account_sid"] == account
         assert unknown.status_code == 404 and unknown.json()["code"] == 20404
         assert ended["end_reason"] == "api_hangup"
+
+
+class TestSharedChannelLimit:
+    async def test_inbound_and_outbound_calls_count_together(
+        self, call_api: Api, carrier: Any, callee: SippServer, pipecat_agent: PipecatAgent
+    ) -> None:
+        """call.channel_limit 2: one inbound and one outbound call up → a third is refused,
+        whichever way it goes (the same leases count both directions)."""
+        from tests.callworker.test_inbound import calls_with, inbound_trunk
+
+        agent = await streaming_agent(call_api, pipecat_agent.url)
+        number = await inbound_trunk(call_api, agent["agent_uuid"])
+        snapshot = (await call_api.get("/phone-numbers/channels", params={"number": number})).json()
+        r = await call_api.patch(
+            f"/phone-numbers/{snapshot['data']['phone_number_uuid']}",
+            {"channel_settings": {"voice": {"channel_limit": 2}}},
+        )
+        assert r.status_code == 200, r.text
+        # the trunk's gateway is the carrier SIPp for inbound, and the callee for outbound
+        r = await call_api.patch(
+            "/phone-numbers/trunks",
+            {
+                "phone_number": number,
+                "channel": "call",
+                "sip": {"gateway": "127.0.0.1", "port": callee.port},
+            },
+        )
+        assert r.status_code == 200, r.text
+        inbound = asyncio.create_task(carrier.wait_for_bye(number.lstrip("+")))
+        outbound = await place(call_api, agent["agent_uuid"])
+
+        async def two_up() -> bool:
+            return len(await calls_with(call_api, "in_progress")) == 2
+
+        try:
+            await until(two_up)
+        except AssertionError:
+            raise AssertionError((await call_api.get("/calls")).json()["data"]["items"]) from None
+        third = await call_api.post("/calls", {"agent_uuid": agent["agent_uuid"], "to": CALLEE})
+        assert third.status_code == 409, third.text
+        assert third.json()["error"]["code"] == "channel_limit_reached"
+        refused = await carrier.refused(number.lstrip("+"))
+        assert refused.final() == (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
+
+        for call in await calls_with(call_api, "in_progress"):
+            await call_api.delete(f"/calls/{call['call_uuid']}")
+        assert (await inbound).returncode == 0
+        ended = await reaches(call_api, outbound["call_uuid"], "completed")
+        assert ended["end_reason"] == "api_hangup"
