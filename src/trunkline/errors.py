@@ -24,7 +24,6 @@
     │   └── AddressNotAllowed · IdempotencyKeyReused
     ├── RateLimited (429 rate_limited)
     ├── ServiceUnavailable (503 service_unavailable)
-    │   └── CallsUnavailable
     └── CallRefused (an outbound call refused before any SIP; code = rejected_by)
         ├── DestinationInvalid (422) · OutboundDisabled · DestinationNotAllowed
         ├── DestinationBlocked (403) · AgentUnavailable · NoNumber · NoTrunk
@@ -302,7 +301,3 @@ class ChannelLimitReached(CallRefused):
     status = 409
     code = "channel_limit_reached"
     default_message = "The number's call.channel_limit is reached."
-
-
-class CallsUnavailable(ServiceUnavailable):
-    default_message = "No call worker runs in this process (TRUNKLINE_CALLS__ENABLED=false)."

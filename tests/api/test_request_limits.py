@@ -1,4 +1,5 @@
-"""Request limits before any work (contract §6): 413 over 1 MiB of body, 414 over 8 KiB of URL.
+"""Request limits before any work (docs/api-decisions.md §6): 413 over 1 MiB of body,
+414 over 8 KiB of URL.
 
 The oversized uploads are written on a raw socket so the test controls the framing (declared
 Content-Length, chunked, or a Content-Length that under-declares) and can read the answer while

@@ -380,3 +380,23 @@ class TestSharedChannelLimit:
         assert (await inbound).returncode == 0
         ended = await reaches(call_api, outbound["call_uuid"], "completed")
         assert ended["end_reason"] == "api_hangup"
+
+
+class TestPlacedWithoutALocalWorker:
+    async def test_a_worker_claims_the_queued_call(
+        self, api: Api, call_server: Any, callee: SippServer, pipecat_agent: PipecatAgent
+    ) -> None:
+        """The shared test server runs no call worker (like `serve` with calls disabled): the
+        call waits `queued` until a call worker on the same database (the call server's)
+        claims it on its heartbeat and dials; a DELETE there reaches the worker the same way."""
+        agent = await streaming_agent(api, pipecat_agent.url)
+        await outbound_trunk(
+            api, agent["agent_uuid"], {"gateway": "127.0.0.1", "port": callee.port}
+        )
+        call = await place(api, agent["agent_uuid"])
+        answered = await reaches(api, call["call_uuid"], "in_progress")
+        assert answered["answered_at"] is not None
+        r = await api.delete(f"/calls/{call['call_uuid']}")
+        assert r.status_code == 200, r.text
+        ended = await reaches(api, call["call_uuid"], "completed")
+        assert ended["end_reason"] == "api_hangup"

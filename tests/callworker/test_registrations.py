@@ -6,6 +6,7 @@ and the call reaches the agent (docs/calls.md §4, check 1)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.callworker.test_inbound import settle, streaming_agent
 from tests.support.api import Api, unique_us_number
 from tests.support.calls import CallServer, Carrier, PipecatAgent
-from tests.support.sip_peers import DEFAULT_USERS, KamailioPeer
+from tests.support.sip_fixtures import require_peer_binary
+from tests.support.sip_peers import KamailioPeer
 from trunkline.db import session_scope
+from trunkline.kit.sip_status import TargetKind
 from trunkline.models import PbxConnector
 
 pytestmark = pytest.mark.peer
+
+# Users of their own: the monitor's tests register the shared registrar's users elsewhere.
+USERS = {"calls-conn": "conn-pw-3", "calls-pbx": "pbx-pw-4"}
+
+
+@pytest.fixture(scope="module")
+def registrar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KamailioPeer]:
+    """Kamailio as the provider's (and the PBX's) registrar and proxy."""
+    require_peer_binary("kamailio")
+    workdir = tmp_path_factory.mktemp("registrar")
+    with KamailioPeer(algo="MD5", users=USERS, ipv6=False, workdir=workdir) as peer:
+        yield peer
 
 
 def kamailio_address(kam: KamailioPeer) -> tuple[str, int]:
@@ -42,12 +57,13 @@ class TestThroughRegistrations:
     async def test_connection_registration(
         self,
         call_api: Api,
-        kamailio_md5: KamailioPeer,
+        call_server: CallServer,
+        registrar: KamailioPeer,
         pipecat_agent: PipecatAgent,
         tmp_path: Path,
     ) -> None:
         agent = await streaming_agent(call_api, pipecat_agent.url)
-        host, port = kamailio_address(kamailio_md5)
+        host, port = kamailio_address(registrar)
         r = await call_api.post(
             "/channels/sip-trunk/connections",
             {
@@ -55,8 +71,8 @@ class TestThroughRegistrations:
                 "phone_number": unique_us_number(),
                 "gateway": host,
                 "port": port,
-                "username": "trunk1",
-                "password": DEFAULT_USERS["trunk1"],
+                "username": "calls-conn",
+                "password": USERS["calls-conn"],
             },
         )
         assert r.status_code == 201, r.text
@@ -71,9 +87,11 @@ class TestThroughRegistrations:
         register = next(
             t["text"] for t in check.json()["data"]["trace"] if t["text"].startswith("REGISTER")
         )
-        assert f"tl-{uuid.UUID(connection).hex}@" in register  # the edge is the Contact
+        edge_host, edge_port = call_server.sip
+        # the edge is the Contact (its user, tl-<connection>, is redacted in traces)
+        assert f"Contact: <sip:***@{edge_host}:{edge_port}>" in register
 
-        call = await answered_through(call_api, kamailio_md5, "trunk1", tmp_path, pipecat_agent)
+        call = await answered_through(call_api, registrar, "calls-conn", tmp_path, pipecat_agent)
         assert call["via"] == {"kind": "connection", "uuid": connection}
         assert call["agent_uuid"] == agent["agent_uuid"]
         assert call["end_reason"] == "caller_hangup"
@@ -82,13 +100,13 @@ class TestThroughRegistrations:
         self,
         call_api: Api,
         call_server: CallServer,
-        kamailio_md5: KamailioPeer,
+        registrar: KamailioPeer,
         pipecat_agent: PipecatAgent,
         sessionmaker: async_sessionmaker[AsyncSession],
         tmp_path: Path,
     ) -> None:
         agent = await streaming_agent(call_api, pipecat_agent.url)
-        host, port = kamailio_address(kamailio_md5)
+        host, port = kamailio_address(registrar)
         r = await call_api.post(
             "/pbx_extension_connectors",
             {
@@ -96,8 +114,8 @@ class TestThroughRegistrations:
                 "phone_number": unique_us_number(),
                 "registrar_server": host,
                 "port": port,
-                "username_extension": "alice",
-                "pbx_password": DEFAULT_USERS["alice"],
+                "username_extension": "calls-pbx",
+                "pbx_password": USERS["calls-pbx"],
             },
         )
         assert r.status_code == 201, r.text
@@ -106,9 +124,9 @@ class TestThroughRegistrations:
         monitor = call_server.app.state.trunkline.monitor
         async with session_scope(sessionmaker) as session:
             row = await session.get(PbxConnector, uuid.UUID(connector))
-            report = await monitor.check_now(session, "pbx", row)
+            report = await monitor.check_now(session, TargetKind.pbx, row)
         assert report.status == "active", report.status_detail
 
-        call = await answered_through(call_api, kamailio_md5, "alice", tmp_path, pipecat_agent)
+        call = await answered_through(call_api, registrar, "calls-pbx", tmp_path, pipecat_agent)
         assert call["via"] == {"kind": "pbx", "uuid": connector}
         assert call["agent_uuid"] == agent["agent_uuid"]

@@ -351,3 +351,5 @@ class TestMediaTimeout:
     ) -> None:
         recorder = _start(session, far_end, media_timeout_s=0.2)
         await wait_until(lambda: recorder.timeouts == 1, "the media timeout")
+        assert recorder.timeouts == 1
+        assert session.stats.packets_in == 0

@@ -1,5 +1,9 @@
 """The seam between the calls API and a call worker running in the same process.
 
+An outbound call placed where no call worker runs (``TRUNKLINE_CALLS__ENABLED=false``) stays
+``queued`` with its ``OutboundPlan`` on the row; the next heartbeat of any call worker on the
+database claims it and dials.
+
 ``DELETE /calls/{uuid}`` records the request in the database (``hangup_requested_at``), which
 every worker polls on its heartbeat. A worker in this process also registers here, so the API
 can ask it at once and the caller hears the hang-up without waiting for the next heartbeat.
@@ -10,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,45 @@ class OutboundPlan:
     p_asserted_identity: str
     ring_timeout_s: float
     custom_parameters: dict[str, str] = field(default_factory=dict)
+
+    def as_record(self) -> dict[str, object]:
+        """What the call row keeps (``call.dial_plan``) for a worker in another process."""
+        return {
+            "agent_id": str(self.agent_id),
+            "via_kind": self.via_kind,
+            "via_id": str(self.via_id),
+            "phone_number_id": str(self.phone_number_id) if self.phone_number_id else None,
+            "from_number": self.from_number,
+            "to": self.to,
+            "request_uri": self.request_uri,
+            "from_uri": self.from_uri,
+            "to_uri": self.to_uri,
+            "p_asserted_identity": self.p_asserted_identity,
+            "ring_timeout_s": self.ring_timeout_s,
+            "custom_parameters": dict(self.custom_parameters),
+        }
+
+    @classmethod
+    def from_record(
+        cls, call_id: uuid.UUID, workspace_id: uuid.UUID, record: dict[str, Any]
+    ) -> OutboundPlan:
+        number = record.get("phone_number_id")
+        return cls(
+            call_id=call_id,
+            workspace_id=workspace_id,
+            agent_id=uuid.UUID(record["agent_id"]),
+            via_kind=record["via_kind"],
+            via_id=uuid.UUID(record["via_id"]),
+            phone_number_id=uuid.UUID(number) if number else None,
+            from_number=record["from_number"],
+            to=record["to"],
+            request_uri=record["request_uri"],
+            from_uri=record["from_uri"],
+            to_uri=record["to_uri"],
+            p_asserted_identity=record["p_asserted_identity"],
+            ring_timeout_s=float(record["ring_timeout_s"]),
+            custom_parameters=dict(record.get("custom_parameters") or {}),
+        )
 
 
 class CallControl(Protocol):

@@ -88,6 +88,37 @@ async def hangups_requested(
     return set(rows)
 
 
+async def claim_queued_outbound(session: AsyncSession, worker_id: str, limit: int) -> list[Call]:
+    """Take queued outbound calls no worker carries yet (an API process without a call worker
+    placed them): one UPDATE marks them this worker's; a call is claimed once (PostgreSQL
+    re-checks ``worker_id IS NULL`` after a concurrent claim; SQLite serializes writers)."""
+    waiting = (
+        select(Call.id)
+        .where(
+            Call.status == CallStatus.queued,
+            Call.direction == CallDirection.outbound,
+            Call.worker_id.is_(None),
+        )
+        .order_by(Call.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.execute(
+        update(Call)
+        .where(Call.id.in_(waiting.scalar_subquery()), Call.worker_id.is_(None))
+        .values(worker_id=worker_id)
+        .returning(Call.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = [row[0] for row in claimed]
+    if not ids:
+        return []
+    await session.execute(
+        update(CallLease).where(CallLease.call_id.in_(ids)).values(worker_id=worker_id)
+    )
+    return list(await session.scalars(select(Call).where(Call.id.in_(ids))))
+
+
 # -- events --------------------------------------------------------------------------------------
 
 

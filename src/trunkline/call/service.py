@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline.binding.rules import Via
 from trunkline.call import repository as repo
 from trunkline.call import timeline
-from trunkline.call.control import call_controls
+from trunkline.call.control import OutboundPlan, call_controls
 from trunkline.call.repository import CallFilters
 from trunkline.call.rules import (
     CallDirection,
@@ -183,6 +183,21 @@ class CallService:
         )
         await repo.add_event(session, event)
         return event
+
+    async def keep_plan(self, call: Call, plan: OutboundPlan) -> None:
+        """Keep an outbound call's INVITE plan on its row (for a worker in another process)."""
+        call.dial_plan = plan.as_record()
+
+    async def claim_queued_outbound(
+        self, session: AsyncSession, worker_id: str, limit: int = 20
+    ) -> list[OutboundPlan]:
+        """Outbound calls placed where no worker runs, now this worker's to dial."""
+        calls = await repo.claim_queued_outbound(session, worker_id, limit)
+        return [
+            OutboundPlan.from_record(c.id, c.workspace_id, c.dial_plan)
+            for c in calls
+            if c.dial_plan is not None and c.workspace_id is not None
+        ]
 
     async def note_sip_call_id(
         self, session: AsyncSession, call_id: uuid.UUID, sip_call_id: str, gateway: str

@@ -180,8 +180,12 @@ class CallWorker:
                         if self._calls
                         else set()
                     )
+                    # outbound calls an API process without a worker placed: ours to dial
+                    queued = await call_service.claim_queued_outbound(session, self.worker_id)
                 for call_id in asked:
                     self.hangup(call_id)
+                for plan in queued:
+                    self.dial(plan)
             except Exception as exc:  # a database outage must not stop the calls in flight
                 log.warning("call worker heartbeat failed: %s", exc)
 

@@ -59,6 +59,9 @@ class Call(IdMixin, Base):
     worker_id: Mapped[str | None] = mapped_column(String(64))
     media: Mapped[dict[str, Any]] = mapped_column(JSON)
     custom_parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # An outbound call's INVITE as the API decided it (call.control.OutboundPlan, no secrets):
+    # a call worker in another process claims the queued call and sends exactly this.
+    dial_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

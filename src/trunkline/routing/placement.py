@@ -31,6 +31,8 @@ from trunkline.models import Call
 from trunkline.routing.schemas import CallCreate
 from trunkline.routing.service import AgentFacts, routing_service
 
+UNCLAIMED = "unclaimed"
+
 _REFUSALS: dict[RejectedBy, type[TrunklineError]] = {
     RejectedBy.agent_not_found: AgentNotFound,
     RejectedBy.agent_unavailable: AgentUnavailable,
@@ -65,11 +67,14 @@ class Placement:
         workspace_id: uuid.UUID,
         body: CallCreate,
         *,
-        worker_id: str,
+        worker_id: str | None,
         lease_ttl_s: float,
         default_ring_timeout_s: float,
     ) -> tuple[Call, OutboundPlan]:
-        """Decide, then record the ``queued`` call and take its lease; or raise the refusal."""
+        """Decide, then record the ``queued`` call and take its lease; or raise the refusal.
+
+        ``worker_id``: the call worker of this process that will dial, or None — the call then
+        waits, ``queued``, for any worker's next heartbeat to claim it (call/control.py)."""
         try:
             agent = await agent_service.get(session, workspace_id, body.agent_uuid)
         except AgentNotFound:
@@ -106,7 +111,8 @@ class Placement:
             line_id=line.line_id,
             call_id=call.id,
             direction=CallDirection.outbound,
-            worker_id=worker_id,
+            # Unclaimed until a worker takes it: that worker's heartbeat then renews it.
+            worker_id=worker_id or UNCLAIMED,
             ttl_s=lease_ttl_s,
             inbound_limit=None,
             total_limit=line.total_limit,
@@ -129,6 +135,7 @@ class Placement:
             ring_timeout_s=body.ring_timeout_s or default_ring_timeout_s,
             custom_parameters=dict(body.custom_parameters or {}),
         )
+        await call_service.keep_plan(call, plan)
         return call, plan
 
 

@@ -9,7 +9,6 @@ from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import (
     AgentNotFound,
     AgentUnavailable,
-    CallsUnavailable,
     ChannelLimitReached,
     DestinationBlocked,
     DestinationInvalid,
@@ -35,7 +34,6 @@ _REFUSALS = (
     DestinationBlocked,
     NoTrunk,
     ChannelLimitReached,
-    CallsUnavailable,
 )
 
 
@@ -63,17 +61,17 @@ async def place_call(
     Every check of docs/calls.md §4 runs before any SIP is sent; a refusal answers with the
     check's code (`no_number`, `outbound_disabled`, `destination_not_allowed`,
     `destination_blocked`, `no_trunk`, `channel_limit_reached`, ...). The call is `queued`
-    and proceeds on its own: follow it with `GET /calls/{uuid}`."""
-    if not call_controls.can_dial:
-        raise CallsUnavailable()
+    and proceeds on its own: follow it with `GET /calls/{uuid}`. Where no call worker runs in
+    this process, the call waits `queued` for the next heartbeat of a `trunkline call-worker`."""
+    local = call_controls.can_dial
     call, plan = await placement.place(
         session,
         auth.workspace_id,
         body,
-        worker_id=call_controls.worker_id,
+        worker_id=call_controls.worker_id if local else None,
         lease_ttl_s=settings.calls.lease_ttl_s,
         default_ring_timeout_s=settings.calls.ring_timeout_s,
     )
-    # After the response, hence after the commit: the worker then finds the call's row.
-    background.add_task(call_controls.dial, plan)
+    if local:  # after the response, hence after the commit: the worker finds the call's row
+        background.add_task(call_controls.dial, plan)
     return ok(CallRead.of(call), "Call queued.")

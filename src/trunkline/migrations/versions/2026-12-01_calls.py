@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("worker_id", sa.String(length=64), nullable=True),
         sa.Column("media", sa.JSON(), nullable=False),
         sa.Column("custom_parameters", sa.JSON(), nullable=False),
+        sa.Column("dial_plan", sa.JSON(), nullable=True),
         sa.Column("created_at", trunkline.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("answered_at", trunkline.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_at", trunkline.models.base.UTCDateTime(timezone=True), nullable=True),
