@@ -30,7 +30,8 @@ def call_settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+# Per module: its worker's heartbeat statements must not reach other tests' statement counts.
+@pytest.fixture(scope="module")
 async def call_server(call_settings: Settings, engine: object) -> AsyncIterator[CallServer]:
     async with serving_calls(call_settings) as served:
         yield served

@@ -11,7 +11,11 @@ from trunkline.deps import SessionDep
 from trunkline.errors import CallNotFound, InvalidAuthToken
 from trunkline.workspace.service import workspace_service
 
-router = APIRouter(prefix="/2010-04-01/Accounts", tags=["twilio compatibility"])
+# Not in Trunkline's OpenAPI document: it mimics Twilio's own REST API (form body, Basic auth,
+# Twilio's error bodies) for agents written against it; docs/calls.md §2 documents it.
+router = APIRouter(
+    prefix="/2010-04-01/Accounts", tags=["twilio compatibility"], include_in_schema=False
+)
 
 _UNAUTHORIZED = JSONResponse(
     twilio_error(401, 20003, "Authenticate"),

@@ -53,7 +53,7 @@ class OutboundCall:
         self.plan = plan
         self.call_id = plan.call_id
         self.hangup_requested = asyncio.Event()
-        self._rang = False
+        self._ringing_task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         self.worker.track(self.call_id, self)
@@ -162,10 +162,15 @@ class OutboundCall:
         return "api_hangup" if api in done else "ring_timeout"
 
     def _on_provisional(self, code: int, reason: str) -> None:
-        """180/183 → ``ringing`` (once)."""
-        if code >= 180 and not self._rang:
-            self._rang = True
-            self.worker.spawn(self._ringing(code, reason))
+        """180/183 → ``ringing`` (once). Written in its own task, which every later status
+        write awaits first: two transactions on the call row must never race (a late
+        ``ringing`` would overwrite ``in_progress``)."""
+        if code >= 180 and self._ringing_task is None:
+            self._ringing_task = asyncio.ensure_future(self._ringing(code, reason))
+
+    async def _rung(self) -> None:
+        if self._ringing_task is not None:
+            await asyncio.gather(self._ringing_task, return_exceptions=True)
 
     async def _ringing(self, code: int, reason: str) -> None:
         async with session_scope(self.worker.sessionmaker) as session:
@@ -182,6 +187,7 @@ class OutboundCall:
                 CallStatus.failed, EndReason.error, sip_code=488, sip_reason="no common codec"
             )
             return
+        await self._rung()
         async with session_scope(self.worker.sessionmaker) as session:
             await call_service.mark_answered(session, self.call_id, codec=negotiated.codec.name)
             target = await self.worker.stream_target(session, self.plan.agent_id)
@@ -249,6 +255,7 @@ class OutboundCall:
         sip_reason: str | None = None,
         media: RtpSession | None = None,
     ) -> None:
+        await self._rung()
         async with session_scope(self.worker.sessionmaker) as session:
             await call_service.mark_ended(
                 session,

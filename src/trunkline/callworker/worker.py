@@ -170,9 +170,10 @@ class CallWorker:
             await asyncio.sleep(every)
             try:
                 async with session_scope(self.sessionmaker) as session:
-                    await lease_service.heartbeat(
-                        session, self.worker_id, self.settings.calls.lease_ttl_s
-                    )
+                    if self._calls:  # an idle worker holds no lease to renew
+                        await lease_service.heartbeat(
+                            session, self.worker_id, self.settings.calls.lease_ttl_s
+                        )
                     asked = (
                         await call_service.hangups_requested(
                             session, self.worker_id, list(self._calls)
