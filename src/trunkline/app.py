@@ -98,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from the installed package instead of a CDN (docs.py)
         redoc_url=None,
+        # A path with a stray trailing slash (or an encoded "../") is an unknown route: 404 in
+        # the envelope, not a bodiless 307 to a path that does not exist either.
+        redirect_slashes=False,
     )
     install_docs(app)
     # Outermost of ours: oversized requests are refused before routing, auth or the database.

@@ -151,6 +151,15 @@ class TestUnknownRoutes:
         assert r.status_code == 404
         assert r.json() == error_body("not_found", "Not found.")
 
+    @pytest.mark.parametrize("path", ["/agents/%2e%2e%2f", "/agents/", "/calls/x/"])
+    async def test_stray_slash_or_encoded_dots_are_enveloped_404(self, api: Api, path: str) -> None:
+        """No bodiless 307 redirect to a path that does not exist either."""
+        r = await api.get(path)
+
+        assert r.status_code == 404
+        assert "location" not in r.headers
+        assert r.json() == error_body("not_found", "Not found.")
+
     async def test_wrong_method_is_enveloped_405(self, api: Api) -> None:
         r = await api.put("/agents", {"name": "x"})
 
