@@ -164,31 +164,43 @@ class CallWorker:
         task.add_done_callback(self._tasks.discard)
 
     async def _heartbeat_loop(self) -> None:
-        """Extend this worker's leases; pick up hang-ups asked in other processes."""
+        """Extend this worker's leases; pick up hang-ups asked in other processes and outbound
+        calls placed where no worker runs. A database outage only delays these: the loop backs
+        off (doubling up to 30 s, one log line per failure) and resumes by itself, while the
+        calls in flight keep their media."""
         every = self.settings.calls.heartbeat_s
+        delay = every
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(delay)
             try:
-                async with session_scope(self.sessionmaker) as session:
-                    if self._calls:  # an idle worker holds no lease to renew
-                        await lease_service.heartbeat(
-                            session, self.worker_id, self.settings.calls.lease_ttl_s
-                        )
-                    asked = (
-                        await call_service.hangups_requested(
-                            session, self.worker_id, list(self._calls)
-                        )
-                        if self._calls
-                        else set()
-                    )
-                    # outbound calls an API process without a worker placed: ours to dial
-                    queued = await call_service.claim_queued_outbound(session, self.worker_id)
-                for call_id in asked:
-                    self.hangup(call_id)
-                for plan in queued:
-                    self.dial(plan)
-            except Exception as exc:  # a database outage must not stop the calls in flight
-                log.warning("call worker heartbeat failed: %s", exc)
+                await self._heartbeat()
+            except Exception as exc:
+                delay = min(delay * 2, max(every, 30.0))
+                log.warning(
+                    "call worker heartbeat failed (%s); next try in %.0f s",
+                    type(exc).__name__,
+                    delay,
+                )
+            else:
+                delay = every
+
+    async def _heartbeat(self) -> None:
+        async with session_scope(self.sessionmaker) as session:
+            if self._calls:  # an idle worker holds no lease to renew
+                await lease_service.heartbeat(
+                    session, self.worker_id, self.settings.calls.lease_ttl_s
+                )
+            asked = (
+                await call_service.hangups_requested(session, self.worker_id, list(self._calls))
+                if self._calls
+                else set()
+            )
+            # outbound calls an API process without a worker placed: ours to dial
+            queued = await call_service.claim_queued_outbound(session, self.worker_id)
+        for call_id in asked:
+            self.hangup(call_id)
+        for plan in queued:
+            self.dial(plan)
 
     async def _resolver_loop(self) -> None:
         """Keep gateway host names resolved, so trust checks need no DNS per INVITE."""
