@@ -126,6 +126,64 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def outbound_setups(
+    api: httpx.Client, agent_uuid: str, work: Path, rate: int, n: int
+) -> list[float]:
+    """``POST /calls`` at ``rate``/s to a SIPp UAS: each call's time from the POST (its
+    ``queued`` event) to the 200 OK (its ``answered`` event), from the call's timeline."""
+    uas_port = free_port()
+    uas = [
+        shutil.which("sipp") or "sipp",
+        "-sn",
+        "uas",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(uas_port),
+        "-nd",
+    ]
+    number = "+12025550124"
+    stream = api.get(f"/agents/{agent_uuid}").json()["data"]["stream_url"]
+    # an agent serves one number per channel on the trunk endpoints: a second agent calls out
+    agent_uuid = api.post("/agents", json={"name": "caller", "stream_url": stream}).json()["data"][
+        "agent_uuid"
+    ]
+    api.post(
+        "/phone-numbers/trunks",
+        json={
+            "phone_number": number,
+            "agent_uuid": agent_uuid,
+            "channel": "call",
+            "sip": {"gateway": "127.0.0.1", "port": uas_port},
+        },
+    ).raise_for_status()
+    pn = api.get("/phone-numbers/channels", params={"number": number}).json()["data"]
+    wide = {"voice": {"channel_limit": 10_000}, "inbound": {"channel_limit": 10_000}}
+    api.patch(f"/phone-numbers/{pn['phone_number_uuid']}", json={"channel_settings": wide})
+    placed: list[str] = []
+    with process(uas, dict(os.environ), work / "uas.log"):
+        time.sleep(0.5)
+        start = time.monotonic()
+        for i in range(n):
+            r = api.post(
+                "/calls", json={"agent_uuid": agent_uuid, "to": "+13125550111", "from": number}
+            )
+            if r.status_code == 201:
+                placed.append(r.json()["data"]["call_uuid"])
+            time.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
+        time.sleep(3)
+        setups = []
+        for call in placed:
+            events = api.get(f"/calls/{call}/events", params={"per_page": 100}).json()["data"][
+                "items"
+            ]
+            answered = [e["offset_ms"] for e in events if e["kind"] == "answered"]
+            if answered:
+                setups.append(float(answered[0]))
+            api.delete(f"/calls/{call}")
+    return setups
+
+
 def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"trunkline-calls-{db}-"))
     api_port, sip_port, agent_port = free_port(), free_port(), free_port()
@@ -243,6 +301,7 @@ def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> 
             bridged_failed = concurrent - bridged_ok
             page = api.get("/calls", params={"per_page": 200, "status": "completed"}).json()
             recent = page["data"]["items"][:concurrent]
+            outbound = outbound_setups(api, agent_uuid, work, rate, min(calls, 200))
     media = [c["media"] for c in recent if c["media"]["codec"] == "PCMA"]
     call_seconds = sum(c["duration_s"] or 0 for c in recent if c["media"]["codec"] == "PCMA")
     return {
@@ -258,6 +317,9 @@ def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> 
         "packets_out_median": statistics.median([m["packets_out"] for m in media]) if media else 0,
         "cpu_ms_per_call_second": 1000 * bridged_cpu / max(call_seconds, 1),
         "bridged_wall_s": bridged_wall,
+        "outbound_ok": len(outbound),
+        "outbound_p50_ms": pct(outbound, 0.5),
+        "outbound_p99_ms": pct(outbound, 0.99),
     }
 
 
