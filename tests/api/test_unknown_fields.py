@@ -1,5 +1,5 @@
 """Unknown JSON fields are refused, naming the field; every field the upstream documents is
-still accepted (checked against the upstream OpenAPI document in shared/upstream)."""
+still accepted (checked against the upstream OpenAPI document in docs/upstream)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 from tests.support.api import Api, unique_us_number
 from trunkline.app import create_app
-from trunkline.config import Settings, project_root
+from trunkline.config import Settings
 from trunkline.kit.crypto import generate_key
 
-UPSTREAM = (project_root() or Path.cwd()).parent / "shared" / "upstream" / "upstream-openapi.yaml"
+UPSTREAM = Path(__file__).resolve().parents[2] / "docs" / "upstream" / "upstream-openapi.yaml"
 
 
 class TestRefused:
