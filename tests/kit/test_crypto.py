@@ -15,7 +15,9 @@ def box() -> SecretBox:
 
 
 class TestRoundtrip:
-    @pytest.mark.parametrize("plaintext", ["pw", "", "ünïcødé ☎", "x" * 255, "a:b:c:d"])
+    # A short password, but not a 2-character one: "pw" turns up inside random base64 about
+    # once a hundred runs, which made the "plaintext not in token" check fail by chance.
+    @pytest.mark.parametrize("plaintext", ["s3cret-pw", "", "ünïcødé ☎", "x" * 255, "a:b:c:d"])
     def test_decrypts_what_it_encrypted(self, box: SecretBox, plaintext: str) -> None:
         token = box.encrypt(plaintext, AAD)
 
