@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, bindparam, cast, literal, null, select, uni
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from trunkline.binding.routes import inventory_row
 from trunkline.binding.rules import Channel, Via
 from trunkline.models import (
     Binding,
@@ -99,10 +100,7 @@ def _lines_stmt() -> Any:
         .join(SipConnection, SipConnection.id == SipConnectionAssignment.connection_id)
         .outerjoin(
             conn_number,
-            and_(
-                conn_number.c.workspace_id == SipConnection.workspace_id,
-                conn_number.c.number == SipConnection.phone_number_e164,
-            ),
+            inventory_row(conn_number, SipConnection.workspace_id, SipConnection.phone_number_e164),
         )
         .where(
             SipConnectionAssignment.agent_id == _AGENT,
@@ -130,10 +128,7 @@ def _lines_stmt() -> Any:
         )
         .outerjoin(
             pbx_number,
-            and_(
-                pbx_number.c.workspace_id == PbxConnector.workspace_id,
-                pbx_number.c.number == PbxConnector.phone_number,
-            ),
+            inventory_row(pbx_number, PbxConnector.workspace_id, PbxConnector.phone_number),
         )
         .where(
             PbxConnector.agent_id == _AGENT,

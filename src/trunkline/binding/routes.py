@@ -95,6 +95,12 @@ def _number_in(column: Any, gateways: Sequence[Any], national: bool, by_source: 
     return or_(*clauses)
 
 
+def inventory_row(alias: Any, workspace_id: Any, number: Any) -> Any:
+    """Join condition: the inventory row (``alias`` of ``phone_number``) of a number a
+    connection or PBX connector holds, in its workspace (its channel settings and line)."""
+    return and_(alias.c.workspace_id == workspace_id, alias.c.number == number)
+
+
 @functools.cache
 def _routes_stmt(national: bool, scoped: bool) -> Any:
     agent_cols = (Agent.name, Agent.status, Agent.stream_url)
@@ -166,10 +172,7 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
         .outerjoin(Agent, Agent.id == SipConnectionAssignment.agent_id)
         .outerjoin(
             conn_number,
-            and_(
-                conn_number.c.workspace_id == SipConnection.workspace_id,
-                conn_number.c.number == SipConnection.phone_number_e164,
-            ),
+            inventory_row(conn_number, SipConnection.workspace_id, SipConnection.phone_number_e164),
         )
         .where(
             SipConnection.phone_number_e164.is_not(None),
@@ -205,10 +208,7 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
         .join(Agent, Agent.id == PbxConnector.agent_id)
         .outerjoin(
             pbx_number,
-            and_(
-                pbx_number.c.workspace_id == PbxConnector.workspace_id,
-                pbx_number.c.number == PbxConnector.phone_number,
-            ),
+            inventory_row(pbx_number, PbxConnector.workspace_id, PbxConnector.phone_number),
         )
         .where(
             PbxConnector.status != "disabled",
