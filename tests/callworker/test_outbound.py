@@ -400,3 +400,22 @@ class TestPlacedWithoutALocalWorker:
         assert r.status_code == 200, r.text
         ended = await reaches(api, call["call_uuid"], "completed")
         assert ended["end_reason"] == "api_hangup"
+
+
+class TestAgentHangsUp:
+    async def test_agent_closing_its_socket_sends_bye(
+        self, call_api: Api, callee: SippServer
+    ) -> None:
+        from tests.support.calls import hanging_up_agent
+
+        async with hanging_up_agent() as url:
+            agent = await streaming_agent(call_api, url)
+            await outbound_trunk(
+                call_api, agent["agent_uuid"], {"gateway": "127.0.0.1", "port": callee.port}
+            )
+            call = await place(call_api, agent["agent_uuid"])
+            ended = await reaches(call_api, call["call_uuid"], "completed")
+        assert ended["end_reason"] == "agent_hangup"
+        assert ended["answered_at"] is not None
+        run = callee.finish(timeout_s=1)
+        assert run.count("received", "BYE") == 1
