@@ -5,7 +5,6 @@ code, Reason header and call record (docs/calls.md §2-§5)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
@@ -93,7 +92,7 @@ class TestAnsweredCall:
         assert call["media"]["dtmf"] >= 1, call["media"]
         assert call["duration_s"] is not None and call["duration_s"] >= 6
 
-        seen = pipecat_agent.report()["calls"][f"CA{uuid.UUID(call['call_uuid']).hex}"]
+        seen = await pipecat_agent.ended_call(call["call_uuid"])
         assert seen["authorization"] == "Bearer agent-secret-token"
         body = seen["start"]["body"]
         assert body["to_number"] == number
@@ -141,13 +140,20 @@ class TestRefusals:
         unknown = unique_us_number()
         code, reason = await self.refused(call_api, carrier, unknown)
         assert (code, reason) == (404, 'SIP ;cause=404 ;text="unknown_number"')
-        # no workspace is known: the refusal is kept for the operator, not listed by the API
-        async with session_scope(sessionmaker) as session:
-            rows = (
-                (await session.execute(select(Call).where(Call.to_number == unknown.lstrip("+"))))
-                .scalars()
-                .all()
-            )
+        # no workspace is known: the refusal is kept for the operator, not listed by the API;
+        # it is written just after the 404 goes out, so wait for it
+        rows: list[Call] = []
+
+        async def recorded() -> bool:
+            nonlocal rows
+            async with session_scope(sessionmaker) as session:
+                found = await session.execute(
+                    select(Call).where(Call.to_number == unknown.lstrip("+"))
+                )
+                rows = list(found.scalars().all())
+            return bool(rows)
+
+        await until(recorded)
         assert [(r.status, r.rejected_by, r.workspace_id) for r in rows] == [
             ("rejected", "unknown_number", None)
         ]

@@ -132,7 +132,7 @@ class TestThroughADigestCarrier:
         assert ended["duration_s"] >= 2
         assert ended["media"]["codec"] == "PCMU"
         assert len(invites) == 2  # challenged once (407), then authenticated
-        seen = speaker.report()["calls"][f"CA{uuid.UUID(call['call_uuid']).hex}"]
+        seen = await speaker.ended_call(call["call_uuid"])
         assert seen["start"]["body"]["direction"] == "outbound"
         assert seen["start"]["body"]["campaign"] == "c1"
         assert seen["start"]["body"]["to_number"] == CALLEE

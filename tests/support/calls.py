@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -222,6 +223,19 @@ class PipecatAgent:
     def report(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.report_path.read_text())
         return data
+
+    async def ended_call(self, call_uuid: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        """What the agent saw of one call, once its stream has ended (the agent process writes
+        its report when the WebSocket closes, a moment after Trunkline records the end)."""
+        sid = f"CA{uuid.UUID(call_uuid).hex}"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            seen: dict[str, Any] | None = self.report()["calls"].get(sid)
+            if seen is not None and seen["ended"]:
+                return seen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the agent never saw {sid} end: {seen}")
+            await asyncio.sleep(0.05)
 
 
 @dataclass
