@@ -1,17 +1,69 @@
-"""What inbound and outbound calls share once answered: the agent bridge until someone hangs
-up, the media figures a call record keeps, and SIP INFO digits."""
+"""What inbound and outbound calls share: the call record's writes, the agent bridge until
+someone hangs up, the media figures a call record keeps, and SIP INFO digits."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
-from trunkline.call.rules import EndReason
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from trunkline.call.rules import CallStatus, EndReason, EventKind
+from trunkline.call.service import call_service
+from trunkline.db import session_scope
 from trunkline.media.agent_stream import AgentStream
 from trunkline.media.dtmf import parse_dtmf_relay
 from trunkline.media.session import RtpSession
 from trunkline.media.twilio import StreamWriter
+
+
+class CallRecord:
+    """What the worker writes of one call it carries: timeline events (the stream's in the
+    background, so the media never waits on the database) and the call's end."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        call_id: uuid.UUID,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._spawn = spawn
+        self.call_id = call_id
+
+    async def event(self, kind: EventKind, detail: Mapping[str, object]) -> None:
+        async with session_scope(self._sessionmaker) as session:
+            await call_service.record_event(session, self.call_id, kind, dict(detail))
+
+    def on_stream_event(self, kind: str, detail: dict[str, object]) -> None:
+        """The agent stream's events that are timeline kinds (connected, dtmf, mark, clear…)."""
+        try:
+            event = EventKind(kind)
+        except ValueError:
+            return
+        self._spawn(self.event(event, detail))
+
+    async def end(
+        self,
+        status: CallStatus,
+        end_reason: EndReason | None,
+        *,
+        sip_code: int | None = None,
+        sip_reason: str | None = None,
+        media: RtpSession | None = None,
+    ) -> None:
+        async with session_scope(self._sessionmaker) as session:
+            await call_service.mark_ended(
+                session,
+                self.call_id,
+                status=status,
+                end_reason=end_reason,
+                sip_code=sip_code,
+                sip_reason=sip_reason,
+                media=media_figures(media) if media is not None else None,
+            )
 
 
 class CallLeg(Protocol):

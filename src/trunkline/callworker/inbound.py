@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trunkline.call.leases import lease_service
-from trunkline.call.rules import CallDirection, CallStatus, EndReason, EventKind, RejectedBy
+from trunkline.call.rules import CallDirection, CallStatus, EndReason, RejectedBy
 from trunkline.call.service import call_service
-from trunkline.callworker.bridge import bridge_until_end, info_dtmf, media_figures
+from trunkline.callworker.bridge import CallRecord, bridge_until_end, info_dtmf
 from trunkline.db import session_scope
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
 from trunkline.media.session import Codec, RtpSession
@@ -65,10 +65,10 @@ class InboundCall:
     def _sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.worker.sessionmaker
 
-    async def _event(self, kind: EventKind, detail: dict[str, object]) -> None:
-        assert self.call_id is not None
-        async with session_scope(self._sessions) as session:
-            await call_service.record_event(session, self.call_id, kind, detail)
+    @property
+    def record(self) -> CallRecord:
+        assert self.call_id is not None, "the call has no record yet"
+        return CallRecord(self._sessions, self.worker.spawn, self.call_id)
 
     async def _reject(self, decision: Decision, route: Route | None) -> None:
         """Answer the INVITE with the decision's code and Reason; keep a ``rejected`` call."""
@@ -116,7 +116,7 @@ class InboundCall:
                 await self.sip.hangup()
             if self.call_id is not None:
                 with contextlib.suppress(Exception):
-                    await self._end(CallStatus.failed, EndReason.error)
+                    await self.record.end(CallStatus.failed, EndReason.error)
         finally:
             if self.call_id is not None:
                 self.worker.forget(self.call_id)
@@ -170,7 +170,7 @@ class InboundCall:
             )
         worker.track(call.id, self)
         if not leased:
-            await self._reject(_limit_decision(decision), route)
+            await self._reject(_limit_decision(), route)
             return
 
         sip.ringing()
@@ -208,7 +208,7 @@ class InboundCall:
             with contextlib.suppress(BaseException):
                 stream = await connect
                 await stream.stop()
-            await self._end(CallStatus.canceled, EndReason.caller_hangup, sip_code=487)
+            await self.record.end(CallStatus.canceled, EndReason.caller_hangup, sip_code=487)
             return None
         try:
             return connect.result()
@@ -251,9 +251,11 @@ class InboundCall:
                 await stream.stop()
                 reason = sip.ended.result() if sip.ended.done() else "ack_timeout"
                 if reason == "cancel":
-                    await self._end(CallStatus.canceled, EndReason.caller_hangup, sip_code=487)
+                    await self.record.end(
+                        CallStatus.canceled, EndReason.caller_hangup, sip_code=487
+                    )
                 else:
-                    await self._end(CallStatus.failed, EndReason.error, sip_reason="no ACK")
+                    await self.record.end(CallStatus.failed, EndReason.error, sip_reason="no ACK")
                 return
             async with session_scope(self._sessions) as session:
                 await call_service.mark_answered(session, self.call_id, codec=negotiated.codec.name)
@@ -264,20 +266,11 @@ class InboundCall:
                 custom_parameters=self._custom_parameters(route),
             )
             end = await bridge_until_end(
-                sip, media, stream, writer, self.hangup_requested, self._on_stream_event
+                sip, media, stream, writer, self.hangup_requested, self.record.on_stream_event
             )
-            await self._end(CallStatus.completed, end, media=media)
+            await self.record.end(CallStatus.completed, end, media=media)
         finally:
             await media.close()
-
-    def _on_stream_event(self, kind: str, detail: dict[str, object]) -> None:
-        if self.call_id is None:
-            return
-        try:
-            event = EventKind(kind)
-        except ValueError:
-            return
-        self.worker.spawn(self._event(event, detail))
 
     def _custom_parameters(self, route: Route) -> dict[str, str]:
         """What Pipecat-style agents read from ``start.customParameters`` (docs/calls.md §2)."""
@@ -293,28 +286,6 @@ class InboundCall:
             "phone_number_uuid": str(route.phone_number_id or ""),
             "agent_uuid": str(route.agent_id),
         }
-
-    async def _end(
-        self,
-        status: CallStatus,
-        end_reason: EndReason,
-        *,
-        sip_code: int | None = None,
-        sip_reason: str | None = None,
-        media: RtpSession | None = None,
-    ) -> None:
-        assert self.call_id is not None
-        stats = media_figures(media) if media is not None else None
-        async with session_scope(self._sessions) as session:
-            await call_service.mark_ended(
-                session,
-                self.call_id,
-                status=status,
-                end_reason=end_reason,
-                sip_code=sip_code,
-                sip_reason=sip_reason,
-                media=stats,
-            )
 
 
 def _decision(why: RejectedBy, detail: str) -> Decision:
@@ -334,7 +305,7 @@ def _decision(why: RejectedBy, detail: str) -> Decision:
     )
 
 
-def _limit_decision(decision: Decision) -> Decision:
+def _limit_decision() -> Decision:
     return _decision(RejectedBy.channel_limit_reached, "the last channel was taken meanwhile")
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from trunkline.call.control import OutboundPlan
 from trunkline.call.rules import CallStatus, EndReason, EventKind
 from trunkline.call.service import call_service
-from trunkline.callworker.bridge import bridge_until_end, info_dtmf, media_figures
+from trunkline.callworker.bridge import CallRecord, bridge_until_end, info_dtmf
 from trunkline.db import session_scope
 from trunkline.kit.sip_status import TargetKind
 from trunkline.media.agent_stream import AgentStream, AgentUnreachable
@@ -52,6 +52,7 @@ class OutboundCall:
         self.worker = worker
         self.plan = plan
         self.call_id = plan.call_id
+        self.record = CallRecord(worker.sessionmaker, worker.spawn, plan.call_id)
         self.hangup_requested = asyncio.Event()
         self._ringing_task: asyncio.Task[None] | None = None
 
@@ -65,10 +66,6 @@ class OutboundCall:
                 await self._end(CallStatus.failed, EndReason.error)
         finally:
             self.worker.forget(self.call_id)
-
-    async def _event(self, kind: EventKind, detail: dict[str, Any]) -> None:
-        async with session_scope(self.worker.sessionmaker) as session:
-            await call_service.record_event(session, self.call_id, kind, detail)
 
     async def _targets(self) -> tuple[list[Target], Credentials | None]:
         async with session_scope(self.worker.sessionmaker) as session:
@@ -124,7 +121,7 @@ class OutboundCall:
             return True
         if outcome == "ring_timeout":
             await sip.cancel()
-            await self._event(
+            await self.record.event(
                 EventKind.sip_response, {"gateway": target.host, "outcome": "no answer"}
             )
             if last:
@@ -136,7 +133,7 @@ class OutboundCall:
             reason = (
                 final.reason if final else (sip.ended.result() if sip.ended.done() else "no answer")
             )
-            await self._event(
+            await self.record.event(
                 EventKind.sip_response, {"gateway": target.host, "sip_code": code, "reason": reason}
             )
             if fails_over(code) and not last:
@@ -221,16 +218,9 @@ class OutboundCall:
             custom_parameters=self._custom_parameters(),
         )
         end = await bridge_until_end(
-            sip, media, stream, writer, self.hangup_requested, self._on_stream_event
+            sip, media, stream, writer, self.hangup_requested, self.record.on_stream_event
         )
         await self._end(CallStatus.completed, end, media=media)
-
-    def _on_stream_event(self, kind: str, detail: dict[str, object]) -> None:
-        try:
-            event = EventKind(kind)
-        except ValueError:
-            return
-        self.worker.spawn(self._event(event, dict(detail)))
 
     def _custom_parameters(self) -> dict[str, str]:
         plan = self.plan
@@ -256,13 +246,6 @@ class OutboundCall:
         media: RtpSession | None = None,
     ) -> None:
         await self._rung()
-        async with session_scope(self.worker.sessionmaker) as session:
-            await call_service.mark_ended(
-                session,
-                self.call_id,
-                status=status,
-                end_reason=end_reason,
-                sip_code=sip_code,
-                sip_reason=sip_reason,
-                media=media_figures(media) if media is not None else None,
-            )
+        await self.record.end(
+            status, end_reason, sip_code=sip_code, sip_reason=sip_reason, media=media
+        )

@@ -76,26 +76,6 @@ class OutboundFacts:
     lines: Sequence[OutboundLine]
 
 
-@dataclass(frozen=True)
-class OutboundRejection:
-    rejected_by: RejectedBy
-    status: int  # the API status the refusal answers with
-
-
-# API answers for outbound refusals (docs/calls.md §4): 403 for policy, 409 for state.
-OUTBOUND_STATUS: dict[RejectedBy, int] = {
-    RejectedBy.agent_not_found: 404,
-    RejectedBy.agent_unavailable: 409,
-    RejectedBy.no_number: 409,
-    RejectedBy.outbound_disabled: 403,
-    RejectedBy.invalid_destination: 422,
-    RejectedBy.destination_not_allowed: 403,
-    RejectedBy.destination_blocked: 403,
-    RejectedBy.no_trunk: 409,
-    RejectedBy.channel_limit_reached: 409,
-}
-
-
 def format_number(e164: str, fmt: AniFormat) -> str:
     """``e164`` → ``+1…``; ``digits`` → ``1…``; ``national`` → the national dialling form."""
     if fmt is AniFormat.e164:

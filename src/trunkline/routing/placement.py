@@ -44,6 +44,8 @@ _REFUSALS: dict[RejectedBy, type[TrunklineError]] = {
     RejectedBy.no_trunk: NoTrunk,
     RejectedBy.channel_limit_reached: ChannelLimitReached,
 }
+# Every error POST /calls may answer with (its OpenAPI responses).
+REFUSAL_ERRORS: tuple[type[TrunklineError], ...] = tuple(dict.fromkeys(_REFUSALS.values()))
 _FIELDS = {
     RejectedBy.agent_not_found: "agent_uuid",
     RejectedBy.no_number: "from",

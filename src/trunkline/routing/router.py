@@ -6,35 +6,12 @@ from trunkline.call.control import call_controls
 from trunkline.call.schemas import CallRead
 from trunkline.deps import AuthDep, SessionDep, SettingsDep
 from trunkline.envelope import Envelope, error_responses, ok
-from trunkline.errors import (
-    AgentNotFound,
-    AgentUnavailable,
-    ChannelLimitReached,
-    DestinationBlocked,
-    DestinationInvalid,
-    DestinationNotAllowed,
-    NoNumber,
-    NoTrunk,
-    OutboundDisabled,
-)
-from trunkline.routing.placement import placement
+from trunkline.routing.placement import REFUSAL_ERRORS, placement
 from trunkline.routing.schemas import CallCreate, DryRunRead, DryRunRequest
 from trunkline.routing.service import routing_service
 
 router = APIRouter(prefix="/routing", tags=["routing"])
 calls_router = APIRouter(prefix="/calls", tags=["calls"])
-
-_REFUSALS = (
-    AgentNotFound,
-    AgentUnavailable,
-    NoNumber,
-    OutboundDisabled,
-    DestinationInvalid,
-    DestinationNotAllowed,
-    DestinationBlocked,
-    NoTrunk,
-    ChannelLimitReached,
-)
 
 
 @router.post("/dry-run", response_model=Envelope[DryRunRead], responses=error_responses())
@@ -47,7 +24,10 @@ async def dry_run(body: DryRunRequest, auth: AuthDep, session: SessionDep) -> En
 
 
 @calls_router.post(
-    "", status_code=201, response_model=Envelope[CallRead], responses=error_responses(*_REFUSALS)
+    "",
+    status_code=201,
+    response_model=Envelope[CallRead],
+    responses=error_responses(*REFUSAL_ERRORS),
 )
 async def place_call(
     body: CallCreate,
