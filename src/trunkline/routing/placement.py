@@ -9,7 +9,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.service import agent_service
 from trunkline.call.control import OutboundPlan
 from trunkline.call.leases import lease_service
 from trunkline.call.rules import CallDirection, RejectedBy
@@ -29,7 +28,7 @@ from trunkline.errors import (
 )
 from trunkline.models import Call
 from trunkline.routing.schemas import CallCreate
-from trunkline.routing.service import AgentFacts, routing_service
+from trunkline.routing.service import routing_service
 
 UNCLAIMED = "unclaimed"
 
@@ -58,8 +57,11 @@ _FIELDS = {
 def refusal(rejected_by: RejectedBy, detail: str) -> TrunklineError:
     """The API error of a refused outbound call: its code is the check's ``rejected_by``."""
     error = _REFUSALS[rejected_by]
-    data = {"rejected_by": rejected_by.value} if issubclass(error, CallRefused) else None
-    return error(f"{error.default_message} ({detail})", field=_FIELDS.get(rejected_by), data=data)
+    field = _FIELDS.get(rejected_by)
+    if not issubclass(error, CallRefused):  # agent_not_found: the usual 404
+        return error(field=field)
+    data = {"rejected_by": rejected_by.value}
+    return error(f"{error.default_message} ({detail})", field=field, data=data)
 
 
 class Placement:
@@ -77,15 +79,10 @@ class Placement:
 
         ``worker_id``: the call worker of this process that will dial, or None — the call then
         waits, ``queued``, for any worker's next heartbeat to claim it (call/control.py)."""
-        try:
-            agent = await agent_service.get(session, workspace_id, body.agent_uuid)
-        except AgentNotFound:
-            raise AgentNotFound(field="agent_uuid") from None
-        facts = AgentFacts(agent.id, agent.name, agent.status == "active")
         decision = await routing_service.outbound(
             session,
             workspace_id,
-            agent=facts,
+            agent_uuid=body.agent_uuid,
             from_number=body.from_,
             to=body.to,
             lease_counts=lease_service.lease_counts,
@@ -100,7 +97,7 @@ class Placement:
             from_number=line.number,
             to_number=body.to,
             phone_number_id=line.phone_number_id,
-            agent_id=agent.id,
+            agent_id=body.agent_uuid,
             via=(line.via, line.via_id),
             worker_id=worker_id,
             checks=decision.check_records(),
@@ -124,7 +121,7 @@ class Placement:
         plan = OutboundPlan(
             call_id=call.id,
             workspace_id=workspace_id,
-            agent_id=agent.id,
+            agent_id=body.agent_uuid,
             via_kind=line.via.value,
             via_id=line.via_id,
             phone_number_id=line.phone_number_id,

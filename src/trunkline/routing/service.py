@@ -153,12 +153,13 @@ class RoutingService:
         session: AsyncSession,
         workspace_id: uuid.UUID,
         *,
-        agent: AgentFacts | None,
+        agent_uuid: uuid.UUID,
         from_number: str | None,
         to: str,
         lease_counts: LeaseCounter,
     ) -> Decision:
         """The decision for one outbound call (``POST /calls`` and the dry run)."""
+        agent = await self._agent(session, workspace_id, agent_uuid)
         rows = await agent_call_lines(session, workspace_id, agent.id) if agent else []
         ids = sorted({r.phone_number_id or r.via_id for r in rows})
         counts: Mapping[uuid.UUID, tuple[int, int]] = (
@@ -197,21 +198,25 @@ class RoutingService:
             )
             return decision, None
         assert body.agent_uuid is not None  # the schema requires it outbound
-        try:
-            agent = await agent_service.get(session, workspace_id, body.agent_uuid)
-        except AgentNotFound:
-            facts = None
-        else:
-            facts = AgentFacts(agent.id, agent.name, agent.status == "active")
         decision = await self.outbound(
             session,
             workspace_id,
-            agent=facts,
+            agent_uuid=body.agent_uuid,
             from_number=body.from_,
             to=body.to,
             lease_counts=lease_service.lease_counts,
         )
         return decision, body.agent_uuid
+
+    @staticmethod
+    async def _agent(
+        session: AsyncSession, workspace_id: uuid.UUID, agent_uuid: uuid.UUID
+    ) -> AgentFacts | None:
+        try:
+            agent = await agent_service.get(session, workspace_id, agent_uuid)
+        except AgentNotFound:
+            return None  # the decision refuses it: agent_not_found
+        return AgentFacts(agent.id, agent.name, agent.status == "active")
 
 
 @dataclass(frozen=True)
