@@ -1,6 +1,7 @@
 """The ``trunkline`` command: thin commands over services.
 
-``serve`` · ``migrate`` · ``token create|revoke|list`` · ``keys generate|rotate`` · ``workspaces``
+``serve`` · ``migrate`` · ``token create|revoke|list`` · ``keys generate|rotate`` · ``workspaces`` ·
+``workspace currency``
 
 Operational failures (database unreachable or not migrated, missing key, unwritable data
 directory) end in one ``trunkline: …`` line on stderr and a non-zero exit, never a traceback.
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trunkline import __version__
 from trunkline.config import Settings, get_settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
-from trunkline.errors import TrunklineError
+from trunkline.errors import NotFound, TrunklineError
 from trunkline.kit.crypto import CryptoError, generate_key
 from trunkline.kit.private_files import sqlite_file
 from trunkline.outage import describe, is_database_unavailable
@@ -234,6 +235,22 @@ def cmd_workspaces(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workspace_currency(settings: Settings, args: argparse.Namespace) -> int:
+    from trunkline.workspace import repository as repo
+    from trunkline.workspace.service import workspace_service
+
+    async def work(session: AsyncSession) -> str:
+        if args.currency is not None:
+            return await workspace_service.set_currency(session, args.workspace, args.currency)
+        workspace = await repo.get_workspace_by_slug(session, args.workspace)
+        if workspace is None:
+            raise NotFound(f"No workspace {args.workspace!r}.")
+        return await workspace_service.currency(session, workspace.id)
+
+    print(_with_session(settings, work))
+    return 0
+
+
 def cmd_keys_generate(_: Settings, __: argparse.Namespace) -> int:
     print(generate_key())
     return 0
@@ -266,6 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--listen", help="host:port for SIP (default TRUNKLINE_SIP__LISTEN)")
     worker.set_defaults(func=cmd_call_worker)
     sub.add_parser("workspaces", help="list workspaces").set_defaults(func=cmd_workspaces)
+    workspace = sub.add_parser("workspace", help="one workspace's settings").add_subparsers(
+        dest="action", required=True
+    )
+    currency = workspace.add_parser(
+        "currency", help="print a workspace's currency, or set it (ISO 4217, default EUR)"
+    )
+    currency.add_argument("workspace", help="workspace slug")
+    currency.add_argument("currency", nargs="?", help="new currency, e.g. USD")
+    currency.set_defaults(func=cmd_workspace_currency)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="create a token (and the workspace if missing)")

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trunkline.kit.clock import utcnow
+from trunkline.kit.currency import DEFAULT_CURRENCY
 from trunkline.models.base import Base, IdMixin, UTCDateTime
 
 
@@ -14,6 +15,10 @@ class Workspace(IdMixin, Base):
     __tablename__ = "workspace"
 
     slug: Mapped[str] = mapped_column(String(63), unique=True)
+    # ISO 4217: what the workspace's prices, rates and bills are in (kit/currency.py).
+    currency: Mapped[str] = mapped_column(
+        String(3), default=DEFAULT_CURRENCY, server_default=DEFAULT_CURRENCY
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

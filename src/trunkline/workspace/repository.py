@@ -69,3 +69,18 @@ async def list_tokens(session: AsyncSession, workspace_id: uuid.UUID) -> list[Ap
 async def list_workspaces(session: AsyncSession) -> list[Workspace]:
     result = await session.execute(select(Workspace).order_by(Workspace.slug))
     return list(result.scalars())
+
+
+_CURRENCY = key_read(select(Workspace.currency).where(Workspace.id == bindparam("workspace_id")))
+
+
+async def get_currency(session: AsyncSession, workspace_id: uuid.UUID) -> str | None:
+    result = await session.execute(_CURRENCY, {"workspace_id": workspace_id})
+    return result.scalar_one_or_none()
+
+
+async def set_currency(session: AsyncSession, slug: str, currency: str) -> int:
+    result = await session.execute(
+        update(Workspace).where(Workspace.slug == slug).values(currency=currency)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.errors import InvalidAuthToken, NotFound, Unprocessable
+from trunkline.kit.currency import DEFAULT_CURRENCY, parse_currency
 from trunkline.models import ApiToken
 from trunkline.workspace import repository as repo
 
@@ -152,6 +153,23 @@ class WorkspaceService:
         )
         self.auth_cache.put(token_hash, ctx, generation)
         return ctx
+
+    async def currency(self, session: AsyncSession, workspace_id: uuid.UUID) -> str:
+        """The workspace's currency (ISO 4217): what its prices, rates and bills are in."""
+        return await repo.get_currency(session, workspace_id) or DEFAULT_CURRENCY
+
+    async def set_currency(self, session: AsyncSession, slug: str, currency: str) -> str:
+        """Set the currency of workspace ``slug``; later prices and purchases use it (numbers
+        bought earlier keep the currency they were bought in). Returns the ISO 4217 code."""
+        code = parse_currency(currency)
+        if code is None:
+            raise Unprocessable(
+                f"Unknown currency {currency!r}: use an ISO 4217 code such as EUR or USD.",
+                field="currency",
+            )
+        if await repo.set_currency(session, slug, code) == 0:
+            raise NotFound(f"No workspace {slug!r}.")
+        return code
 
 
 workspace_service = WorkspaceService()

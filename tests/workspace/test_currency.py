@@ -1,0 +1,165 @@
+"""The workspace currency (docs/api-decisions.md §6.8): EUR by default, set by the operator with
+``trunkline workspace currency``, read by every price through ``workspace_service.currency``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.conftest import new_workspace
+from trunkline.config import Settings
+from trunkline.db import session_scope
+from trunkline.errors import NotFound, Unprocessable
+from trunkline.kit.currency import DEFAULT_CURRENCY, ISO_4217, parse_currency
+from trunkline.workspace import repository as repo
+from trunkline.workspace.service import workspace_service
+
+TRUNKLINE = Path(sys.executable).with_name("trunkline")
+
+
+async def currency_of(sm: async_sessionmaker[AsyncSession], slug: str) -> str:
+    async with sm() as session:
+        workspace = await repo.get_workspace_by_slug(session, slug)
+        assert workspace is not None
+        return await workspace_service.currency(session, workspace.id)
+
+
+class TestService:
+    async def test_a_new_workspace_bills_in_euros(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        slug, _ = await new_workspace(sessionmaker)
+
+        assert await currency_of(sessionmaker, slug) == DEFAULT_CURRENCY == "EUR"
+
+    @pytest.mark.parametrize(("given", "stored"), [("USD", "USD"), (" gbp ", "GBP")])
+    async def test_set_currency(
+        self, sessionmaker: async_sessionmaker[AsyncSession], given: str, stored: str
+    ) -> None:
+        slug, _ = await new_workspace(sessionmaker)
+        other, _ = await new_workspace(sessionmaker)
+
+        async with session_scope(sessionmaker) as session:
+            code = await workspace_service.set_currency(session, slug, given)
+
+        assert code == stored
+        assert await currency_of(sessionmaker, slug) == stored
+        assert await currency_of(sessionmaker, other) == "EUR"
+
+    @pytest.mark.parametrize("given", ["EURO", "XXX", "", "usd1"])
+    async def test_an_unknown_code_is_refused(
+        self, sessionmaker: async_sessionmaker[AsyncSession], given: str
+    ) -> None:
+        slug, _ = await new_workspace(sessionmaker)
+
+        async with session_scope(sessionmaker) as session:
+            with pytest.raises(Unprocessable) as raised:
+                await workspace_service.set_currency(session, slug, given)
+
+        assert raised.value.field == "currency"
+        assert await currency_of(sessionmaker, slug) == "EUR"
+
+    async def test_an_unknown_workspace_is_not_found(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with session_scope(sessionmaker) as session:
+            with pytest.raises(NotFound):
+                await workspace_service.set_currency(session, "no-such-workspace", "USD")
+
+    async def test_an_unknown_workspace_id_reads_the_default(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with sessionmaker() as session:
+            assert await workspace_service.currency(session, uuid.uuid4()) == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("EUR", "EUR"), ("usd", "USD"), (" chf", "CHF"), ("XAU", None), ("EU", None), ("", None)],
+)
+def test_parse_currency(given: str, code: str | None) -> None:
+    assert parse_currency(given) == code
+
+
+def test_the_code_list_is_three_letter_codes() -> None:
+    assert all(len(c) == 3 and c.isalpha() and c.isupper() for c in ISO_4217)
+    assert {"EUR", "USD", "GBP", "JPY", "CHF"} <= ISO_4217
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.mark.slow  # each command is a fresh interpreter
+class TestCli:
+    @pytest.fixture
+    def cli(self, settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+        keys = settings.security.encryption_keys
+        assert keys is not None
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
+            "TRUNKLINE_ENCRYPTION_KEYS": keys.get_secret_value(),
+            "TRUNKLINE_DATA_DIR": str(tmp_path),
+        }
+
+        async def run(*args: str) -> Result:
+            # Not subprocess.run: the test server shares this event loop and must keep serving.
+            proc = await asyncio.create_subprocess_exec(
+                str(TRUNKLINE),
+                *args,
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await proc.communicate()
+            return Result(int(proc.returncode or 0), out.decode(), err.decode())
+
+        return run
+
+    async def test_prints_then_sets_the_currency(
+        self, cli, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:  # type: ignore[no-untyped-def]
+        slug, _ = await new_workspace(sessionmaker)
+
+        before = await cli("workspace", "currency", slug)
+        changed = await cli("workspace", "currency", slug, "usd")
+        after = await cli("workspace", "currency", slug)
+
+        assert before == Result(0, "EUR\n", "")
+        assert changed == Result(0, "USD\n", "")
+        assert after == Result(0, "USD\n", "")
+        assert await currency_of(sessionmaker, slug) == "USD"
+
+    async def test_an_unknown_code_fails_with_one_line(
+        self, cli, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:  # type: ignore[no-untyped-def]
+        slug, _ = await new_workspace(sessionmaker)
+
+        result = await cli("workspace", "currency", slug, "EURO")
+
+        assert result == Result(
+            2,
+            "",
+            "trunkline: Unknown currency 'EURO': use an ISO 4217 code such as EUR or USD.\n",
+        )
+        assert await currency_of(sessionmaker, slug) == "EUR"
+
+    @pytest.mark.parametrize("args", [(), ("USD",)])
+    async def test_an_unknown_workspace_fails_with_one_line(
+        self, cli, args: tuple[str, ...]
+    ) -> None:  # type: ignore[no-untyped-def]
+        result = await cli("workspace", "currency", "no-such-workspace", *args)
+
+        assert result == Result(2, "", "trunkline: No workspace 'no-such-workspace'.\n")
