@@ -39,7 +39,7 @@ def offer(number: str, **over: Any) -> dict[str, Any]:
         "type": "local",
         "location": None,  # the sandbox knows no place names (no geocoder: memory budget)
         "monthly_fee": 1.15,
-        "currency": "USD",
+        "currency": "EUR",
         "capabilities": ALL_CAPS,
         **over,
     }
@@ -147,7 +147,7 @@ class TestSearch:
     async def test_without_type_every_type_is_offered_in_a_fixed_order(self, api: Api) -> None:
         r = await api.get(SEARCH, params={"country_code": "GB", "contains": "0077"})
 
-        gb = {"country_code": "GB", "currency": "USD"}
+        gb = {"country_code": "GB", "currency": "EUR"}
         assert r.json() == found(
             [
                 offer("+441212340077", **gb, monthly_fee=2.15),
@@ -497,7 +497,7 @@ class TestBuy:
         r = await other_api.post("/phone-numbers", buy_body("+12015550100"))
 
         assert r.status_code == 201
-        assert r.json()["data"]["billing"] == {"monthly_fee": 0, "currency": "USD"}
+        assert r.json()["data"]["billing"] == {"monthly_fee": 0, "currency": "EUR"}
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ async def search(
         exclude=exclude,
         offset=offset,
         limit=limit,
+        currency="EUR",
     )
 
 
@@ -63,7 +64,7 @@ class TestSearch:
                 type=kind,
                 location=None,
                 monthly_fee=monthly_fee(country, kind),
-                currency="USD",
+                currency="EUR",
                 capabilities=CAPABILITIES[kind],
             )
         assert len({o.number for o in offers}) == len(offers)
@@ -159,7 +160,7 @@ class TestQuote:
         offers, _ = await search("JP", contains="7", limit=40)
 
         for offer in offers:
-            assert await sandbox.quote(offer.number) == offer
+            assert await sandbox.quote(offer.number, currency="EUR") == offer
 
     @pytest.mark.parametrize(
         "number",
@@ -171,7 +172,7 @@ class TestQuote:
         ],
     )
     async def test_numbers_outside_the_catalogue_are_not_sold(self, number: str) -> None:
-        assert await sandbox.quote(number) is None
+        assert await sandbox.quote(number, currency="EUR") is None
 
 
 class TestPriceList:

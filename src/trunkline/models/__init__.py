@@ -10,6 +10,7 @@ from trunkline.models.phone_number import PhoneNumber
 from trunkline.models.phone_number_tally import PhoneNumberTally
 from trunkline.models.sip_connection import SipConnection, SipConnectionAssignment
 from trunkline.models.sip_status import SipStatusEvent
+from trunkline.models.sms_message import SmsMessage
 from trunkline.models.trunk import Trunk
 from trunkline.models.workspace import ApiToken, Workspace
 
@@ -28,6 +29,7 @@ __all__ = [
     "SipConnection",
     "SipConnectionAssignment",
     "SipStatusEvent",
+    "SmsMessage",
     "Trunk",
     "Workspace",
 ]

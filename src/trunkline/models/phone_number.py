@@ -44,6 +44,9 @@ class PhoneNumber(IdMixin, TimestampMixin, Base):
     monthly_fee: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     compliance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the buy request supplied for compliance, as sent (docs/api-decisions.md §6.7).
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    requirements: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     purchased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

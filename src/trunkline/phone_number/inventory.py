@@ -22,6 +22,7 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
+from trunkline.phone_number.compliance import compliance_record
 from trunkline.phone_number.provider import NumberProvider, NumberType, Offer
 from trunkline.phone_number.rules import purchased_channel_settings
 from trunkline.phone_number.schemas import (
@@ -31,6 +32,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
 )
 from trunkline.phone_number.service import phone_number_service
+from trunkline.workspace.service import workspace_service
 
 
 def available_view(offer: Offer) -> AvailableNumber:
@@ -51,6 +53,17 @@ def _mismatch(field: str, message: str) -> Unprocessable:
         field=field,
         details=[{"field": field, "message": message}],
     )
+
+
+def _supplied(body: PhoneNumberPurchase) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The buy request's address and requirement entries as stored: only the keys sent, the
+    address's country defaulting to the purchase's."""
+    address: dict[str, Any] = {}
+    if body.address is not None:
+        address = body.address.model_dump(mode="json", exclude_none=True)
+        address.setdefault("country_code", body.country_code)
+    supplied = [r.model_dump(mode="json", exclude_none=True) for r in body.requirements or ()]
+    return address, supplied
 
 
 class InventoryService:
@@ -80,6 +93,7 @@ class InventoryService:
             exclude=owned,
             offset=params.offset,
             limit=params.per_page,
+            currency=await workspace_service.currency(session, workspace_id),
         )
         return [available_view(o) for o in offers], total
 
@@ -97,7 +111,8 @@ class InventoryService:
         await lock_workspace(session, workspace_id)
         existing = await repo.get_by_number(session, workspace_id, body.number)
         self._check_existing(existing)
-        offer = await provider.quote(body.number)
+        currency = await workspace_service.currency(session, workspace_id)
+        offer = await provider.quote(body.number, currency=currency)
         if offer is None:
             raise NumberNotAvailable(field="number")
         if offer.country_code != body.country_code:
@@ -108,6 +123,7 @@ class InventoryService:
         if current >= purchase_limit:
             raise PurchaseLimitReached(data={"limit": purchase_limit, "current": current})
 
+        address, supplied = _supplied(body)
         now = utcnow()
         fresh: dict[str, Any] = {
             "country_code": offer.country_code,
@@ -122,7 +138,11 @@ class InventoryService:
             # The first active number of a workspace is free.
             "monthly_fee": offer.monthly_fee if current else Decimal(0),
             "currency": offer.currency,
-            "compliance": {"status": "not_required", "requirements": []},
+            "compliance": compliance_record(
+                provider.requirements(offer.country_code, offer.type), address, supplied
+            ),
+            "address": address or None,
+            "requirements": supplied or None,
             "purchased_at": now,
             "released_at": None,
         }

@@ -20,6 +20,7 @@ from trunkline.kit.pagination import Page, PageParams, make_page, page_params
 from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
 from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.provider import NumberType
+from trunkline.phone_number.rates import RateRead, rates_service
 from trunkline.phone_number.schemas import (
     AvailableNumber,
     ChannelsSnapshot,
@@ -69,6 +70,30 @@ async def search_numbers(
         contains=contains,
     )
     return ok(make_page(offers, total, params), "Available numbers retrieved.")
+
+
+@router.get(
+    "/rates",
+    response_model=Envelope[Page[RateRead]],
+    responses=error_responses(),
+    description="Outbound call rates of the number provider, by destination prefix, priced in "
+    "the workspace's currency (per minute). Filters: `country_code` (ISO-3166 alpha-2) and "
+    "`prefix` (E.164 digits, with or without +: rates whose destination prefix starts with "
+    "them). Ordered by country, then prefix.",
+)
+async def list_rates(
+    auth: AuthDep,
+    session: SessionDep,
+    provider: ProviderDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    country_code: Annotated[CountryCode | None, Query(description="ISO-3166 alpha-2")] = None,
+    prefix: Annotated[Digits | None, Query(description="Destination digits it starts with")] = None,
+) -> Envelope[Page[RateRead]]:
+    """List outbound call rates (paginated)."""
+    rates, total = await rates_service.page(
+        session, auth.workspace_id, provider, params, country_code=country_code, prefix=prefix
+    )
+    return ok(make_page(rates, total, params), "Rates retrieved.")
 
 
 @router.get(

@@ -14,6 +14,7 @@ from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.kit.e164 import COUNTRY_CODES
 from trunkline.kit.schema import E164, RequestModel, ResponseModel, UtcDatetime
 from trunkline.kit.sip_status import SipStatus
+from trunkline.phone_number.compliance import ComplianceRead, PurchaseAddress, PurchaseRequirement
 from trunkline.phone_number.provider.base import NumberType
 
 
@@ -90,11 +91,6 @@ class BindingsRead(ResponseModel):
     whatsapp: BindingState
 
 
-class ComplianceRead(ResponseModel):
-    status: str = Field(examples=["not_required"])
-    requirements: list[str]
-
-
 class TrunkSipRead(ResponseModel):
     """A trunk's SIP settings; credentials are write-only (only ``has_*`` flags are shown)."""
 
@@ -138,6 +134,12 @@ class PhoneNumberRead(ResponseModel):
     billing: BillingRead | None = Field(description="null for external numbers (never billed)")
     bindings: BindingsRead
     compliance: ComplianceRead
+    address: dict[str, str] = Field(
+        description="The address sent when buying, as sent ({} when none, and for external numbers)"
+    )
+    requirements: list[dict[str, str]] = Field(
+        description="The requirement entries sent when buying, as sent ([] when none)"
+    )
     trunks: list[TrunkRead] | None = Field(
         description="External numbers: their trunk rows (one per channel); null when purchased"
     )
@@ -243,13 +245,17 @@ class PhoneNumberPurchase(RequestModel):
     location: str | None = Field(
         default=None, max_length=255, description="Used when the provider knows no location."
     )
-    # Documented by the upstream API for regulated numbers; accepted so its clients work
-    # unchanged (unknown keys are refused), not yet passed to the provider.
-    address: dict[str, Any] | None = Field(
-        default=None, description="Accepted for upstream compatibility; not used yet."
+    # Regulated numbers (docs/api-decisions.md §6.7): stored, returned, and checked against
+    # what the provider demands for the country and type (``compliance``).
+    address: PurchaseAddress | None = Field(
+        default=None,
+        description="Needed when the number's compliance requires an address; country_code "
+        "defaults to the purchase's.",
     )
-    requirements: list[dict[str, Any]] | None = Field(
-        default=None, description="Accepted for upstream compatibility; not used yet."
+    requirements: list[PurchaseRequirement] | None = Field(
+        default=None,
+        max_length=50,
+        description="Requirement entries, each naming a requirement by key (see compliance).",
     )
 
 

@@ -126,6 +126,8 @@ def build_item(
                 ch.value: _binding(current_holder(by_channel.get(ch, ()))) for ch in Channel
             },
             "compliance": number.compliance,
+            "address": number.address or {},
+            "requirements": number.requirements or [],
             "trunks": [_trunk_data(t) for t in trunks] if number.is_external else None,
             "purchased_at": number.purchased_at,
             "released_at": number.released_at,

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from trunkline.errors import ServiceUnavailable
-from trunkline.phone_number.provider.base import NumberProvider, NumberType, Offer
+from trunkline.phone_number.provider.base import (
+    NumberProvider,
+    NumberType,
+    Offer,
+    Rate,
+    Requirement,
+    SentSms,
+)
 from trunkline.phone_number.provider.sandbox import SandboxProvider
 
 _PROVIDERS: dict[str, NumberProvider] = {"sandbox": SandboxProvider()}
@@ -17,4 +24,13 @@ def provider_named(name: str) -> NumberProvider:
         raise ServiceUnavailable(f"Number provider {name!r} is not available.") from None
 
 
-__all__ = ["NumberProvider", "NumberType", "Offer", "SandboxProvider", "provider_named"]
+__all__ = [
+    "NumberProvider",
+    "NumberType",
+    "Offer",
+    "Rate",
+    "Requirement",
+    "SandboxProvider",
+    "SentSms",
+    "provider_named",
+]

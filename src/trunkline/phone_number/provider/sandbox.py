@@ -6,11 +6,16 @@ the example's last four digits, keeping those the library says are valid numbers
 Nothing is stored: membership is a computation, so ``search`` and ``quote`` always agree and
 every answer is the same on every machine. The sandbox does not track who bought what (that is
 the inventory's job), so two workspaces may buy the same sandbox number.
+
+Its prices are nominal: the same figures in whatever currency the workspace bills in (a real
+provider would convert). Its outbound rate deck is ``sandbox_rates.RATE_DECK``; its SMS go to
+no network: Trunkline's outbox (the ``sms_message`` rows) is where they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from array import array
 from collections.abc import Set
 from dataclasses import dataclass
@@ -21,7 +26,16 @@ import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from trunkline.kit.e164 import parse_e164, type_name
-from trunkline.phone_number.provider.base import NUMBER_TYPES, Capabilities, NumberType, Offer
+from trunkline.phone_number.provider.base import (
+    NUMBER_TYPES,
+    Capabilities,
+    NumberType,
+    Offer,
+    Rate,
+    Requirement,
+    SentSms,
+)
+from trunkline.phone_number.provider.sandbox_rates import REQUIREMENTS, rates_page
 
 BLOCK_DIGITS = 4  # numbers vary in their last four digits: up to 10,000 per country and type
 
@@ -55,7 +69,6 @@ CAPABILITIES: dict[NumberType, Capabilities] = {
     ),
 }
 
-CURRENCY = "USD"
 _BASE_FEE: dict[NumberType, Decimal] = {
     "local": Decimal("1.15"),
     "mobile": Decimal("2.00"),
@@ -119,14 +132,14 @@ class _Block:
             and phonenumbers.format_number(parsed, PhoneNumberFormat.E164) == self.number(suffix)
         )
 
-    def offer(self, suffix: int) -> Offer:
+    def offer(self, suffix: int, currency: str) -> Offer:
         return Offer(
             number=self.number(suffix),
             country_code=self.country_code,
             type=self.type,
             location=None,  # the sandbox knows no places (and Trunkline keeps no geocoder)
             monthly_fee=monthly_fee(self.country_code, self.type),
-            currency=CURRENCY,
+            currency=currency,
             capabilities=CAPABILITIES[self.type],
         )
 
@@ -158,6 +171,7 @@ def _search(
     exclude: Set[str],
     offset: int,
     limit: int,
+    currency: str,
 ) -> tuple[list[Offer], int]:
     found: list[tuple[_Block, int]] = []
     for kind in (type,) if type is not None else NUMBER_TYPES:
@@ -169,7 +183,8 @@ def _search(
             if (contains and contains not in number[1:]) or number in exclude:
                 continue
             found.append((block, suffix))
-    return [block.offer(suffix) for block, suffix in found[offset : offset + limit]], len(found)
+    page = found[offset : offset + limit]
+    return [block.offer(suffix, currency) for block, suffix in page], len(found)
 
 
 class SandboxProvider:
@@ -186,15 +201,16 @@ class SandboxProvider:
         exclude: Set[str],
         offset: int,
         limit: int,
+        currency: str,
     ) -> tuple[list[Offer], int]:
         """A page of offers, block by block in a fixed type order, ascending numbers, and the
         count of all that match."""
         # CPU-bound (the numbering-plan checks of a whole block the first time): off the loop.
         return await asyncio.to_thread(
-            _search, country_code, type, contains, exclude, offset, limit
+            _search, country_code, type, contains, exclude, offset, limit, currency
         )
 
-    async def quote(self, number: str) -> Offer | None:
+    async def quote(self, number: str, *, currency: str) -> Offer | None:
         """The offer for ``number`` if it is in one of the catalogue's blocks."""
         info = parse_e164(number)
         if info is None or info.type not in _SEED_TYPES:
@@ -204,4 +220,30 @@ class SandboxProvider:
         if block is None or block.prefix != info.e164[:-BLOCK_DIGITS]:
             return None
         suffix = int(info.e164[-BLOCK_DIGITS:])
-        return block.offer(suffix) if block.fits(suffix) else None
+        return block.offer(suffix, currency) if block.fits(suffix) else None
+
+    def requirements(self, country_code: str, type: NumberType) -> list[Requirement]:
+        """The sandbox's few regulated (country, type) pairs (``sandbox_rates.REQUIREMENTS``)."""
+        return list(REQUIREMENTS.get((country_code, type), ()))
+
+    async def rates(
+        self,
+        *,
+        country_code: str | None,
+        prefix: str | None,
+        offset: int,
+        limit: int,
+        currency: str,
+    ) -> tuple[list[Rate], int]:
+        """A page of the fixed rate deck (a small table: no thread needed)."""
+        return rates_page(
+            country_code=country_code,
+            prefix=prefix,
+            offset=offset,
+            limit=limit,
+            currency=currency,
+        )
+
+    async def send_sms(self, *, sender: str, recipient: str, text: str) -> SentSms:
+        """Nothing leaves the machine: the message is delivered as soon as it is recorded."""
+        return SentSms(provider_message_id=f"sandbox-{uuid.uuid4().hex}", status="delivered")
