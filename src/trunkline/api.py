@@ -12,6 +12,7 @@ from trunkline.phone_number.router import router as phone_number_router
 from trunkline.routing.router import calls_router
 from trunkline.routing.router import router as routing_router
 from trunkline.sip_connection.router import router as sip_connection_router
+from trunkline.sms.router import router as sms_router
 from trunkline.trunk.router import router as trunk_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -24,3 +25,4 @@ api_router.include_router(pbx_connector_router)
 api_router.include_router(calls_router)
 api_router.include_router(call_router)
 api_router.include_router(routing_router)
+api_router.include_router(sms_router)

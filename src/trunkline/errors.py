@@ -9,7 +9,8 @@
     │   └── InvalidAuthToken (invalid_auth_token)
     ├── Forbidden (403)
     │   ├── InsufficientScope (insufficient_scope)
-    │   └── PurchaseLimitReached (purchase_limit_reached)
+    │   ├── PurchaseLimitReached (purchase_limit_reached)
+    │   └── SmsDestinationNotAllowed (sms_destination_not_allowed)
     ├── NotFound (404 not_found)
     │   ├── AgentNotFound · PhoneNumberNotFound · TrunkNotFound
     │   ├── ConnectionNotFound · ConnectorNotFound
@@ -17,11 +18,13 @@
     ├── Conflict (409)
     │   ├── NumberInInventory · NumberAlreadyBound · AgentChannelBusy · NumberIsExternal
     │   ├── ConnectionInUse · ConnectionDisabled · PhoneInUse · AgentInUse
-    │   └── IdempotencyKeyInProgress
+    │   ├── IdempotencyKeyInProgress
+    │   └── SmsDisabled
     ├── Unprocessable (422 validation_failed)
     │   ├── SmsNotSupported · SipNotSupported · InvalidGateway
     │   ├── NumberNotAvailable · ChannelNotCapable
-    │   └── AddressNotAllowed · IdempotencyKeyReused
+    │   ├── AddressNotAllowed · IdempotencyKeyReused
+    │   └── SmsChannelNotConfigured
     ├── RateLimited (429 rate_limited)
     ├── ServiceUnavailable (503 service_unavailable)
     └── CallRefused (an outbound call refused before any SIP; code = rejected_by)
@@ -93,6 +96,13 @@ class InsufficientScope(Forbidden):
 class PurchaseLimitReached(Forbidden):
     code = "purchase_limit_reached"
     default_message = "The workspace has reached its phone number purchase limit."
+
+
+class SmsDestinationNotAllowed(Forbidden):
+    code = "sms_destination_not_allowed"
+    default_message = (
+        "The recipient's country is not in the SMS number's sms.whitelisted_destinations."
+    )
 
 
 class NotFound(TrunklineError):
@@ -185,6 +195,11 @@ class IdempotencyKeyInProgress(Conflict):
     )
 
 
+class SmsDisabled(Conflict):
+    code = "sms_disabled"
+    default_message = "SMS is disabled on the agent's SMS number (channel_settings.sms.enabled)."
+
+
 class Unprocessable(TrunklineError):
     status = 422
     code = "validation_failed"
@@ -227,6 +242,13 @@ class IdempotencyKeyReused(Unprocessable):
     code = "idempotency_key_reused"
     default_message = (
         "This Idempotency-Key was used with a different request; use a new key for a new request."
+    )
+
+
+class SmsChannelNotConfigured(Unprocessable):
+    code = "sms_channel_not_configured"
+    default_message = (
+        "The agent has no SMS number; bind one with POST /api/v1/agents/{uuid}/channels/sms."
     )
 
 
