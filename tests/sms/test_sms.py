@@ -218,6 +218,19 @@ class TestSend:
 
         assert r.json() == sent(number["number"], "+442071838750")
 
+    async def test_a_retry_with_the_same_idempotency_key_sends_once(self, api: Api) -> None:
+        agent, _ = await sms_agent(api)
+        body = send_body(agent, unique_us_number())
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+
+        first = await api.post(SEND, body, headers=key)
+        retry = await api.post(SEND, body, headers=key)
+
+        assert retry.status_code == first.status_code == 200
+        assert retry.json() == first.json()
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert (await api.get(OUTBOX)).json()["data"]["pagination"]["total"] == 1
+
     async def test_refused_messages_are_not_in_the_outbox(self, api: Api) -> None:
         agent, _ = await sms_agent(api)
 
