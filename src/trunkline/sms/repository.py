@@ -23,9 +23,7 @@ async def page(
     mine = SmsMessage.workspace_id == workspace_id
     return await page_of(
         session,
-        select(SmsMessage)
-        .where(mine)
-        .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()),
+        select(SmsMessage).where(mine).order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()),
         select(func.count()).select_from(SmsMessage).where(mine),
         params,
     )

@@ -49,8 +49,6 @@ def decide_send(
     if recipient_country not in sms_settings.get("whitelisted_destinations", ()):
         return SendDecision(
             None,
-            SmsDestinationNotAllowed(
-                field="phoneNumber", data={"country_code": recipient_country}
-            ),
+            SmsDestinationNotAllowed(field="phoneNumber", data={"country_code": recipient_country}),
         )
     return SendDecision(holder.number, None)

@@ -77,8 +77,7 @@ def rates_page(
 _ADDRESS = Requirement(
     name="address",
     type="address",
-    description="A street address in the number's area: street_address, locality and "
-    "postal_code.",
+    description="A street address in the number's area: street_address, locality and postal_code.",
 )
 _PROOF_OF_ADDRESS = Requirement(
     name="proof_of_address",
