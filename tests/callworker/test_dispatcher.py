@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.callworker.test_inbound import call_events, inbound_trunk, streaming_agent
 from tests.support.api import Api
-from tests.support.calls import ROOT, Carrier, PipecatAgent, SippResult
+from tests.support.calls import ROOT, STRANGER_IP, Carrier, PipecatAgent, SippResult
 from tests.support.sip_fixtures import require_peer_binary
 from tests.support.sip_peers import PEERS_DIR, KamailioPeer
 from tests.support.workers import WorkerProcess
@@ -36,7 +36,6 @@ SPOOFED_XML = PEERS_DIR / "sipp_uac_spoofed_source.xml"
 # Loopback has every 127/8 address: the carrier, a stranger and the proxy each get their own,
 # so the trust check can tell them apart.
 CARRIER_IP = "127.0.0.2"
-STRANGER_IP = "127.0.0.3"
 PROXY_IP = "127.0.0.1"
 LIMIT_REFUSED = (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
 UNTRUSTED = (403, 'SIP ;cause=403 ;text="untrusted_source"')
