@@ -10,6 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,10 @@ class Dispatched:
         return self.kamailio.log_text()
 
 
-@pytest.fixture
-def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
+@contextmanager
+def dispatching(settings: Settings, tmp_path: Path, ping_interval_s: int) -> Iterator[Dispatched]:
     """Two ``trunkline call-worker`` processes on the test database, trusting the proxy's
-    address, and Kamailio with the shipped config (test ports, 1 s probes) in front."""
+    address, and Kamailio with the shipped config (test ports) in front."""
     require_peer_binary("kamailio")
     trust = {"TRUNKLINE_SIP__TRUSTED_PROXIES": PROXY_IP}
     workers = [
@@ -84,6 +85,7 @@ def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
             worker.wait_ready()
         dslist = tmp_path / "dispatcher.list"
         dslist.write_text("".join(f"1 sip:127.0.0.1:{w.port} 0 0\n" for w in workers))
+        (tmp_path / "kamailio").mkdir()
         kamailio = KamailioPeer(
             config=DEPLOY_CFG,
             ipv6=False,
@@ -91,12 +93,11 @@ def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
             defines={
                 "NO_CFG_LISTEN": "1",
                 "DSLIST": f'"{dslist}"',
-                "PING_INTERVAL": "1",
+                "PING_INTERVAL": str(ping_interval_s),
                 "PING_FAILS": "1",
                 "FR_TIMER_MS": "1000",
             },
         )
-        (tmp_path / "kamailio").mkdir()
         kamailio.start()
         yield Dispatched(workers, kamailio)
     finally:
@@ -104,6 +105,20 @@ def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
             kamailio.stop()
         for worker in workers:
             worker.stop()
+
+
+@pytest.fixture
+def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
+    """Workers probed every second."""
+    with dispatching(settings, tmp_path, ping_interval_s=1) as found:
+        yield found
+
+
+@pytest.fixture
+def unprobed(settings: Settings, tmp_path: Path) -> Iterator[Dispatched]:
+    """Workers whose first probe is a minute away: only failover can route around one."""
+    with dispatching(settings, tmp_path, ping_interval_s=60) as found:
+        yield found
 
 
 async def number_with_limit_1(api: Api, agent_url: str) -> str:
@@ -264,3 +279,27 @@ class TestProbing:
         # every INVITE after the probe failed went straight to the live worker: no failover
         assert dispatched.dispatched_to()[before:] == [f"sip:127.0.0.1:{alive.port}"] * 3
         assert "failover" not in dispatched.log().split(down, 1)[1]
+
+    async def test_a_dead_worker_fails_over_before_any_probe(
+        self,
+        call_api: Api,
+        unprobed: Dispatched,
+        pipecat_agent: PipecatAgent,
+        tmp_path: Path,
+    ) -> None:
+        """A worker that does not answer an INVITE within FR_TIMER_MS is marked down and the
+        INVITE goes to the next worker: the carrier never notices."""
+        number = await number_with_limit_1(call_api, pipecat_agent.url)
+        carrier = Carrier(tmp_path / "carrier", unprobed.address, local_ip=CARRIER_IP)
+        alive, doomed = unprobed.workers
+        doomed.kill()
+
+        for n in range(2):  # round-robin: one of the two INVITEs is sent to the dead worker
+            result = await call_through(carrier, number.lstrip("+"), 200)
+            assert result.returncode == 0, result.log[-3000:]
+            await settle_count(call_api, "completed", n + 1)
+
+        dead, live = f"sip:127.0.0.1:{doomed.port}", f"sip:127.0.0.1:{alive.port}"
+        assert "failover callid=" in unprobed.log() and f"from={dead}" in unprobed.log()
+        assert unprobed.dispatched_to().count(dead) == 1  # then it was out of the rotation
+        assert unprobed.dispatched_to().count(live) == 2
