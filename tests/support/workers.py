@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import TEST_KEYRING
-from tests.support.calls import ROOT, free_udp_port
-from tests.support.sip_peers import sip_options_answered
+from tests.support.calls import ROOT
+from tests.support.sip_peers import free_port, sip_options_answered
 from trunkline.config import Settings
 
 
@@ -28,15 +28,14 @@ class WorkerProcess:
         rtp_ports: str = "33000-33199",
         env: dict[str, str] | None = None,
     ) -> None:
-        self.port = free_udp_port()
-        self.log = workdir / f"worker-{self.port}.log"
+        self.workdir = workdir
+        self.port = free_port()  # free for UDP and TCP: the edge binds both
         self.env = {
             **os.environ,
             "TRUNKLINE_ENV": "test",
             "TRUNKLINE_DATA_DIR": str(settings.data_dir),
             "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
             "TRUNKLINE_ENCRYPTION_KEYS": TEST_KEYRING,
-            "TRUNKLINE_SIP__LISTEN": f"127.0.0.1:{self.port}",
             "TRUNKLINE_MEDIA__RTP_PORTS": rtp_ports,
             "TRUNKLINE_CALLS__LEASE_TTL_S": str(lease_ttl_s),
             "TRUNKLINE_CALLS__HEARTBEAT_S": "0.5",
@@ -54,7 +53,12 @@ class WorkerProcess:
         self.wait_ready()
         return self
 
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"worker-{self.port}.log"
+
     def launch(self) -> None:
+        self.env["TRUNKLINE_SIP__LISTEN"] = f"127.0.0.1:{self.port}"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "trunkline", "call-worker"],
@@ -64,13 +68,25 @@ class WorkerProcess:
                 stderr=out,
             )
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """Until the edge answers OPTIONS. A free port can be taken between the pick and the
+        worker's bind (other suites run on this machine too): then it starts again on another."""
         assert self.proc is not None
-        deadline = time.monotonic() + 30
-        while not sip_options_answered("127.0.0.1", self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"call worker did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
+        deadline = time.monotonic() + timeout_s
+        for _ in range(3):
+            while not sip_options_answered("127.0.0.1", self.port):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            else:
+                return
+            text = self.log.read_text()
+            if self.proc.poll() is None or "address already in use" not in text:
+                self.stop()
+                raise RuntimeError(f"call worker did not start:\n{text[-3000:]}")
+            self.port = free_port()
+            self.launch()
+        raise RuntimeError(f"call worker found no free port:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
         assert self.proc is not None
