@@ -6,7 +6,7 @@ PYTHON ?= python3
 
 WORKSPACE ?= acme
 
-.PHONY: install run token test test-postgres lint format bench clean
+.PHONY: install run token test test-shuffled test-alone test-postgres lint format bench clean
 
 # Installer output goes to stderr, so `TOKEN=$$(make token)` captures only the token even when
 # this is the command that creates the venv.
@@ -33,6 +33,19 @@ token: $(STAMP)
 ## Run the test suite (SQLite by default; TRUNKLINE_TEST_DATABASE_URL selects PostgreSQL)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite in a shuffled order (pytest-random-order): modules shuffled, and the tests within
+## each module. SEED=n replays an order (the run prints its seed); BUCKET=package or global
+## mixes modules too. `make test` keeps the file order.
+SEED   ?= $(shell date +%s)
+BUCKET ?= module
+test-shuffled: $(STAMP)
+	$(BIN)/python -m pytest --random-order-bucket=$(BUCKET) --random-order-seed=$(SEED) $(PYTEST_ARGS)
+
+## Each of a sample of tests alone, in a fresh process: N tests drawn with SEED (tests/alone.py)
+N ?= 60
+test-alone: $(STAMP)
+	$(BIN)/python -m tests.alone --count $(N) --seed $(SEED) $(PYTEST_ARGS)
 
 ## The suite against the local PostgreSQL (database `test`)
 test-postgres: $(STAMP)

@@ -70,6 +70,19 @@ class DatabaseSettings(BaseModel):
     )
 
 
+def cidr_list(value: Any) -> Any:
+    """Addresses / CIDR blocks from the environment: a JSON list or comma-separated text."""
+    if isinstance(value, str):  # NoDecode: the raw env text, JSON list or comma-separated
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(",")
+        value = [part for part in value if str(part).strip()]
+    if isinstance(value, list):
+        for item in value:
+            ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
+        return [str(item).strip() for item in value]
+    return value
+
+
 class SecuritySettings(BaseModel):
     # Comma-separated keyring, newest first: "kid:base64url-32-bytes" or bare base64url keys.
     encryption_keys: SecretStr | None = None
@@ -85,15 +98,7 @@ class SecuritySettings(BaseModel):
     @field_validator("allow_addresses", "deny_addresses", mode="before")
     @classmethod
     def _cidr_list(cls, value: Any) -> Any:
-        if isinstance(value, str):  # NoDecode: the raw env text, JSON list or comma-separated
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else text.split(",")
-            value = [part for part in value if str(part).strip()]
-        if isinstance(value, list):
-            for item in value:
-                ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError names it
-            return [str(item).strip() for item in value]
-        return value
+        return cidr_list(value)
 
 
 class ServerSettings(BaseModel):
@@ -112,6 +117,17 @@ class SipSettings(BaseModel):
         description="host:port put in Via/Contact, advertised as the Contact of registrations "
         "Trunkline holds and shown as sip_connector_server; default: the listen address.",
     )
+
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SIP proxies (addresses / CIDRs) whose X-Trunkline-Source header names the "
+        "carrier's real address for the trust check (a dispatcher in front of the workers).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        return cidr_list(value)
 
     @property
     def public_address_resolved(self) -> str:

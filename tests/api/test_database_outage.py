@@ -7,6 +7,7 @@ Runs in both suite modes: the cluster is this test's own, never the shared one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -58,6 +59,9 @@ def outage_settings(cluster: PrivateCluster, tmp_path: Path) -> Settings:
         # The monitor runs (with nothing to check) so its back-off meets the outage too.
         monitor={"enabled": True, "tick_s": 0.05},
         db={"connect_timeout_s": 2.0, "pool_timeout_s": 2.0},
+        # Its call worker meets the outage too, on a free port (never the well-known 5060,
+        # which another run of the suite on this machine may hold).
+        sip={"listen": "127.0.0.1:0"},
         _env_file=None,
     )
 
@@ -90,6 +94,7 @@ class Writer:
         self.last_success_at = 0.0
         self.watch_from = float("inf")
         self.recovered = asyncio.Event()  # set by the first success after watch_from
+        self.flowing = asyncio.Event()  # set by the third success
 
     async def once(self) -> int:
         r = await self.client.post("/api/v1/agents", json={"name": f"agent-{uuid.uuid4().hex}"})
@@ -97,6 +102,8 @@ class Writer:
         self.ports.add(_client_port(r))
         if r.status_code == 201:
             self.acknowledged.append(r.json()["data"]["agent_uuid"])
+            if len(self.acknowledged) >= 3:
+                self.flowing.set()
             self.last_success_at = time.monotonic()
             if self.last_success_at > self.watch_from:
                 self.recovered.set()
@@ -124,7 +131,9 @@ async def test_outage_answers_503_keeps_the_connection_and_recovers(
         writer = Writer(client)
         stop = asyncio.Event()
         writing = asyncio.create_task(writer.run(stop))
-        await asyncio.sleep(0.5)
+        # Writes are flowing before the outage (a loaded machine may need more than a moment).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(writer.flowing.wait(), timeout=15)
         before_outage = len(writer.acknowledged)
 
         await cluster.stop("fast")

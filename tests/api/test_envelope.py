@@ -208,6 +208,10 @@ async def broken_app(tmp_path: Path, settings: Settings) -> AsyncIterator[FastAP
             data_dir=tmp_path,
             database_url=settings.database_url_resolved,
             encryption_keys=settings.security.encryption_keys,
+            # Neither a monitor probing the shared database's gateways nor a call worker on
+            # the well-known 5060: the 500 handler is all this app is for.
+            monitor={"enabled": False},
+            calls={"enabled": False},
             _env_file=None,
         )
     )

@@ -12,7 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api, unique_us_number
-from tests.support.calls import Carrier, PipecatAgent, hanging_up_agent, silent_agent
+from tests.support.calls import (
+    STRANGER_IP,
+    Carrier,
+    PipecatAgent,
+    hanging_up_agent,
+    silent_agent,
+)
 from trunkline.db import session_scope
 from trunkline.models import Call
 
@@ -163,7 +169,7 @@ class TestRefusals:
     ) -> None:
         agent = await streaming_agent(call_api, "ws://127.0.0.1:9/ws")
         number = await inbound_trunk(call_api, agent["agent_uuid"])
-        stranger = Carrier(tmp_path / "stranger", sip_edge, local_ip="127.0.0.2")
+        stranger = Carrier(tmp_path / "stranger", sip_edge, local_ip=STRANGER_IP)
         result = await stranger.refused(number.lstrip("+"))
         assert result.final() == (403, 'SIP ;cause=403 ;text="untrusted_source"')
 

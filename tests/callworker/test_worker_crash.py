@@ -4,10 +4,6 @@ free again within the lease's lifetime (docs/calls.md §6). Nothing else is lost
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.callworker.test_inbound import inbound_trunk, streaming_agent
-from tests.conftest import TEST_KEYRING
 from tests.support.api import Api
-from tests.support.calls import ROOT, Carrier, PipecatAgent, free_udp_port
-from tests.support.sip_peers import sip_options_answered
+from tests.support.calls import Carrier, PipecatAgent
+from tests.support.workers import WorkerProcess
 from trunkline.config import Settings
 
 pytestmark = pytest.mark.peer
@@ -26,58 +21,9 @@ pytestmark = pytest.mark.peer
 LEASE_TTL_S = 6.0
 
 
-class WorkerProcess:
-    """``trunkline call-worker`` as its own process on the test database."""
-
-    def __init__(self, settings: Settings, workdir: Path) -> None:
-        self.port = free_udp_port()
-        self.log = workdir / f"worker-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "TRUNKLINE_ENV": "test",
-            "TRUNKLINE_DATA_DIR": str(settings.data_dir),
-            "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
-            "TRUNKLINE_ENCRYPTION_KEYS": TEST_KEYRING,
-            "TRUNKLINE_SIP__LISTEN": f"127.0.0.1:{self.port}",
-            "TRUNKLINE_MEDIA__RTP_PORTS": "33000-33199",
-            "TRUNKLINE_CALLS__LEASE_TTL_S": str(LEASE_TTL_S),
-            "TRUNKLINE_CALLS__HEARTBEAT_S": "0.5",
-            "TRUNKLINE_SECURITY__ALLOW_ADDRESSES": '["127.0.0.0/8"]',
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "trunkline", "call-worker"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=out,
-            )
-        deadline = time.monotonic() + 30
-        while not sip_options_answered("127.0.0.1", self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"call worker did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.fixture
 def crashing_worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(settings, tmp_path)
+    worker = WorkerProcess(settings, tmp_path, lease_ttl_s=LEASE_TTL_S)
     worker.start()
     yield worker
     worker.stop()

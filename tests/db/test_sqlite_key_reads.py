@@ -37,6 +37,9 @@ async def sqlite_api(tmp_path: Path) -> AsyncIterator[Api]:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'key_reads.db'}",
         encryption_keys=generate_key(),
         monitor={"enabled": False},
+        # No call worker: its heartbeat's trips would land in the counts, and its SIP edge
+        # would take the well-known 5060 another run on this machine may hold.
+        calls={"enabled": False},
         _env_file=None,
     )
     engine = create_engine(settings)

@@ -39,6 +39,10 @@ from trunkline.config import Settings
 SIPP_PCAP_DIR = Path("/usr/share/sip-tester")
 REFUSED_XML = PEERS_DIR / "sipp_uac_refused.xml"
 ROOT = Path(__file__).resolve().parents[2]
+# A caller address no test ever makes a gateway of a trunk, connection or PBX connector: the
+# trust check looks at every source in the (session-shared) database, so a stranger at an
+# address some other test used as a gateway would be trusted, depending on the test order.
+STRANGER_IP = "127.0.0.66"
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

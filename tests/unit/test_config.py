@@ -108,6 +108,21 @@ class TestDevelopmentKey:
         assert not (settings.data_dir / "secret.key").exists()
 
 
+class TestTrustedProxies:
+    def test_none_by_default(self, env: pytest.MonkeyPatch) -> None:
+        assert Settings().sip.trusted_proxies == []
+
+    @pytest.mark.parametrize("value", ["10.0.0.10, 10.1.0.0/16", '["10.0.0.10", "10.1.0.0/16"]'])
+    def test_list_or_comma_separated(self, env: pytest.MonkeyPatch, value: str) -> None:
+        env.setenv("TRUNKLINE_SIP__TRUSTED_PROXIES", value)
+        assert Settings().sip.trusted_proxies == ["10.0.0.10", "10.1.0.0/16"]
+
+    def test_bad_address_is_refused(self, env: pytest.MonkeyPatch) -> None:
+        env.setenv("TRUNKLINE_SIP__TRUSTED_PROXIES", "kamailio.internal")
+        with pytest.raises(ValueError, match=r"kamailio\.internal"):
+            Settings()
+
+
 class TestShortcuts:
     def test_top_level_spellings_fill_the_groups(self, env: pytest.MonkeyPatch) -> None:
         env.setenv("TRUNKLINE_DATABASE_URL", "postgresql+asyncpg://db/trunkline")

@@ -16,6 +16,7 @@ async def test_startup_objects_are_frozen(tmp_path: Path) -> None:
             data_dir=tmp_path,
             encryption_keys=generate_key(),
             monitor={"enabled": False},
+            sip={"listen": "127.0.0.1:0"},  # the call worker starts too, on a free port
             _env_file=None,
         )
     )

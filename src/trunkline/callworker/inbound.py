@@ -124,7 +124,7 @@ class InboundCall:
     async def _run(self) -> None:
         worker, sip = self.worker, self.sip
         request = InboundRequest(
-            source_ip=sip.source[0],
+            source_ip=worker.caller(sip).ip,
             request_uri_user=sip.request_uri_user,
             to_user=sip.to_user,
             offered_codecs=offered_codecs(sip),

@@ -34,6 +34,7 @@ from trunkline.kit.crypto import SecretBox
 from trunkline.kit.egress import EgressPolicy, EgressRefused, resolve_allowed
 from trunkline.kit.registration_contact import parse_contact_user
 from trunkline.media.ports import PortPool
+from trunkline.routing.proxy import SOURCE_HEADER, CallerSource, caller_source, trusted_networks
 from trunkline.routing.trust import GatewayResolver
 from trunkline.sip.edge import SipEdge
 from trunkline.sip.incoming import IncomingCall
@@ -74,6 +75,7 @@ class CallWorker:
         self.media_host = listen[0]
         self.media_public_ip = settings.media.public_ip or public[0]
         self.resolver = GatewayResolver()
+        self.trusted_proxies = trusted_networks(settings.sip.trusted_proxies)
         security = settings.security
         self.egress = EgressPolicy.from_lists(security.allow_addresses, security.deny_addresses)
         self._calls: dict[uuid.UUID, LiveCall] = {}
@@ -119,6 +121,15 @@ class CallWorker:
 
     async def on_invite(self, call: IncomingCall) -> None:
         await InboundCall(self, call).run()
+
+    def caller(self, call: IncomingCall) -> CallerSource:
+        """The carrier's address: the packet's source, or a trusted proxy's header."""
+        found = caller_source(
+            call.source, call.request.get_all(SOURCE_HEADER), self.trusted_proxies
+        )
+        if found.ignored:
+            log.warning("INVITE %s: %s", call.call_id, found.ignored)
+        return found
 
     def registration_source(self, request_uri_user: str | None) -> uuid.UUID | None:
         return parse_contact_user(request_uri_user)
