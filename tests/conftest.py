@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 import httpx
 import pytest
+import uvloop
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,6 +32,12 @@ from trunkline.workspace.service import workspace_service
 pytest_plugins = ["tests.support.sip_fixtures"]
 
 TEST_KEYRING = generate_key()
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Every async test, and the app it serves, runs on uvloop: the loop `trunkline serve` runs
+    (http_limits.uvicorn_limits), so the SIP, media and call suites test what production runs."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")
