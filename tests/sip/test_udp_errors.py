@@ -28,7 +28,9 @@ def closed_udp_port() -> int:
 async def until(predicate, timeout_s: float = 2.0) -> None:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    while not predicate() and loop.time() < deadline:
+    while True:
+        if predicate() or loop.time() >= deadline:
+            return
         await asyncio.sleep(0.01)
 
 
