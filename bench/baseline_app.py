@@ -177,7 +177,7 @@ def main() -> None:
         port=args.port,
         log_config=None,
         access_log=settings.server.log_level == "debug",
-        **uvicorn_limits(),
+        **uvicorn_limits(settings.server.loop),
     )
 
 

@@ -136,7 +136,7 @@ def http_status(url: str, token: str | None = None) -> int:
         return int(exc.code)
 
 
-def server_env(settings: Settings, keyring: str) -> dict[str, str]:
+def server_env(settings: Settings, keyring: str, loop: str) -> dict[str, str]:
     """Production settings for the server processes, from a clean slate of TRUNKLINE_* vars."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")}
     env.update(
@@ -145,6 +145,8 @@ def server_env(settings: Settings, keyring: str) -> dict[str, str]:
         TRUNKLINE_DATA_DIR=str(settings.data_dir),
         TRUNKLINE_DATABASE_URL=settings.database_url_resolved,
         TRUNKLINE_SERVER__LOG_LEVEL="info",
+        # Both servers run the same event loop (--loop; Trunkline's default is asyncio).
+        TRUNKLINE_SERVER__LOOP=loop,
         # The benchmark measures the API alone: no background SIP checks competing for the CPU.
         TRUNKLINE_MONITOR__ENABLED="false",
         # ...nor an idle call worker (the call path has its own benchmarks: bench/calls.py).
@@ -616,7 +618,7 @@ def bench_db(db: str, url: str | None, args: argparse.Namespace) -> DbReport | N
             encryption_keys=keyring,
             _env_file=None,
         )
-        env = server_env(settings, keyring)
+        env = server_env(settings, keyring, args.loop)
         t0 = time.perf_counter()
         data = asyncio.run(prepare_data(settings, SecretBox.from_spec(keyring), env, work, args))
         print(
@@ -764,6 +766,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the baseline runs what they are compared with",
     )
     p.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
+    p.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="both servers' event loop (TRUNKLINE_SERVER__LOOP; Trunkline's default: asyncio)",
+    )
     p.add_argument("--profile", metavar="DIR", help="also record py-spy profiles into DIR")
     p.add_argument("--profile-seconds", type=int, default=8)
     p.add_argument("--keep-logs", metavar="DIR", help="copy the server logs into DIR")

@@ -34,18 +34,17 @@ MAX_URL_BYTES = 8 * 1024
 H11_MAX_INCOMPLETE_EVENT_SIZE = 512 * 1024
 
 
-def uvicorn_limits() -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.Config``/``uvicorn.run``: the server stack, and the limit
-    the middleware relies on.
+def uvicorn_limits(loop: str = "asyncio") -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.Config``/``uvicorn.run``: the event loop
+    (``ServerSettings.loop``), the HTTP parser, and the limit the middleware relies on.
 
-    uvloop (libuv, C) instead of asyncio's pure-Python loop: less server CPU on every request
-    (bench/README.md, "Server stack"). httptools is not used although it is faster than h11:
-    uvicorn answers a malformed pipelined request with its 400 *before* the response of the
-    request ahead of it on the connection (tests/api/test_request_limits.py,
+    httptools is not used although it costs less than h11: uvicorn answers a malformed
+    pipelined request with its 400 *before* the response of the request ahead of it on the
+    connection (tests/api/test_request_limits.py,
     ``test_under_declared_length_cannot_smuggle_more``).
     """
     return {
-        "loop": "uvloop",
+        "loop": loop,
         "http": "h11",
         "h11_max_incomplete_event_size": H11_MAX_INCOMPLETE_EVENT_SIZE,
     }

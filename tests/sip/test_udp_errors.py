@@ -1,4 +1,4 @@
-"""UDP errors on the event loop production runs (uvloop, see http_limits.uvicorn_limits).
+"""UDP errors on both event loops `trunkline serve` can run (asyncio, uvloop: ServerSettings).
 
 asyncio and uvloop have differed on how an ICMP error reaches a datagram protocol (uvloop once
 closed the transport instead of calling ``error_received``). The SIP client's UDP endpoint must
@@ -34,44 +34,50 @@ async def until(predicate, timeout_s: float = 2.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.01)
 
 
-class TestIcmpPortUnreachable:
-    async def test_the_suite_runs_on_uvloop(self) -> None:
-        assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+async def connected_socket_scenario(caplog: pytest.LogCaptureFixture) -> None:
+    port = closed_udp_port()
+    loop = asyncio.get_running_loop()
+    # Connected: Linux reports the ICMP port unreachable to the socket as ECONNREFUSED.
+    transport, endpoint = await loop.create_datagram_endpoint(
+        lambda: UdpEndpoint(Dispatcher()), remote_addr=("127.0.0.1", port)
+    )
+    try:
+        for _ in range(2):
+            transport.sendto(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
+            await asyncio.sleep(0.05)
 
-    async def test_connected_socket_reports_the_error_and_stays_open(
+        errors = [r for r in caplog.records if r.getMessage().startswith("UDP socket error")]
+        assert len(errors) == 2
+        assert all("Connection refused" in r.getMessage() for r in errors)
+        assert not transport.is_closing()
+        assert not endpoint.closed.done()
+
+        # The peer comes up: the same socket still receives what it sends.
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            peer.bind(("127.0.0.1", port))
+            peer.sendto(b"BYE sip:x SIP/2.0\r\n\r\n", transport.get_extra_info("sockname"))
+
+            def received() -> bool:
+                return any("ignoring" in r.getMessage() for r in caplog.records)
+
+            await until(received)
+        finally:
+            peer.close()
+        assert received()
+    finally:
+        transport.close()
+        await endpoint.closed
+
+
+class TestIcmpPortUnreachable:
+    def test_connected_socket_on_uvloop(self, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level(logging.DEBUG, logger="trunkline.sip.transport")
+        # Its own uvloop loop, whichever loop the suite runs on (tests/conftest.py).
+        uvloop.run(connected_socket_scenario(caplog))
+
+    async def test_connected_socket_on_the_suites_loop(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG, logger="trunkline.sip.transport")
-        port = closed_udp_port()
-        loop = asyncio.get_running_loop()
-        # Connected: Linux reports the ICMP port unreachable to the socket as ECONNREFUSED.
-        transport, endpoint = await loop.create_datagram_endpoint(
-            lambda: UdpEndpoint(Dispatcher()), remote_addr=("127.0.0.1", port)
-        )
-        try:
-            for _ in range(2):
-                transport.sendto(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
-                await asyncio.sleep(0.05)
-
-            errors = [r for r in caplog.records if r.getMessage().startswith("UDP socket error")]
-            assert len(errors) == 2
-            assert all("Connection refused" in r.getMessage() for r in errors)
-            assert not transport.is_closing()
-            assert not endpoint.closed.done()
-
-            # The peer comes up: the same socket still receives what it sends.
-            peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                peer.bind(("127.0.0.1", port))
-                peer.sendto(b"BYE sip:x SIP/2.0\r\n\r\n", transport.get_extra_info("sockname"))
-
-                def received() -> bool:
-                    return any("ignoring" in r.getMessage() for r in caplog.records)
-
-                await until(received)
-            finally:
-                peer.close()
-            assert received()
-        finally:
-            transport.close()
-            await endpoint.closed
+        await connected_socket_scenario(caplog)

@@ -95,12 +95,12 @@ class PhoneNumberService:
             # the batch reads' IN-list statements built per request.
             number = numbers[0]
             held = await binding_service.holdings_for_number(session, workspace_id, number.number)
-            trunks = (
+            own = (
                 await binding_service.trunks_for_number(session, number.id)
                 if number.is_external
                 else []
             )
-            return [build_item(number, held, trunks)]
+            return [build_item(number, held, own)]
         holdings = await binding_service.holdings_for_numbers(
             session, workspace_id, [n.number for n in numbers]
         )
