@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from dataclasses import dataclass
 
 import pytest
 import uvloop
@@ -34,7 +35,14 @@ async def until(predicate, timeout_s: float = 2.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.01)
 
 
-async def connected_socket_scenario(caplog: pytest.LogCaptureFixture) -> None:
+@dataclass
+class Seen:
+    errors: list[str]  # the UDP endpoint's error log lines, while the peer was down
+    closed_after_errors: bool
+    received_after_errors: bool  # a datagram from the peer, once it came up
+
+
+async def connected_socket_scenario(caplog: pytest.LogCaptureFixture) -> Seen:
     port = closed_udp_port()
     loop = asyncio.get_running_loop()
     # Connected: Linux reports the ICMP port unreachable to the socket as ECONNREFUSED.
@@ -45,12 +53,10 @@ async def connected_socket_scenario(caplog: pytest.LogCaptureFixture) -> None:
         for _ in range(2):
             transport.sendto(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
             await asyncio.sleep(0.05)
-
-        errors = [r for r in caplog.records if r.getMessage().startswith("UDP socket error")]
-        assert len(errors) == 2
-        assert all("Connection refused" in r.getMessage() for r in errors)
-        assert not transport.is_closing()
-        assert not endpoint.closed.done()
+        errors = [
+            r.getMessage() for r in caplog.records if r.getMessage().startswith("UDP socket error")
+        ]
+        closed = transport.is_closing() or endpoint.closed.done()
 
         # The peer comes up: the same socket still receives what it sends.
         peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -64,7 +70,7 @@ async def connected_socket_scenario(caplog: pytest.LogCaptureFixture) -> None:
             await until(received)
         finally:
             peer.close()
-        assert received()
+        return Seen(errors, closed, received())
     finally:
         transport.close()
         await endpoint.closed
@@ -74,10 +80,20 @@ class TestIcmpPortUnreachable:
     def test_connected_socket_on_uvloop(self, caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.DEBUG, logger="trunkline.sip.transport")
         # Its own uvloop loop, whichever loop the suite runs on (tests/conftest.py).
-        uvloop.run(connected_socket_scenario(caplog))
+        seen = uvloop.run(connected_socket_scenario(caplog))
+
+        assert len(seen.errors) == 2
+        assert all("Connection refused" in e for e in seen.errors)
+        assert not seen.closed_after_errors
+        assert seen.received_after_errors
 
     async def test_connected_socket_on_the_suites_loop(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG, logger="trunkline.sip.transport")
-        await connected_socket_scenario(caplog)
+        seen = await connected_socket_scenario(caplog)
+
+        assert len(seen.errors) == 2
+        assert all("Connection refused" in e for e in seen.errors)
+        assert not seen.closed_after_errors
+        assert seen.received_after_errors
