@@ -103,7 +103,7 @@ class ServerSettings(BaseModel):
     loop: Literal["asyncio", "uvloop"] = Field(
         default="asyncio",
         description="Event loop of `trunkline serve`. uvloop costs less server CPU per API "
-        "request (bench/README.md) but the call worker's audio tests do not pass on it yet: "
+        "request (bench/README.md) but the call worker's audio is not yet shown sound on it: "
         "choose it for API-only servers (TRUNKLINE_CALLS__ENABLED=false).",
     )
 
