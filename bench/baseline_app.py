@@ -162,6 +162,7 @@ def create_app() -> FastAPI:
 def main() -> None:
     import uvicorn
 
+    from trunkline.http_limits import uvicorn_limits
     from trunkline.logs import configure_logging
 
     parser = argparse.ArgumentParser()
@@ -169,13 +170,14 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.server.log_level)
-    # The same uvicorn options `trunkline serve` uses.
+    # The same uvicorn options `trunkline serve` uses (event loop and HTTP parser included).
     uvicorn.run(
         create_app(),
         host="127.0.0.1",
         port=args.port,
         log_config=None,
         access_log=settings.server.log_level == "debug",
+        **uvicorn_limits(settings.server.loop),
     )
 
 

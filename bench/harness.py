@@ -46,7 +46,8 @@ BIN = Path(sys.executable).parent
 WORKSPACE = "bench"
 PER_PAGE = 50
 TABLE_HEADER = (
-    f"{'scenario':<44}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'RSS MB':>8}  vs baseline"
+    f"{'scenario':<44}{'req/s':>9}{'CPU ms':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    f"{'RSS MB':>8}  vs baseline"
 )
 API = "/api/v1"
 SNAPSHOT = "GET /phone-numbers/channels?number="
@@ -71,6 +72,10 @@ class Result:
     statuses: dict[str, int] = field(default_factory=dict)
     ratios: list[float] = field(default_factory=list)  # per round: req/s / the paired baseline's
     resent: int = 0  # open loop: requests resent after the server closed an idle connection
+    # Server process CPU (user + system, /proc/<pid>/stat) over the run, divided by the requests
+    # it answered: what a request costs the server whatever the machine's load did to req/s.
+    # The database's own CPU is not in it (PostgreSQL's backends are other processes).
+    cpu_ms: float | None = None
 
 
 @dataclass
@@ -131,7 +136,7 @@ def http_status(url: str, token: str | None = None) -> int:
         return int(exc.code)
 
 
-def server_env(settings: Settings, keyring: str) -> dict[str, str]:
+def server_env(settings: Settings, keyring: str, loop: str) -> dict[str, str]:
     """Production settings for the server processes, from a clean slate of TRUNKLINE_* vars."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")}
     env.update(
@@ -140,6 +145,8 @@ def server_env(settings: Settings, keyring: str) -> dict[str, str]:
         TRUNKLINE_DATA_DIR=str(settings.data_dir),
         TRUNKLINE_DATABASE_URL=settings.database_url_resolved,
         TRUNKLINE_SERVER__LOG_LEVEL="info",
+        # Both servers run the same event loop (--loop; Trunkline's default is asyncio).
+        TRUNKLINE_SERVER__LOOP=loop,
         # The benchmark measures the API alone: no background SIP checks competing for the CPU.
         TRUNKLINE_MONITOR__ENABLED="false",
         # ...nor an idle call worker (the call path has its own benchmarks: bench/calls.py).
@@ -230,9 +237,12 @@ class Run:
         raise RuntimeError(f"no result from the load generator:\n{done.stdout}\n{done.stderr}")
 
 
-def to_result(name: str, raw: dict, rss: float | None, baseline: str | None) -> Result:
+def to_result(
+    name: str, raw: dict, rss: float | None, baseline: str | None, cpu_s: float | None = None
+) -> Result:
     seconds = raw["duration_us"] / 1e6
     return Result(
+        cpu_ms=cpu_s * 1000 / raw["requests"] if cpu_s is not None and raw["requests"] else None,
         scenario=name,
         rps=raw["requests"] / seconds if seconds else 0.0,
         p50_ms=None if raw["p50_us"] is None else raw["p50_us"] / 1000,
@@ -280,7 +290,7 @@ async def prepare_data(
         token = await asyncio.to_thread(cli_token, env, work)
         ws = await seed.workspace_id(engine, WORKSPACE)
         t0 = time.perf_counter()
-        spare = await seed.seed_trunkline(engine, ws, box, args.numbers, args.post_pool)
+        spare, number_ids = await seed.seed_trunkline(engine, ws, box, args.numbers, args.post_pool)
         baseline_token = "bl_" + secrets.token_urlsafe(32)
         keys = await seed.seed_baseline(engine, ws, baseline_token, args.numbers)
         if engine.dialect.name == "sqlite" and args.sqlite_analyze:
@@ -296,6 +306,7 @@ async def prepare_data(
 
     (work / "numbers.txt").write_text("\n".join(seed.seeded_number(i) for i in range(args.numbers)))
     (work / "keys.txt").write_text("\n".join(keys))
+    (work / "number_ids.txt").write_text("\n".join(number_ids))
     # POST trunk data: unique numbers, each with its own agent; one slice per run (post_slices).
     pairs = (f"{seed.post_number(i)} {agent}" for i, agent in enumerate(spare))
     for label, size in post_slices(args).items():
@@ -355,11 +366,16 @@ def trunkline_workloads(token: str, work: Path, numbers: int) -> dict[str, tuple
             ),
             "select",
         ),
+        "GET /phone-numbers/{uuid}": (
+            Workload("id_get", f"{API}/phone-numbers/{{}}", token, str(work / "number_ids.txt")),
+            "select",
+        ),
         "GET /phone-numbers/trunks page 1": (Workload("fixed_get", f"{listing}1", token), "select"),
         f"GET /phone-numbers/trunks page {deep:,}": (
             Workload("fixed_get", f"{listing}{deep}", token),
             "select",
         ),
+        "POST /agents": (Workload("agent_post", f"{API}/agents", token), "insert"),
         "POST /channels/sip-trunk/connections": (
             Workload("connection_post", f"{API}/channels/sip-trunk/connections", token),
             "insert",
@@ -401,8 +417,10 @@ def measure(run: Run, server: Server, other: Server, name: str, w: Workload) -> 
     """One closed-loop run, once *both* servers are idle: they share the two cores."""
     run.settle(server.pid)
     run.settle(other.pid)
+    cpu0 = cpu_seconds(server.pid)
     raw = run.closed(server.port, w, run.args.duration)
-    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None)
+    cpu_s = cpu_seconds(server.pid) - cpu0
+    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None, cpu_s)
 
 
 def endpoint_missing(server: Server, w: Workload) -> bool:
@@ -471,6 +489,7 @@ def summarize(
         rps=_median([r.rps for r in runs]),
         p50_ms=_median([r.p50_ms for r in runs]),
         p99_ms=_median([r.p99_ms for r in runs]),
+        cpu_ms=_median([r.cpu_ms for r in runs]),
         errors=sum(r.errors for r in runs),
         resent=sum(r.resent for r in runs),
         rss_mb=runs[-1].rss_mb,
@@ -506,8 +525,10 @@ def open_loops(
 def open_loop(run: Run, server: Server, other: Server, name: str, w: Workload) -> Result:
     run.settle(server.pid)
     run.settle(other.pid)
+    cpu0 = cpu_seconds(server.pid)
     raw = run.open(server.port, w, run.args.rate, run.args.open_duration)
-    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None)
+    cpu_s = cpu_seconds(server.pid) - cpu0
+    return to_result(name, raw, proc_status_mb(server.pid, "VmRSS"), None, cpu_s)
 
 
 def bench_servers(
@@ -563,7 +584,15 @@ def profile_pass(run: Run, pid: int, port: int, token: str, work: Path, db: str)
         print(f"profile: {target}", file=sys.stderr)
 
 
-SCENARIO_KINDS = ("snapshot_get", "fixed_get", "connection_post", "trunk_post", "open_loop")
+SCENARIO_KINDS = (
+    "snapshot_get",
+    "id_get",
+    "fixed_get",
+    "agent_post",
+    "connection_post",
+    "trunk_post",
+    "open_loop",
+)
 
 
 def wanted(args: argparse.Namespace, kind: str) -> bool:
@@ -589,7 +618,7 @@ def bench_db(db: str, url: str | None, args: argparse.Namespace) -> DbReport | N
             encryption_keys=keyring,
             _env_file=None,
         )
-        env = server_env(settings, keyring)
+        env = server_env(settings, keyring, args.loop)
         t0 = time.perf_counter()
         data = asyncio.run(prepare_data(settings, SecretBox.from_spec(keyring), env, work, args))
         print(
@@ -638,7 +667,8 @@ def print_table(report: DbReport, args: argparse.Namespace) -> None:
             else ""
         )
         print(
-            f"{r.scenario:<44}{_fmt(r.rps, ',.0f'):>9}{_fmt(r.p50_ms, '.2f'):>9}"
+            f"{r.scenario:<44}{_fmt(r.rps, ',.0f'):>9}{_fmt(r.cpu_ms, '.2f'):>8}"
+            f"{_fmt(r.p50_ms, '.2f'):>9}"
             f"{_fmt(r.p99_ms, '.2f'):>9}{r.errors:>8}{_fmt(r.rss_mb, '.0f'):>8}{versus}"
         )
         if r.errors and r.statuses:
@@ -736,6 +766,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the baseline runs what they are compared with",
     )
     p.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
+    p.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="both servers' event loop (TRUNKLINE_SERVER__LOOP; Trunkline's default: asyncio)",
+    )
     p.add_argument("--profile", metavar="DIR", help="also record py-spy profiles into DIR")
     p.add_argument("--profile-seconds", type=int, default=8)
     p.add_argument("--keep-logs", metavar="DIR", help="copy the server logs into DIR")

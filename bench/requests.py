@@ -20,7 +20,9 @@ SIP = {"gateway": "127.0.0.1", "port": 5060, "username": "bench-user", "password
 
 @dataclass(frozen=True)
 class Workload:
-    kind: str  # trunk_post | snapshot_get | fixed_get | connection_post | item_post | item_get
+    # trunk_post | snapshot_get | id_get | fixed_get | connection_post | agent_post | item_post
+    # | item_get
+    kind: str
     path: str
     token: str
     data: str | None = None  # file of lines, see the module docstring
@@ -62,6 +64,10 @@ def connection_body(i: int) -> str:
     )
 
 
+def agent_body(i: int) -> str:
+    return json.dumps({"name": f"bench agent {i}"}, separators=(",", ":"))
+
+
 def item_body(key: str) -> str:
     return json.dumps({"key": key, "value": "bench value"}, separators=(",", ":"))
 
@@ -87,7 +93,7 @@ def python_requests(w: Workload, host: str) -> Iterator[bytes]:
             number, agent = pairs[i % len(pairs)]
             i += 1
             yield post(trunk_body(number, agent, i))
-    elif w.kind in ("snapshot_get", "item_get"):
+    elif w.kind in ("snapshot_get", "item_get", "id_get"):
         values = _lines(w.data)
         while True:
             value = random.choice(values).replace("+", "%2B")
@@ -100,6 +106,10 @@ def python_requests(w: Workload, host: str) -> Iterator[bytes]:
         while True:
             i += 1
             yield post(connection_body(i))
+    elif w.kind == "agent_post":
+        while True:
+            i += 1
+            yield post(agent_body(i))
     elif w.kind == "item_post":
         while True:
             i += 1
@@ -149,6 +159,17 @@ end
     "item_get": r"""
 request = function()
   return wrk.format("GET", string.format(path, lines[math.random(#lines)]))
+end
+""",
+    "id_get": r"""
+request = function()
+  return wrk.format("GET", string.format(path, lines[math.random(#lines)]))
+end
+""",
+    "agent_post": r"""
+request = function()
+  i = i + 1
+  return wrk.format("POST", path, nil, string.format('{{"name":"bench agent %d"}}', i))
 end
 """,
     "fixed_get": r"""

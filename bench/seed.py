@@ -59,8 +59,9 @@ async def workspace_id(engine: AsyncEngine, slug: str) -> uuid.UUID:
 
 async def seed_trunkline(
     engine: AsyncEngine, ws: uuid.UUID, box: SecretBox, numbers: int, spare_agents: int
-) -> list[str]:
-    """Seed ``numbers`` external numbers with call trunks; returns the spare agents' uuids."""
+) -> tuple[list[str], list[str]]:
+    """Seed ``numbers`` external numbers with call trunks; returns the spare agents' uuids and
+    the seeded numbers' uuids."""
     info = parse_e164(seeded_number(0))
     assert info is not None
     settings = apply_call_direction(default_channel_settings(info.country_code), "both")
@@ -122,7 +123,7 @@ async def seed_trunkline(
         ):
             for batch in _chunks(rows):
                 await conn.execute(insert(model), batch)
-    return [str(a) for a in spare]
+    return [str(a) for a in spare], [str(n) for n in number_ids]
 
 
 async def seed_baseline(engine: AsyncEngine, ws: uuid.UUID, token: str, items: int) -> list[str]:

@@ -114,7 +114,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             log_config=None,
             access_log=settings.server.log_level == "debug",
-            **uvicorn_limits(),
+            **uvicorn_limits(settings.server.loop),
         )
     )
     server.run()

@@ -14,7 +14,7 @@ import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -105,6 +105,12 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    loop: Literal["asyncio", "uvloop"] = Field(
+        default="asyncio",
+        description="Event loop of `trunkline serve`. uvloop costs less server CPU per API "
+        "request (bench/README.md) but the call worker's audio is not yet shown sound on it: "
+        "choose it for API-only servers (TRUNKLINE_CALLS__ENABLED=false).",
+    )
 
 
 class SipSettings(BaseModel):

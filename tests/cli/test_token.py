@@ -147,6 +147,37 @@ class TestTokenRevoke:
             "invalid_auth_token", "The API token is invalid or has been revoked."
         )
 
+    async def test_revoked_by_another_process_is_refused_within_1_s(
+        self, cli, http: httpx.AsyncClient
+    ) -> None:
+        # The server caches accepted tokens (workspace.service.AuthCache); a revocation by
+        # another process (this CLI) must still take effect within 1 s although the cache is
+        # warm: the server keeps using the token while the CLI revokes it.
+        token = (await cli("token", "create", "--workspace", slug())).stdout.strip()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        async def keep_using() -> None:
+            while not stop.is_set():
+                await http.get("/api/v1/agents", headers=bearer(token))
+                await asyncio.sleep(0.02)
+
+        user = asyncio.create_task(keep_using())
+        await asyncio.sleep(0.2)
+        result = await cli("token", "revoke", token)
+        revoked_at = loop.time()
+        while True:
+            if (await http.get("/api/v1/agents", headers=bearer(token))).status_code != 200:
+                break
+            await asyncio.sleep(0.01)
+        refused_after_s = loop.time() - revoked_at
+        stop.set()
+        await user
+
+        assert result.code == 0, result.stderr
+        assert refused_after_s <= 1.0
+        assert AUTH_CACHE_TTL_S <= 1.0
+
     async def test_revoke_by_display_prefix(self, cli, http: httpx.AsyncClient) -> None:
         token = (await cli("token", "create", "--workspace", slug())).stdout.strip()
 

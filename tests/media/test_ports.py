@@ -6,6 +6,7 @@ import asyncio
 import socket
 
 import pytest
+import uvloop
 
 from tests.support.sip_peers import free_port
 from trunkline.media.ports import PortPool, PortsExhausted
@@ -42,6 +43,20 @@ class TestPortPool:
     def test_invalid_ranges(self, first: int, last: int) -> None:
         with pytest.raises(ValueError, match="range"):
             PortPool(first, last)
+
+    def test_skips_a_port_in_use_on_uvloop(self) -> None:
+        # uvloop reports "address in use" from create_datagram_endpoint without an errno; the
+        # pool binds the socket itself so the port is skipped on either loop.
+        async def scenario() -> int:
+            base = _even_free_base()
+            pool = PortPool(base, base + 3)  # even ports: base, base+2
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+                squatter.bind(("127.0.0.1", base))
+                transport, _, port = await pool.bind("127.0.0.1", asyncio.DatagramProtocol)
+                transport.close()
+            return port - base
+
+        assert uvloop.run(scenario()) == 2
 
     async def test_binds_even_ports_and_skips_ones_in_use(self) -> None:
         base = _even_free_base()

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import bindparam, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import ITSELF, Lookup, holdings_select
@@ -174,6 +174,21 @@ async def number_and_agent(
     if agent_name is None:
         return None
     return NumberAndAgent(number_id, number_holdings, agent_name, agent_holdings)
+
+
+# One number's trunk rows through the (phone_number_id, channel) unique index: a key read, built
+# once (GET/PATCH of one number; building the IN-list select per request showed in py-spy).
+_TRUNKS_OF_NUMBER = key_read(
+    select(Trunk)
+    .where(Trunk.phone_number_id == bindparam("phone_number_id"))
+    .order_by(Trunk.channel)
+)
+
+
+async def trunks_for_number(session: AsyncSession, phone_number_id: uuid.UUID) -> list[Trunk]:
+    """The external trunk rows of one number, call before whatsapp."""
+    rows = await session.execute(_TRUNKS_OF_NUMBER, {"phone_number_id": phone_number_id})
+    return list(rows.scalars())
 
 
 async def trunks_for_numbers(

@@ -50,6 +50,12 @@ class BindingService:
         """How many holdings ``agent_id`` has, on every channel and by any means."""
         return await repo.count_for_agent(session, workspace_id, agent_id)
 
+    async def trunks_for_number(
+        self, session: AsyncSession, phone_number_id: uuid.UUID
+    ) -> list[Trunk]:
+        """The external trunk rows of one number (call before whatsapp), in a key read."""
+        return await repo.trunks_for_number(session, phone_number_id)
+
     async def trunks_for_numbers(
         self, session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[Trunk]]:

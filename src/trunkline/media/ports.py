@@ -58,14 +58,19 @@ class PortPool:
             self._cursor = (self._cursor + 1) % len(self._ports)
             if port in self._in_use:
                 continue
+            # Bound here rather than by create_datagram_endpoint(local_addr=...): uvloop (the
+            # loop `trunkline serve` runs) reports a port in use as an OSError without errno,
+            # which would stop the search at the first port another process holds.
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                transport, protocol = await loop.create_datagram_endpoint(
-                    protocol_factory, local_addr=(host, port), family=family
-                )
+                sock.bind((host, port))
             except OSError as exc:
+                sock.close()
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                     continue  # another process holds it (or it is privileged): try the next
                 raise
+            sock.setblocking(False)
+            transport, protocol = await loop.create_datagram_endpoint(protocol_factory, sock=sock)
             self._in_use.add(port)
             return transport, protocol, port
         raise PortsExhausted(f"no free even UDP port in {self._ports[0]}-{self._ports[-1]}")

@@ -90,6 +90,17 @@ class PhoneNumberService:
         self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
     ) -> list[PhoneNumberRead]:
         """PhoneNumber items for rows, with holdings and trunks loaded in two queries in all."""
+        if len(numbers) == 1:
+            # One item (GET/PATCH by id, a purchase): the two key reads built once, instead of
+            # the batch reads' IN-list statements built per request.
+            number = numbers[0]
+            held = await binding_service.holdings_for_number(session, workspace_id, number.number)
+            own = (
+                await binding_service.trunks_for_number(session, number.id)
+                if number.is_external
+                else []
+            )
+            return [build_item(number, held, own)]
         holdings = await binding_service.holdings_for_numbers(
             session, workspace_id, [n.number for n in numbers]
         )

@@ -74,8 +74,11 @@ class AuthCache:
         self._entries.clear()
 
 
-# Seconds a server may keep accepting a token revoked by another process (see AuthCache).
-AUTH_CACHE_TTL_S = 2.0
+# Seconds a server may keep accepting a token revoked by another process (see AuthCache): at most
+# 1 s by design (tests/cli/test_token.py revokes from another process and times the refusal).
+# Even 0.5 s spares all but ~2 token reads per second per busy token: the read cost 7 % of a
+# snapshot GET's samples before the cache (bench/README.md, "Profile").
+AUTH_CACHE_TTL_S = 0.5
 AUTH_CACHE_MAX_ENTRIES = 10_000
 
 
