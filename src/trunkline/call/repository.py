@@ -122,9 +122,10 @@ async def claim_queued_outbound(session: AsyncSession, worker_id: str, limit: in
 # -- events --------------------------------------------------------------------------------------
 
 
-async def add_event(session: AsyncSession, event: CallEvent) -> None:
+async def add_event(session: AsyncSession, event: CallEvent, *, flush: bool = True) -> None:
     session.add(event)
-    await session.flush()
+    if flush:
+        await session.flush()
 
 
 async def events_page(
@@ -146,12 +147,12 @@ async def events_page(
 # -- leases --------------------------------------------------------------------------------------
 
 
-async def lock_line_leases(session: AsyncSession, line_id: uuid.UUID) -> None:
-    """Hold the line's lease lock until the transaction ends: count-then-insert needs it. Its
-    own key namespace (``call_lease:``), so lease takers never queue behind a registration that
-    locks the same number; under READ COMMITTED the count that follows sees every lease the
-    previous holder committed (db/locks.py)."""
-    await lock_keys(session, [f"call_lease:{line_id}"])
+async def lock_line_leases(session: AsyncSession, *line_ids: uuid.UUID) -> None:
+    """Hold the lines' lease locks until the transaction ends: count-then-insert needs them.
+    Their own key namespace (``call_lease:``), so lease takers never queue behind a
+    registration that locks the same number; under READ COMMITTED the count that follows sees
+    every lease the previous holder committed (db/locks.py)."""
+    await lock_keys(session, [f"call_lease:{line_id}" for line_id in line_ids])
 
 
 _INBOUND = case((CallLease.direction == CallDirection.inbound.value, 1), else_=0)

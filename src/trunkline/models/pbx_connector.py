@@ -26,8 +26,8 @@ class PbxConnector(IdMixin, TimestampMixin, SipStatusMixin, Base):
         ForeignKey("agent.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(255))
-    phone_number: Mapped[str] = mapped_column(String(16))  # E.164
-    registrar_server: Mapped[str] = mapped_column(String(255))
+    phone_number: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    registrar_server: Mapped[str] = mapped_column(String(255), index=True)
     port: Mapped[int] = mapped_column(Integer)
     connection_type: Mapped[str] = mapped_column(String(8), default="udp")
     setup_mode: Mapped[str] = mapped_column(String(16), default="both")
@@ -35,5 +35,5 @@ class PbxConnector(IdMixin, TimestampMixin, SipStatusMixin, Base):
     pbx_password_secret: Mapped[str] = mapped_column(Text)
     auth_username: Mapped[str | None] = mapped_column(String(255))
     auth_password_secret: Mapped[str | None] = mapped_column(Text)
-    allowed_ip: Mapped[str | None] = mapped_column(String(64))
+    allowed_ip: Mapped[str | None] = mapped_column(String(64), index=True)
     normalizer: Mapped[dict[str, Any]] = mapped_column(JSON)

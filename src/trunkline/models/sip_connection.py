@@ -32,9 +32,9 @@ class SipConnection(IdMixin, TimestampMixin, SipStatusMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     phone_number: Mapped[str] = mapped_column(String(32))  # verbatim
-    phone_number_e164: Mapped[str | None] = mapped_column(String(16))  # for comparisons
-    gateway: Mapped[str] = mapped_column(String(255))
-    secondary_gateway: Mapped[str | None] = mapped_column(String(255))
+    phone_number_e164: Mapped[str | None] = mapped_column(String(16), index=True)  # for comparisons
+    gateway: Mapped[str] = mapped_column(String(255), index=True)
+    secondary_gateway: Mapped[str | None] = mapped_column(String(255), index=True)
     port: Mapped[int] = mapped_column(Integer, default=5060)
     transport: Mapped[str] = mapped_column(String(8), default="udp")
     register: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -25,9 +25,9 @@ class Trunk(IdMixin, TimestampMixin, SipStatusMixin, Base):
     channel: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(255))
     direction: Mapped[str] = mapped_column(String(16), default="both")
-    sip_gateway: Mapped[str | None] = mapped_column(String(255))
+    sip_gateway: Mapped[str | None] = mapped_column(String(255), index=True)
     sip_port: Mapped[int | None] = mapped_column(Integer)
-    sip_secondary_gateway: Mapped[str | None] = mapped_column(String(255))
+    sip_secondary_gateway: Mapped[str | None] = mapped_column(String(255), index=True)
     sip_transport: Mapped[str | None] = mapped_column(String(8))
     # Ciphertexts from kit.crypto (never plaintext); the read side only sees has_* flags.
     sip_username_secret: Mapped[str | None] = mapped_column(Text)
