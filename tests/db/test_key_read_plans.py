@@ -23,6 +23,7 @@ from sqlalchemy import Executable, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import trunkline
+from trunkline.binding.routes import _routes_stmt
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
 from trunkline.kit.clock import utcnow
@@ -140,3 +141,30 @@ async def test_the_check_catches_a_scan(analyzed: AsyncEngine) -> None:
     KEY_READS.remove(unindexed)  # a probe of the check, not a statement of the app
     lines = await plan(analyzed, unindexed)
     assert scans(analyzed, lines), "\n".join(lines)
+
+
+async def test_the_inbound_facts_read_never_scans(analyzed: AsyncEngine) -> None:
+    """Every INVITE's one read (binding/routes.py) finds its call sources and the gateway
+    marker through indexes, across workspaces: with the number indexed only after the
+    workspace and the gateways not at all, each INVITE scanned every binding and trunk. Not
+    checked: a national form's suffix search (it reads the numbers of the caller's gateway) and
+    an INVITE sent to a registration's contact (its OR over the trunk row still scans)."""
+    values: dict[str, Any] = {"numbers": ["+14155550100", "+4414155550100"], "names": ["10.0.0.1"]}
+    compiled = _routes_stmt(False, False, False).compile(dialect=analyzed.dialect)
+    state = compiled.construct_expanded_state(values)
+    ordered = tuple(
+        state.processors[name](state.parameters[name])
+        if name in state.processors
+        else state.parameters[name]
+        for name in state.positiontup or []
+    )
+    sql = state.statement
+    async with analyzed.connect() as conn:
+        if analyzed.dialect.name == "postgresql":
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            lines = [r[0] for r in await conn.exec_driver_sql(f"EXPLAIN {sql}", ordered)]
+        else:
+            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ordered)
+            lines = [r[3] for r in rows]
+    assert lines, "no plan came back"
+    assert scans(analyzed, lines) == [], "\n".join(lines)
