@@ -43,6 +43,7 @@ VALUES: dict[str, Any] = {
     "workspace_id": BIG_WORKSPACE,
     "phone_number_id": uuid.uuid4(),
     "agent_id": uuid.uuid4(),
+    "call_id": uuid.uuid4(),
     "number": "+14155550100",
     "channel": "call",
     "token_hash": "0" * 64,
