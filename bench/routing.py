@@ -108,10 +108,12 @@ async def measure(settings: Settings, numbers: int, decisions: int) -> list[str]
                         key = decision.rejected_by.value if decision.rejected_by else "accepted"
                         verdicts[key] = verdicts.get(key, 0) + 1
                 cpu, wall = cpu_s() - cpu0, time.perf_counter() - wall0
-            lines.append(
+            line = (
                 f"{settings.database_url.split(':')[0]:<22} {label:<30} "
                 f"{1e6 * cpu / decisions:>9.0f} {1e6 * wall / decisions:>10.0f}  {verdicts}"
             )
+            print(line, flush=True)
+            lines.append(line)
     finally:
         await engine.dispose()
     return lines
@@ -141,8 +143,7 @@ def main() -> int:
             _env_file=None,
         )
         asyncio.run(prepare(settings, args.numbers))
-        for line in asyncio.run(measure(settings, args.numbers, args.decisions)):
-            print(line, flush=True)
+        asyncio.run(measure(settings, args.numbers, args.decisions))
     return 0
 
 

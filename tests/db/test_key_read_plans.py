@@ -27,7 +27,7 @@ from trunkline.binding.routes import _routes_stmt
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
 from trunkline.kit.clock import utcnow
-from trunkline.models import Agent, PhoneNumber, Workspace
+from trunkline.models import Agent, PhoneNumber, Trunk, Workspace
 from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 # Importing every module marks every key read (they are marked at import).
@@ -44,6 +44,10 @@ VALUES: dict[str, Any] = {
     "phone_number_id": uuid.uuid4(),
     "agent_id": uuid.uuid4(),
     "call_id": uuid.uuid4(),
+    "line_ids": [uuid.uuid4(), uuid.uuid4()],
+    "now": utcnow(),
+    "numbers": ["+14155550100", "+4414155550100"],
+    "names": ["10.0.0.1"],
     "number": "+14155550100",
     "channel": "call",
     "token_hash": "0" * 64,
@@ -79,27 +83,50 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         {"id": uuid.uuid4(), "workspace_id": BIG_WORKSPACE, "name": f"a{i}", "status": "active"}
         for i in range(SEEDED)
     ]
+    # Each number's call trunk, from one of many carriers' gateways (the inbound trust check
+    # looks a gateway up across every trunk).
+    trunks = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "phone_number_id": number["id"],
+            "channel": "call",
+            "name": f"t{i}",
+            "direction": "both",
+            "sip_gateway": f"10.9.{i // 200}.{i % 200}",
+            "sip_port": 5060,
+            "sip_transport": "udp",
+            "additional_settings": {},
+            "status": "pending",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, number in enumerate(numbers)
+    ]
     async with engine.begin() as conn:
         await conn.execute(
             insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
         )
         await conn.execute(insert(PhoneNumber), numbers)
         await conn.execute(insert(Agent), agents)
+        await conn.execute(insert(Trunk), trunks)
         await conn.execute(text("ANALYZE"))
     return engine
 
 
 def _explainable(engine: AsyncEngine, stmt: Executable) -> tuple[str, tuple[Any, ...]]:
-    """The statement's SQL for this dialect and its positional parameters, bind-processed."""
+    """The statement's SQL for this dialect and its positional parameters, bind-processed
+    (expanding ``IN`` lists expanded with the values above)."""
     compiled = stmt.compile(dialect=engine.dialect)
-    params = compiled.construct_params(VALUES)
-    processors = compiled._bind_processors
+    state = compiled.construct_expanded_state(
+        {k: v for k, v in VALUES.items() if k in compiled.binds}
+    )
     ordered = []
-    for name in compiled.positiontup or []:
-        value = params[name]
-        processor = processors.get(name)
+    for name in state.positiontup or []:
+        value = state.parameters[name]
+        processor = state.processors.get(name) or compiled._bind_processors.get(name)
         ordered.append(processor(value) if processor else value)
-    return str(compiled), tuple(ordered)
+    return state.statement, tuple(ordered)
 
 
 async def plan(engine: AsyncEngine, stmt: Executable) -> list[str]:
@@ -150,22 +177,6 @@ async def test_the_inbound_facts_read_never_scans(analyzed: AsyncEngine) -> None
     workspace and the gateways not at all, each INVITE scanned every binding and trunk. Not
     checked: a national form's suffix search (it reads the numbers of the caller's gateway) and
     an INVITE sent to a registration's contact (its OR over the trunk row still scans)."""
-    values: dict[str, Any] = {"numbers": ["+14155550100", "+4414155550100"], "names": ["10.0.0.1"]}
-    compiled = _routes_stmt(False, False, False).compile(dialect=analyzed.dialect)
-    state = compiled.construct_expanded_state(values)
-    ordered = tuple(
-        state.processors[name](state.parameters[name])
-        if name in state.processors
-        else state.parameters[name]
-        for name in state.positiontup or []
-    )
-    sql = state.statement
-    async with analyzed.connect() as conn:
-        if analyzed.dialect.name == "postgresql":
-            await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            lines = [r[0] for r in await conn.exec_driver_sql(f"EXPLAIN {sql}", ordered)]
-        else:
-            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ordered)
-            lines = [r[3] for r in rows]
+    lines = await plan(analyzed, _routes_stmt(False, False, False))
     assert lines, "no plan came back"
     assert scans(analyzed, lines) == [], "\n".join(lines)

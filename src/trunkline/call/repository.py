@@ -177,15 +177,22 @@ async def count_live_leases(
     return int(row[0]), int(row[1])
 
 
+_LIVE_LEASES_OF = key_read(
+    select(CallLease.line_id, func.sum(_INBOUND), func.count())
+    .where(
+        CallLease.line_id.in_(bindparam("line_ids", expanding=True)),
+        CallLease.expires_at > bindparam("now"),
+    )
+    .group_by(CallLease.line_id)
+)
+
+
 async def count_live_leases_of(
     session: AsyncSession, line_ids: Sequence[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, tuple[int, int]]:
-    """``(inbound, total)`` unexpired leases of each line that has any (one grouped read)."""
-    rows = await session.execute(
-        select(CallLease.line_id, func.sum(_INBOUND), func.count())
-        .where(CallLease.line_id.in_(list(line_ids)), CallLease.expires_at > now)
-        .group_by(CallLease.line_id)
-    )
+    """``(inbound, total)`` unexpired leases of each line that has any (one grouped read,
+    through the ``(line_id, expires_at)`` index: a key read)."""
+    rows = await session.execute(_LIVE_LEASES_OF, {"line_ids": list(line_ids), "now": now})
     return {line: (int(inbound), int(total)) for line, inbound, total in rows}
 
 

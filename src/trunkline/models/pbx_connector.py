@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trunkline.models.base import Base, IdMixin, TimestampMixin
+from trunkline.models.base import Base, IdMixin, TimestampMixin, not_null_index
 from trunkline.models.sip_status import SipStatusMixin
 
 
@@ -19,6 +19,7 @@ class PbxConnector(IdMixin, TimestampMixin, SipStatusMixin, Base):
     __table_args__ = (
         Index("ix_pbx_connector_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_pbx_connector_workspace_number", "workspace_id", "phone_number"),
+        not_null_index("pbx_connector", "allowed_ip"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
@@ -35,5 +36,5 @@ class PbxConnector(IdMixin, TimestampMixin, SipStatusMixin, Base):
     pbx_password_secret: Mapped[str] = mapped_column(Text)
     auth_username: Mapped[str | None] = mapped_column(String(255))
     auth_password_secret: Mapped[str | None] = mapped_column(Text)
-    allowed_ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    allowed_ip: Mapped[str | None] = mapped_column(String(64))
     normalizer: Mapped[dict[str, Any]] = mapped_column(JSON)

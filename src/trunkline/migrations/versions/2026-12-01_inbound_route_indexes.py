@@ -13,6 +13,7 @@ Create Date: 2026-12-01 13:25:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7b3e9d41c2a8"
@@ -20,26 +21,36 @@ down_revision: str | None = "5c1d7e2a9b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# (table, column, partial): a partial index covers only the rows where the column is set —
+# secondary gateways and allowed IPs are mostly NULL, and a full index of them makes a planner
+# with statistics scan the table instead.
 _INDEXES = (
-    ("phone_number", "number"),
-    ("sip_connection", "phone_number_e164"),
-    ("pbx_connector", "phone_number"),
-    ("trunk", "sip_gateway"),
-    ("trunk", "sip_secondary_gateway"),
-    ("sip_connection", "gateway"),
-    ("sip_connection", "secondary_gateway"),
-    ("pbx_connector", "registrar_server"),
-    ("pbx_connector", "allowed_ip"),
+    ("phone_number", "number", False),
+    ("sip_connection", "phone_number_e164", False),
+    ("pbx_connector", "phone_number", False),
+    ("trunk", "sip_gateway", True),
+    ("trunk", "sip_secondary_gateway", True),
+    ("sip_connection", "gateway", False),
+    ("sip_connection", "secondary_gateway", True),
+    ("pbx_connector", "registrar_server", False),
+    ("pbx_connector", "allowed_ip", True),
 )
 
 
 def upgrade() -> None:
-    for table, column in _INDEXES:
+    for table, column, partial in _INDEXES:
+        where = sa.text(f"{column} IS NOT NULL") if partial else None
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_index(f"ix_{table}_{column}", [column], unique=False)
+            batch_op.create_index(
+                f"ix_{table}_{column}",
+                [column],
+                unique=False,
+                sqlite_where=where,
+                postgresql_where=where,
+            )
 
 
 def downgrade() -> None:
-    for table, column in reversed(_INDEXES):
+    for table, column, _ in reversed(_INDEXES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_{column}")
