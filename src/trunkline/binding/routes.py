@@ -264,7 +264,7 @@ def _gateway_marker(scoped: bool) -> Any:
     )
     checks = []
     for model, column in columns:
-        where = column.in_(_NAMES)
+        where: Any = column.in_(_NAMES)
         if scoped:
             where = and_(where, model.workspace_id == _WS)
         checks.append(exists().where(where))
