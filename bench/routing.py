@@ -37,6 +37,8 @@ from trunkline.models import Agent, PhoneNumber, Workspace
 from trunkline.routing.service import InboundRequest, routing_service
 from trunkline.routing.trust import GatewayResolver
 
+FORMS = frozenset({"e164", "digits", "unknown"})
+
 
 def cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,18 +72,22 @@ async def prepare(settings: Settings, numbers: int) -> None:
         await engine.dispose()
 
 
-async def measure(settings: Settings, numbers: int, decisions: int) -> list[str]:
+async def measure(
+    settings: Settings, numbers: int, decisions: int, forms: frozenset[str] = FORMS
+) -> list[str]:
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     resolver = GatewayResolver()
     rng = random.Random(1)
     lines = []
     try:
-        for label, source, known, plus in (
-            ("known number, +E.164", "127.0.0.1", True, "+"),
-            ("known number, bare digits", "127.0.0.1", True, ""),
-            ("unknown source (a scanner)", "127.0.0.9", False, "+"),
+        for form, label, source, known, plus in (
+            ("e164", "known number, +E.164", "127.0.0.1", True, "+"),
+            ("digits", "known number, bare digits", "127.0.0.1", True, ""),
+            ("unknown", "unknown source (a scanner)", "127.0.0.9", False, "+"),
         ):
+            if form not in forms:
+                continue
             dialled = [
                 plus
                 + (seed.seeded_number(rng.randrange(numbers))[1:] if known else f"1312555{i:04d}")
@@ -128,6 +134,7 @@ def main() -> int:
     parser.add_argument("--numbers", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=2_000)
     parser.add_argument("--reuse", type=Path, help="keep the SQLite data here between runs")
+    parser.add_argument("--forms", default="e164,digits,unknown", help="which INVITEs to time")
     args = parser.parse_args()
     if args.postgres_url.rsplit("/", 1)[-1] in ("test", "postgres"):
         parser.error("use a dedicated database")
@@ -143,7 +150,8 @@ def main() -> int:
             _env_file=None,
         )
         asyncio.run(prepare(settings, args.numbers))
-        asyncio.run(measure(settings, args.numbers, args.decisions))
+        forms = frozenset(args.forms.split(","))
+        asyncio.run(measure(settings, args.numbers, args.decisions, forms))
     return 0
 
 
