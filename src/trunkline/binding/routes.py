@@ -40,7 +40,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.rules import Channel, Via
-from trunkline.db import key_read
 from trunkline.models import (
     Agent,
     Binding,
@@ -339,16 +338,10 @@ async def call_sources(
         params["suffix"] = f"%{national_suffix}"
     if scoped:
         params["workspace_id"] = workspace_id
-    plain = not (national or scoped or source_ids)
-    stmt = _INVITE_ROUTES if plain else _routes_stmt(national, scoped, bool(source_ids))
+    stmt = _routes_stmt(national, scoped, bool(source_ids))
     rows = list(await session.execute(stmt, params))
     routes = [_row(r) for r in rows if r[_KIND] != _MARKER]
     return CallSources(routes, len(routes) < len(rows))
-
-
-# An INVITE for a number in E.164, not sent to a registration's contact (the usual one): every
-# branch finds its rows through an index, so on SQLite it is read on the loop's thread.
-_INVITE_ROUTES = key_read(_routes_stmt(False, False, False))
 
 
 @functools.cache

@@ -33,7 +33,7 @@ class SipConnection(IdMixin, TimestampMixin, SipStatusMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     phone_number: Mapped[str] = mapped_column(String(32))  # verbatim
-    phone_number_e164: Mapped[str | None] = mapped_column(String(16), index=True)  # for comparisons
+    phone_number_e164: Mapped[str | None] = mapped_column(String(16))  # for comparisons
     gateway: Mapped[str] = mapped_column(String(255), index=True)
     secondary_gateway: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer, default=5060)

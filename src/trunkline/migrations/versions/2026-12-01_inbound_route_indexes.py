@@ -3,7 +3,7 @@
 Every INVITE reads the call sources of the dialled number across workspaces, and asks "is the
 caller any call source's gateway" (binding/routes.py). The number columns were indexed only
 after the workspace, and the gateway columns not at all: both questions scanned every number,
-trunk, connection and connector (100,000 bindings and trunks per INVITE with 100,000 numbers;
+trunk and connector (100,000 bindings and trunks per INVITE with 100,000 numbers;
 an INVITE from an unknown address, a scanner's, paid the most).
 
 Revision ID: 7b3e9d41c2a8
@@ -26,7 +26,6 @@ depends_on: str | Sequence[str] | None = None
 # with statistics scan the table instead.
 _INDEXES = (
     ("phone_number", "number", False),
-    ("sip_connection", "phone_number_e164", False),
     ("pbx_connector", "phone_number", False),
     ("trunk", "sip_gateway", True),
     ("trunk", "sip_secondary_gateway", True),
