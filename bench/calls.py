@@ -19,6 +19,7 @@ import argparse
 import csv
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PCAPS = Path("/usr/share/sip-tester")
+PARTS = frozenset({"setup", "bridged", "outbound"})
 
 
 def free_port() -> int:
@@ -184,7 +186,17 @@ def outbound_setups(
     return setups
 
 
-def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> dict[str, Any]:
+def run(
+    db: str,
+    pg_url: str | None,
+    rate: int,
+    calls: int,
+    concurrent: int,
+    *,
+    only: frozenset[str] = PARTS,
+    server_src: Path | None = None,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"trunkline-calls-{db}-"))
     api_port, sip_port, agent_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")}
@@ -203,6 +215,9 @@ def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> 
     )
     if pg_url:
         env["TRUNKLINE_DATABASE_URL"] = pg_url
+        reset_database(pg_url)
+    if server_src is not None:  # a paired "before" run: another checkout's src/ for the server
+        env["PYTHONPATH"] = str(server_src)
     subprocess.run([str(BIN / "trunkline"), "migrate"], env=env, check=True, cwd=ROOT)
     token = subprocess.run(
         [str(BIN / "trunkline"), "token", "create", "--workspace", f"bench-{os.getpid()}"],
@@ -243,65 +258,80 @@ def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> 
             r.raise_for_status()
 
             target = f"127.0.0.1:{sip_port}"
+            setup: list[float] = []
+            setup_cpu = 0.0
+            spy = py_spy(server.pid, profile, f"setup-{db}") if profile else None
             cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-            rtt = sipp(
-                [
-                    "-sn",
-                    "uac",
-                    target,
-                    "-s",
-                    number[1:],
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    str(free_port()),
-                    "-r",
-                    str(rate),
-                    "-m",
-                    str(calls),
-                    "-l",
-                    str(max(rate * 2, 10)),
-                    "-d",
-                    "500",
-                ],
-                work,
-                600,
-            )
-            setup_cpu = cpu_seconds(server.pid) - cpu0
-            setup = rtts_ms(rtt)
+            rtt = work / "none.csv"
+            if "setup" in only:
+                rtt = sipp(
+                    [
+                        "-sn",
+                        "uac",
+                        target,
+                        "-s",
+                        number[1:],
+                        "-i",
+                        "127.0.0.1",
+                        "-p",
+                        str(free_port()),
+                        "-r",
+                        str(rate),
+                        "-m",
+                        str(calls),
+                        "-l",
+                        str(max(rate * 2, 10)),
+                        "-d",
+                        "500",
+                    ],
+                    work,
+                    600,
+                )
+                setup_cpu = cpu_seconds(server.pid) - cpu0
+                setup = rtts_ms(rtt)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             # one rtt row per call whose 200 OK arrived: the others failed or timed out
-            setup_ok, setup_failed = len(setup), calls - len(setup)
+            setup_ok, setup_failed = len(setup), (calls - len(setup) if "setup" in only else 0)
 
-            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-            bridged_rtt = sipp(
-                [
-                    "-sn",
-                    "uac_pcap",
-                    target,
-                    "-s",
-                    number[1:],
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    str(free_port()),
-                    "-mp",
-                    str(free_port() & ~1),
-                    "-r",
-                    "50",
-                    "-m",
-                    str(concurrent),
-                    "-l",
-                    str(concurrent),
-                ],
-                work,
-                600,
-            )
-            bridged_cpu, bridged_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+            bridged_rtt, bridged_cpu, bridged_wall = work / "none.csv", 0.0, 0.0
+            recent: list[dict[str, Any]] = []
+            if "bridged" in only:
+                cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                bridged_rtt = sipp(
+                    [
+                        "-sn",
+                        "uac_pcap",
+                        target,
+                        "-s",
+                        number[1:],
+                        "-i",
+                        "127.0.0.1",
+                        "-p",
+                        str(free_port()),
+                        "-mp",
+                        str(free_port() & ~1),
+                        "-r",
+                        "50",
+                        "-m",
+                        str(concurrent),
+                        "-l",
+                        str(concurrent),
+                    ],
+                    work,
+                    600,
+                )
+                bridged_cpu, bridged_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+                page = api.get("/calls", params={"per_page": 200, "status": "completed"}).json()
+                recent = page["data"]["items"][:concurrent]
             bridged_ok = len(rtts_ms(bridged_rtt))
-            bridged_failed = concurrent - bridged_ok
-            page = api.get("/calls", params={"per_page": 200, "status": "completed"}).json()
-            recent = page["data"]["items"][:concurrent]
-            outbound = outbound_setups(api, agent_uuid, work, rate, min(calls, 200))
+            bridged_failed = concurrent - bridged_ok if "bridged" in only else 0
+            outbound = (
+                outbound_setups(api, agent_uuid, work, rate, min(calls, 200))
+                if "outbound" in only
+                else []
+            )
     media = [c["media"] for c in recent if c["media"]["codec"] == "PCMA"]
     call_seconds = sum(c["duration_s"] or 0 for c in recent if c["media"]["codec"] == "PCMA")
     return {
@@ -323,6 +353,44 @@ def run(db: str, pg_url: str | None, rate: int, calls: int, concurrent: int) -> 
     }
 
 
+def reset_database(url: str) -> None:
+    """Drop and re-create the benchmark's own PostgreSQL database (never a shared one)."""
+    import asyncio
+
+    import asyncpg
+
+    head, _, name = url.rpartition("/")
+    if name in {"test", "postgres", ""}:
+        raise SystemExit(f"refusing to reset the database {name!r}")
+    admin = head.replace("postgresql+asyncpg", "postgresql") + "/postgres"
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+
+
+def py_spy(pid: int, folder: Path | None, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the server (raw collapsed stacks) until it gets SIGINT."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy (pip install py-spy into the venv)")
+    argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking"]
+    return subprocess.Popen(
+        [*argv, "--output", str(folder / f"{name}.txt")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
@@ -332,7 +400,17 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=50, help="new calls per second (setup)")
     parser.add_argument("--calls", type=int, default=500, help="calls in the setup run")
     parser.add_argument("--concurrent", type=int, default=200, help="simultaneous bridged calls")
+    parser.add_argument(
+        "--only", default="setup,bridged,outbound", help="comma-separated: setup,bridged,outbound"
+    )
+    parser.add_argument(
+        "--server-src", type=Path, help="run the server from this src/ (a paired before run)"
+    )
+    parser.add_argument("--profile", type=Path, help="py-spy the setup run into this folder")
     args = parser.parse_args()
+    only = frozenset(args.only.split(","))
+    if not only <= PARTS:
+        parser.error(f"--only takes {', '.join(sorted(PARTS))}")
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     rows = [
         run(
@@ -341,6 +419,9 @@ def main() -> int:
             args.rate,
             args.calls,
             args.concurrent,
+            only=only,
+            server_src=args.server_src,
+            profile=args.profile,
         )
         for db in dbs
     ]

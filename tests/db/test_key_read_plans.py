@@ -23,10 +23,11 @@ from sqlalchemy import Executable, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import trunkline
+from trunkline.binding.routes import _routes_stmt
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
 from trunkline.kit.clock import utcnow
-from trunkline.models import Agent, PhoneNumber, Workspace
+from trunkline.models import Agent, PhoneNumber, Trunk, Workspace
 from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 # Importing every module marks every key read (they are marked at import).
@@ -42,6 +43,11 @@ VALUES: dict[str, Any] = {
     "workspace_id": BIG_WORKSPACE,
     "phone_number_id": uuid.uuid4(),
     "agent_id": uuid.uuid4(),
+    "call_id": uuid.uuid4(),
+    "line_ids": [uuid.uuid4(), uuid.uuid4()],
+    "now": utcnow(),
+    "numbers": ["+14155550100", "+4414155550100"],
+    "names": ["10.0.0.1"],
     "number": "+14155550100",
     "channel": "call",
     "token_hash": "0" * 64,
@@ -77,27 +83,50 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         {"id": uuid.uuid4(), "workspace_id": BIG_WORKSPACE, "name": f"a{i}", "status": "active"}
         for i in range(SEEDED)
     ]
+    # Each number's call trunk, from one of many carriers' gateways (the inbound trust check
+    # looks a gateway up across every trunk).
+    trunks = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "phone_number_id": number["id"],
+            "channel": "call",
+            "name": f"t{i}",
+            "direction": "both",
+            "sip_gateway": f"10.9.{i // 200}.{i % 200}",
+            "sip_port": 5060,
+            "sip_transport": "udp",
+            "additional_settings": {},
+            "status": "pending",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, number in enumerate(numbers)
+    ]
     async with engine.begin() as conn:
         await conn.execute(
             insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
         )
         await conn.execute(insert(PhoneNumber), numbers)
         await conn.execute(insert(Agent), agents)
+        await conn.execute(insert(Trunk), trunks)
         await conn.execute(text("ANALYZE"))
     return engine
 
 
 def _explainable(engine: AsyncEngine, stmt: Executable) -> tuple[str, tuple[Any, ...]]:
-    """The statement's SQL for this dialect and its positional parameters, bind-processed."""
+    """The statement's SQL for this dialect and its positional parameters, bind-processed
+    (expanding ``IN`` lists expanded with the values above)."""
     compiled = stmt.compile(dialect=engine.dialect)
-    params = compiled.construct_params(VALUES)
-    processors = compiled._bind_processors
+    state = compiled.construct_expanded_state(
+        {k: v for k, v in VALUES.items() if k in compiled.binds}
+    )
     ordered = []
-    for name in compiled.positiontup or []:
-        value = params[name]
-        processor = processors.get(name)
+    for name in state.positiontup or []:
+        value = state.parameters[name]
+        processor = state.processors.get(name) or compiled._bind_processors.get(name)
         ordered.append(processor(value) if processor else value)
-    return str(compiled), tuple(ordered)
+    return state.statement, tuple(ordered)
 
 
 async def plan(engine: AsyncEngine, stmt: Executable) -> list[str]:
@@ -140,3 +169,17 @@ async def test_the_check_catches_a_scan(analyzed: AsyncEngine) -> None:
     KEY_READS.remove(unindexed)  # a probe of the check, not a statement of the app
     lines = await plan(analyzed, unindexed)
     assert scans(analyzed, lines), "\n".join(lines)
+
+
+async def test_the_inbound_facts_read_never_scans(analyzed: AsyncEngine) -> None:
+    """Every INVITE's one read (binding/routes.py) finds its call sources and the gateway
+    marker through indexes, across workspaces: with the number indexed only after the
+    workspace and the gateways not at all, each INVITE scanned every binding and trunk. Not
+    checked: a national form's suffix search (it reads the numbers of the caller's gateway) and
+    an INVITE sent to a registration's contact (its OR over the trunk row still scans), and SIP
+    connections: one per provider account, not per number (an index on their number across
+    workspaces turned the holdings key reads' plans into scans of the assignments)."""
+    lines = await plan(analyzed, _routes_stmt(False, False, False))
+    assert lines, "no plan came back"
+    per_number = [line for line in scans(analyzed, lines) if "sip_connection" not in line]
+    assert per_number == [], "\n".join(lines)

@@ -101,17 +101,26 @@ class AgentService:
         """The agent's stream URL and its token decrypted in memory only (for the call path);
         None when the agent is gone or has no stream URL."""
         agent = await repo.get_any(session, agent_id)
-        if agent is None or not agent.stream_url:
+        if agent is None:
+            return None
+        return self.open_stream_target(
+            secret_box, agent.id, agent.stream_url, agent.stream_auth_token_secret
+        )
+
+    @staticmethod
+    def open_stream_target(
+        secret_box: SecretBox, agent_id: uuid.UUID, url: str | None, sealed_token: str | None
+    ) -> StreamTarget | None:
+        """A stream target from the agent's columns as stored (read with an inbound route):
+        the token decrypted in memory only; None without a stream URL."""
+        if not url:
             return None
         token = (
-            secret_box.decrypt(
-                agent.stream_auth_token_secret,
-                aad_for("agent", "stream_auth_token_secret", agent.id),
-            )
-            if agent.stream_auth_token_secret
+            secret_box.decrypt(sealed_token, aad_for("agent", "stream_auth_token_secret", agent_id))
+            if sealed_token
             else None
         )
-        return StreamTarget(url=agent.stream_url, token=token)
+        return StreamTarget(url=url, token=token)
 
     async def delete(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, force: bool

@@ -11,7 +11,8 @@ decide which workspace a call belongs to. The statement is one UNION ALL:
 - with ``source_ids``, the routes of registrations Trunkline holds (an INVITE sent to the
   contact of one of its registrations);
 - a marker row when any call source's gateway is one of ``names``: check 1, "is the caller a
-  gateway at all", even when the number is not held through it.
+  gateway at all", even when the number is not held through it (its own branch of the same
+  UNION, so the INVITE's facts cost one round trip).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,8 @@ class RouteRow:
     agent_status: str | None
     agent_stream_url: str | None
     assigned_at: datetime | None
+    # The agent's stream token as stored (sealed): the call worker opens it, no second read.
+    agent_stream_token_sealed: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,16 @@ _SUFFIX = bindparam("suffix", type_=String)
 _WS: BindParameter[uuid.UUID] = bindparam("workspace_id")
 
 
-def _number_in(column: Any, gateways: Sequence[Any], national: bool, by_source: Any) -> Any:
+def _number_in(
+    column: Any, gateways: Sequence[Any], national: bool, source: Any, by_source: bool
+) -> Any:
     """The branch filter: the dialled number's E.164 readings; a national form's suffix among
-    the caller's own gateways; or the source itself (reached through its registration)."""
-    clauses = [column.in_(_NUMBERS), by_source.in_(_SOURCE_IDS)]
+    the caller's own gateways; or the source itself (reached through its registration). Only
+    the clauses the INVITE needs: an OR the planner cannot serve from one index (the source
+    of a trunk row is an outer-joined table) makes SQLite scan every binding."""
+    clauses = [column.in_(_NUMBERS)]
+    if by_source:
+        clauses.append(source.in_(_SOURCE_IDS))
     if national:
         clauses.append(and_(or_(*(g.in_(_NAMES) for g in gateways)), column.like(_SUFFIX)))
     return or_(*clauses)
@@ -102,8 +111,8 @@ def inventory_row(alias: Any, workspace_id: Any, number: Any) -> Any:
 
 
 @functools.cache
-def _routes_stmt(national: bool, scoped: bool) -> Any:
-    agent_cols = (Agent.name, Agent.status, Agent.stream_url)
+def _routes_stmt(national: bool, scoped: bool, by_source: bool) -> Any:
+    agent_cols = (Agent.name, Agent.status, Agent.stream_url, Agent.stream_auth_token_secret)
     # Trunk rows and provisioned numbers: a binding row on call (a trunk row's number always
     # has its binding; the trunk row is joined for its gateways and direction).
     trunk = Trunk.__table__.alias("route_trunk")
@@ -142,6 +151,7 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
                 (trunk.c.sip_gateway, trunk.c.sip_secondary_gateway),
                 national,
                 trunk.c.id,
+                by_source,
             ),
         )
     )
@@ -182,6 +192,7 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
                 (SipConnection.gateway, SipConnection.secondary_gateway),
                 national,
                 SipConnection.id,
+                by_source,
             ),
         )
     )
@@ -217,6 +228,7 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
                 (PbxConnector.registrar_server,),
                 national,
                 PbxConnector.id,
+                by_source,
             ),
         )
     )
@@ -224,28 +236,38 @@ def _routes_stmt(national: bool, scoped: bool) -> Any:
         bindings = bindings.where(PhoneNumber.workspace_id == _WS)
         connections = connections.where(SipConnection.workspace_id == _WS)
         connectors = connectors.where(PbxConnector.workspace_id == _WS)
-    return union_all(bindings, connections, connectors)
+    # Last, so the branches above have typed every column (PostgreSQL types a UNION's columns
+    # from left to right): the marker row is NULL but for its kind.
+    width = len(bindings.selected_columns)
+    marker = select(*(literal(_MARKER) if i == _KIND else null() for i in range(width))).where(
+        _gateway_marker(scoped)
+    )
+    return union_all(bindings, connections, connectors, marker)
 
 
-@functools.cache
-def _gateway_marker_stmt(scoped: bool) -> Any:
-    """Whether any call source's gateway (or PBX allowed IP) is one of the names."""
-    trunks = or_(Trunk.sip_gateway.in_(_NAMES), Trunk.sip_secondary_gateway.in_(_NAMES))
-    connections = or_(
-        SipConnection.gateway.in_(_NAMES), SipConnection.secondary_gateway.in_(_NAMES)
+_MARKER = "gateway_marker"  # the kind column of the marker row
+_KIND = 5  # the kind column's place in every branch
+
+
+def _gateway_marker(scoped: bool) -> Any:
+    """Whether any call source's gateway (or PBX allowed IP) is one of the names: one EXISTS
+    per column, each answered by that column's index (an OR of two columns in one EXISTS
+    made SQLite scan the table once it had statistics of mostly-NULL secondary gateways)."""
+    columns = (
+        (Trunk, Trunk.sip_gateway),
+        (Trunk, Trunk.sip_secondary_gateway),
+        (SipConnection, SipConnection.gateway),
+        (SipConnection, SipConnection.secondary_gateway),
+        (PbxConnector, PbxConnector.registrar_server),
+        (PbxConnector, PbxConnector.allowed_ip),
     )
-    connectors = or_(PbxConnector.registrar_server.in_(_NAMES), PbxConnector.allowed_ip.in_(_NAMES))
-    if scoped:
-        trunks = and_(trunks, Trunk.workspace_id == _WS)
-        connections = and_(connections, SipConnection.workspace_id == _WS)
-        connectors = and_(connectors, PbxConnector.workspace_id == _WS)
-    return select(
-        or_(
-            exists().where(trunks),
-            exists().where(connections),
-            exists().where(connectors),
-        )
-    )
+    checks = []
+    for model, column in columns:
+        where: Any = column.in_(_NAMES)
+        if scoped:
+            where = and_(where, model.workspace_id == _WS)
+        checks.append(exists().where(where))
+    return or_(*checks)
 
 
 def _row(r: Any) -> RouteRow:
@@ -267,6 +289,7 @@ def _row(r: Any) -> RouteRow:
         agent_name,
         agent_status,
         stream_url,
+        stream_token,
         at,
     ) = r
     via = Via(kind)
@@ -289,6 +312,7 @@ def _row(r: Any) -> RouteRow:
         agent_status=agent_status,
         agent_stream_url=stream_url,
         assigned_at=at,
+        agent_stream_token_sealed=stream_token,
     )
 
 
@@ -303,23 +327,21 @@ async def call_sources(
 ) -> CallSources:
     """Routes for the dialled number's readings (and registrations hit), plus whether any
     call source's gateway is one of ``names`` (the caller's address and the gateway host names
-    known to resolve to it). ``workspace_id`` limits both to one workspace (the dry run)."""
+    known to resolve to it), in one statement. ``workspace_id`` limits both to one workspace
+    (the dry run)."""
     national = national_suffix is not None
     scoped = workspace_id is not None
-    params: dict[str, Any] = {
-        "numbers": list(numbers),
-        "names": list(names),
-        "source_ids": list(source_ids),
-    }
-    marker_params: dict[str, Any] = {"names": list(names)}
+    params: dict[str, Any] = {"numbers": list(numbers), "names": list(names)}
+    if source_ids:
+        params["source_ids"] = list(source_ids)
     if national:
         params["suffix"] = f"%{national_suffix}"
     if scoped:
-        params["workspace_id"] = marker_params["workspace_id"] = workspace_id
-    stmt = _routes_stmt(national, scoped)
-    routes = [_row(r) for r in await session.execute(stmt, params)]
-    known = bool((await session.execute(_gateway_marker_stmt(scoped), marker_params)).scalar())
-    return CallSources(routes, known)
+        params["workspace_id"] = workspace_id
+    stmt = _routes_stmt(national, scoped, bool(source_ids))
+    rows = list(await session.execute(stmt, params))
+    routes = [_row(r) for r in rows if r[_KIND] != _MARKER]
+    return CallSources(routes, len(routes) < len(rows))
 
 
 @functools.cache

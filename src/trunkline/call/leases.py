@@ -33,15 +33,21 @@ class LeaseService:
         inbound_limit: int | None,
         total_limit: int | None,
         now: datetime | None = None,
+        counted: tuple[int, int] | None = None,
     ) -> bool:
         """Take one of the line's channels for ``call_id``, or False when its limits are
         reached. Counted under the line's lock, so concurrent takers (on any worker of this
         database) never exceed a limit; expired leases (a crashed worker's) do not count. A
         call that already holds its lease keeps it (True). The line is the number's inventory
-        row, or the connection / connector that holds a number outside the inventory."""
+        row, or the connection / connector that holds a number outside the inventory.
+
+        ``counted``: the line's live ``(inbound, total)`` that ``locked_lease_counts`` read in
+        this very transaction (the lock still held), so neither lock nor count is repeated."""
         now = now or utcnow()
-        await repo.lock_line_leases(session, line_id)
-        live_inbound, live_total = await repo.count_live_leases(session, line_id, now)
+        if counted is None:
+            await repo.lock_line_leases(session, line_id)
+            counted = await repo.count_live_leases(session, line_id, now)
+        live_inbound, live_total = counted
         if not within_limits(
             direction,
             live_inbound=live_inbound,
@@ -68,6 +74,15 @@ class LeaseService:
     ) -> dict[uuid.UUID, tuple[int, int]]:
         """Live calls per line, ``(inbound, all directions)``: what routing's limit check reads
         (the authoritative count is ``acquire_lease``'s, under the line's lock)."""
+        return await repo.count_live_leases_of(session, line_ids, now or utcnow())
+
+    async def locked_lease_counts(
+        self, session: AsyncSession, line_ids: Sequence[uuid.UUID], now: datetime | None = None
+    ) -> dict[uuid.UUID, tuple[int, int]]:
+        """``lease_counts`` under the lines' locks, held until the transaction ends: the call
+        worker decides and takes its lease in one transaction, so this count is the
+        authoritative one (pass it to ``acquire_lease`` as ``counted``)."""
+        await repo.lock_line_leases(session, *line_ids)
         return await repo.count_live_leases_of(session, line_ids, now or utcnow())
 
     async def heartbeat(

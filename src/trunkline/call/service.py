@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,12 +177,15 @@ class CallService:
         call_id: uuid.UUID,
         kind: EventKind,
         detail: Mapping[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+        flush: bool = True,
     ) -> CallEvent:
-        """Append one event to a call's timeline."""
-        event = CallEvent(
-            id=uuid.uuid4(), call_id=call_id, at=utcnow(), kind=kind, detail=dict(detail or {})
-        )
-        await repo.add_event(session, event)
+        """Append one event to a call's timeline (``at``: when it happened, if earlier). Without
+        ``flush`` it is written with the transaction's next flush (a batch in one INSERT)."""
+        at, detail = at or utcnow(), dict(detail or {})
+        event = CallEvent(id=uuid.uuid4(), call_id=call_id, at=at, kind=kind, detail=detail)
+        await repo.add_event(session, event, flush=flush)
         return event
 
     async def keep_plan(self, call: Call, plan: OutboundPlan) -> None:

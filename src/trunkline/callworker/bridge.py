@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,15 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trunkline.call.rules import CallStatus, EndReason, EventKind
 from trunkline.call.service import call_service
 from trunkline.db import session_scope
+from trunkline.kit.clock import utcnow
 from trunkline.media.agent_stream import AgentStream
 from trunkline.media.dtmf import parse_dtmf_relay
 from trunkline.media.session import RtpSession
 from trunkline.media.twilio import StreamWriter
 
+# How long the agent stream's events may wait to be written together (a call's timeline is
+# complete once the call has ended: its end writes whatever still waits, in its transaction).
+EVENT_BATCH_S = 1.0
+
 
 class CallRecord:
-    """What the worker writes of one call it carries: timeline events (the stream's in the
-    background, so the media never waits on the database) and the call's end."""
+    """What the worker writes of one call it carries: timeline events and the call's end.
+
+    The agent stream's events are kept and written in batches (at most ``EVENT_BATCH_S`` late,
+    in the background, so the media never waits on the database), the last batch with the
+    call's end: a call of a few seconds costs one transaction for its end and its events."""
 
     def __init__(
         self,
@@ -32,6 +41,8 @@ class CallRecord:
         self._sessionmaker = sessionmaker
         self._spawn = spawn
         self.call_id = call_id
+        self._waiting: list[tuple[EventKind, dict[str, object], datetime]] = []
+        self._ended = False
 
     async def event(self, kind: EventKind, detail: Mapping[str, object]) -> None:
         async with session_scope(self._sessionmaker) as session:
@@ -43,7 +54,23 @@ class CallRecord:
             event = EventKind(kind)
         except ValueError:
             return
-        self._spawn(self.event(event, detail))
+        if self._ended:  # after the end (a late mark): on its own
+            self._spawn(self.event(event, detail))
+            return
+        self._waiting.append((event, detail, utcnow()))
+        if len(self._waiting) == 1:
+            self._spawn(self._write_batch_soon())
+
+    async def _write_batch_soon(self) -> None:
+        await asyncio.sleep(EVENT_BATCH_S)
+        if self._waiting:
+            async with session_scope(self._sessionmaker) as session:
+                await self._take_waiting(session)
+
+    async def _take_waiting(self, session: AsyncSession) -> None:
+        batch, self._waiting = self._waiting, []
+        for kind, detail, at in batch:
+            await call_service.record_event(session, self.call_id, kind, detail, at=at, flush=False)
 
     async def end(
         self,
@@ -54,7 +81,9 @@ class CallRecord:
         sip_reason: str | None = None,
         media: RtpSession | None = None,
     ) -> None:
+        self._ended = True
         async with session_scope(self._sessionmaker) as session:
+            await self._take_waiting(session)
             await call_service.mark_ended(
                 session,
                 self.call_id,

@@ -59,6 +59,7 @@ class InboundCall:
         self.worker = worker
         self.sip = sip
         self.call_id: uuid.UUID | None = None
+        self._record: CallRecord | None = None
         self.hangup_requested = asyncio.Event()
 
     @property
@@ -67,45 +68,51 @@ class InboundCall:
 
     @property
     def record(self) -> CallRecord:
-        assert self.call_id is not None, "the call has no record yet"
-        return CallRecord(self._sessions, self.worker.spawn, self.call_id)
+        assert self._record is not None, "the call has no record yet"
+        return self._record
 
     async def _reject(self, decision: Decision, route: Route | None) -> None:
         """Answer the INVITE with the decision's code and Reason; keep a ``rejected`` call."""
+        async with session_scope(self._sessions) as session:
+            await self._reject_in(session, decision, route)
+
+    async def _reject_in(
+        self, session: AsyncSession, decision: Decision, route: Route | None
+    ) -> None:
+        """``_reject`` in the caller's transaction (the routing read's, for a refused INVITE)."""
         why = decision.rejected_by
         assert why is not None
         code, text = SIP_ANSWER[why]
         self.sip.reject(code, text, reason_header=reason_header(code, why))
-        async with session_scope(self._sessions) as session:
-            if self.call_id is not None:
-                await call_service.mark_ended(
-                    session,
-                    self.call_id,
-                    status=CallStatus.rejected,
-                    rejected_by=why,
-                    sip_code=code,
-                    sip_reason=text,
-                    end_reason=EndReason.agent_unreachable
-                    if why is RejectedBy.agent_unreachable
-                    else None,
-                )
-                return
-            await call_service.reject(
+        if self.call_id is not None:
+            await call_service.mark_ended(
                 session,
-                direction=CallDirection.inbound,
-                workspace_id=route.workspace_id if route else None,
-                from_number=self.sip.from_user or "",
-                to_number=decision.dialled or self.sip.request_uri_user or "",
+                self.call_id,
+                status=CallStatus.rejected,
                 rejected_by=why,
                 sip_code=code,
-                reason=text,
-                phone_number_id=route.phone_number_id if route else None,
-                agent_id=route.agent_id if route else None,
-                via=(route.via, route.via_id) if route else None,
-                sip_call_id=self.sip.call_id,
-                worker_id=self.worker.worker_id,
-                checks=decision.check_records(),
+                sip_reason=text,
+                end_reason=EndReason.agent_unreachable
+                if why is RejectedBy.agent_unreachable
+                else None,
             )
+            return
+        await call_service.reject(
+            session,
+            direction=CallDirection.inbound,
+            workspace_id=route.workspace_id if route else None,
+            from_number=self.sip.from_user or "",
+            to_number=decision.dialled or self.sip.request_uri_user or "",
+            rejected_by=why,
+            sip_code=code,
+            reason=text,
+            phone_number_id=route.phone_number_id if route else None,
+            agent_id=route.agent_id if route else None,
+            via=(route.via, route.via_id) if route else None,
+            sip_call_id=self.sip.call_id,
+            worker_id=self.worker.worker_id,
+            checks=decision.check_records(),
+        )
 
     async def run(self) -> None:
         try:
@@ -130,21 +137,21 @@ class InboundCall:
             offered_codecs=offered_codecs(sip),
             registration_source_id=worker.registration_source(sip.request_uri_user),
         )
+        # One transaction per INVITE: the facts read, the decision with the line's live calls
+        # counted under its lock (check 5, authoritative), then the call record and its lease
+        # — or the rejected call. (The lock is held from the count to the commit.)
         async with session_scope(self._sessions) as session:
             decision = await routing_service.inbound(
                 session,
                 request,
                 resolver=worker.resolver,
-                lease_counts=lease_service.lease_counts,
+                lease_counts=lease_service.locked_lease_counts,
             )
-        route = decision.route
-        if not decision.accepted or route is None:
-            await self._reject(decision, route)
-            return
-        assert route.agent_id is not None
-
-        # Check 5 again, authoritatively: the lease is taken under the number's lock.
-        async with session_scope(self._sessions) as session:
+            route = decision.route
+            if not decision.accepted or route is None:
+                await self._reject_in(session, decision, route)
+                return
+            assert route.agent_id is not None
             call = await call_service.open_inbound(
                 session,
                 workspace_id=route.workspace_id,
@@ -167,11 +174,13 @@ class InboundCall:
                 ttl_s=worker.settings.calls.lease_ttl_s,
                 inbound_limit=route.inbound_limit,
                 total_limit=route.total_limit,
+                counted=(route.active_inbound, route.active_total),
             )
+            if not leased:  # the decision saw the same count: only if the two rules disagree
+                await self._reject_in(session, _limit_decision(), route)
+                return
+        self._record = CallRecord(self._sessions, worker.spawn, call.id)
         worker.track(call.id, self)
-        if not leased:
-            await self._reject(_limit_decision(), route)
-            return
 
         sip.ringing()
         connected = await self._connect_agent(route)
@@ -185,9 +194,8 @@ class InboundCall:
         CANCEL meanwhile ends the call as ``canceled``."""
         worker, sip = self.worker, self.sip
         assert route.agent_id is not None
-        async with session_scope(self._sessions) as session:
-            target = await worker.stream_target(session, route.agent_id)
-        if target is None:  # the agent lost its stream_url since routing read it
+        target = worker.route_stream_target(route)
+        if target is None:  # routing checked it: only a route without its agent's URL
             await self._reject(_unreachable_decision("the agent has no stream_url"), route)
             return None
         refused = await worker.refused_stream(target.url)

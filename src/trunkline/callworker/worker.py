@@ -35,6 +35,7 @@ from trunkline.kit.egress import EgressPolicy, EgressRefused, resolve_allowed
 from trunkline.kit.registration_contact import parse_contact_user
 from trunkline.media.ports import PortPool
 from trunkline.routing.proxy import SOURCE_HEADER, CallerSource, caller_source, trusted_networks
+from trunkline.routing.rules import Route
 from trunkline.routing.trust import GatewayResolver
 from trunkline.sip.edge import SipEdge
 from trunkline.sip.incoming import IncomingCall
@@ -138,6 +139,13 @@ class CallWorker:
         self, session: AsyncSession, agent_id: uuid.UUID
     ) -> StreamTarget | None:
         return await agent_service.stream_target(session, self.secret_box, agent_id)
+
+    def route_stream_target(self, route: Route) -> StreamTarget | None:
+        """The agent's stream, as the routing read found it (its token opened in memory)."""
+        assert route.agent_id is not None
+        return agent_service.open_stream_target(
+            self.secret_box, route.agent_id, route.agent_stream_url, route.agent_stream_token_sealed
+        )
 
     async def refused_stream(self, url: str) -> str | None:
         """Why the egress policy refuses the agent's WebSocket after DNS, or None."""

@@ -33,7 +33,7 @@ class PhoneNumber(IdMixin, TimestampMixin, Base):
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    number: Mapped[str] = mapped_column(String(16))  # E.164
+    number: Mapped[str] = mapped_column(String(16), index=True)  # E.164
     country_code: Mapped[str] = mapped_column(String(2))
     location: Mapped[str | None] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16), default="unknown")

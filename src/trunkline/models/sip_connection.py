@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trunkline.kit.clock import utcnow
-from trunkline.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
+from trunkline.models.base import Base, IdMixin, TimestampMixin, UTCDateTime, not_null_index
 from trunkline.models.sip_status import SipStatusMixin
 
 
@@ -27,13 +27,14 @@ class SipConnection(IdMixin, TimestampMixin, SipStatusMixin, Base):
     __table_args__ = (
         Index("ix_sip_connection_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_sip_connection_workspace_e164", "workspace_id", "phone_number_e164"),
+        not_null_index("sip_connection", "secondary_gateway"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     phone_number: Mapped[str] = mapped_column(String(32))  # verbatim
     phone_number_e164: Mapped[str | None] = mapped_column(String(16))  # for comparisons
-    gateway: Mapped[str] = mapped_column(String(255))
+    gateway: Mapped[str] = mapped_column(String(255), index=True)
     secondary_gateway: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer, default=5060)
     transport: Mapped[str] = mapped_column(String(8), default="udp")

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trunkline.models.base import Base, IdMixin, TimestampMixin
+from trunkline.models.base import Base, IdMixin, TimestampMixin, not_null_index
 from trunkline.models.sip_status import SipStatusMixin
 
 
@@ -14,7 +14,11 @@ class Trunk(IdMixin, TimestampMixin, SipStatusMixin, Base):
     """An external trunk row: one per (number, channel), channel ∈ {call, whatsapp}."""
 
     __tablename__ = "trunk"
-    __table_args__ = (UniqueConstraint("phone_number_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("phone_number_id", "channel"),
+        not_null_index("trunk", "sip_gateway"),
+        not_null_index("trunk", "sip_secondary_gateway"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True

@@ -122,6 +122,10 @@ class Route:
     agent_has_stream: bool
     assigned_at: datetime
     normalizer: dict[str, str | None] | None = None
+    # Where the call worker connects (read with the route, so no second read per call); the
+    # token as stored, sealed: only the agent service opens it.
+    agent_stream_url: str | None = None
+    agent_stream_token_sealed: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

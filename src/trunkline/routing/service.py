@@ -131,6 +131,8 @@ class RoutingService:
                     agent_has_stream=bool(row.agent_stream_url),
                     assigned_at=row.assigned_at or _EPOCH,
                     normalizer=row.normalizer,
+                    agent_stream_url=row.agent_stream_url,
+                    agent_stream_token_sealed=row.agent_stream_token_sealed,
                 )
             )
         trusted_anywhere = (
