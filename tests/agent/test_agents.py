@@ -35,9 +35,14 @@ class TestCreateAgent:
             "data": {
                 "agent_uuid": ANY,
                 "name": "Front desk",
+                "description": "",
+                "language": "en",
+                "timezone": "UTC",
                 "status": "active",
+                "settings": {"voice": {}, "text": {}, "memorize": {}, "evaluation": {}},
                 "stream_url": None,
                 "has_stream_auth_token": False,
+                "channels": {"call": [], "sms": [], "whatsapp": []},
                 "created_at": ANY,
                 "updated_at": ANY,
             },
@@ -74,7 +79,7 @@ class TestCreateAgent:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
     async def test_name_of_255_is_accepted(self, api: Api) -> None:
@@ -169,7 +174,7 @@ class TestListAgents:
             "validation_failed",
             f"Validation failed: per_page: {message}.",
             field="per_page",
-            details=[{"field": "per_page", "message": message}],
+            fields=[{"field": "per_page", "message": message}],
         )
 
     @pytest.mark.parametrize(
@@ -195,7 +200,7 @@ class TestListAgents:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
 
@@ -241,7 +246,7 @@ class TestUpdateAgent:
             "validation_failed",
             f"Validation failed: status: {message}.",
             field="status",
-            details=[{"field": "status", "message": message}],
+            fields=[{"field": "status", "message": message}],
         )
 
     async def test_missing(self, api: Api) -> None:
@@ -303,7 +308,7 @@ class TestDeleteAgent:
             )
         assert left == 0
         after = (await api.get(f"/phone-numbers/{snap['phone_number_uuid']}/channels")).json()
-        unbound = {"bound": False, "agent_uuid": None, "agent_name": None}
+        unbound = {"bound": False, "agent_uuid": "", "agent_name": ""}
         assert after["data"]["channels"]["whatsapp"] == unbound
         assert {k: after["data"]["channels"]["call"][k] for k in unbound} == unbound
 

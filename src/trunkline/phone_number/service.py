@@ -25,6 +25,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberUpdate,
 )
 from trunkline.phone_number.views import build_item, build_snapshot
+from trunkline.workspace.service import workspace_service
 
 
 class PhoneNumberService:
@@ -95,7 +96,8 @@ class PhoneNumberService:
         )
         external = [n.id for n in numbers if n.is_external]
         trunks = await binding_service.trunks_for_numbers(session, external)
-        return [build_item(n, holdings[n.number], trunks.get(n.id, [])) for n in numbers]
+        currency = await workspace_service.currency(session, workspace_id)
+        return [build_item(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
         """The PhoneNumber item of one row."""

@@ -17,6 +17,8 @@ from trunkline.errors import InvalidAuthToken, NotFound, Unprocessable
 from trunkline.models import ApiToken
 from trunkline.workspace import repository as repo
 
+# The upstream API's examples bill in EUR (docs/api-decisions.md §6.2).
+DEFAULT_CURRENCY = "EUR"
 TOKEN_PREFIX = "tl_"  # noqa: S105 - a display prefix, not a secret
 SCOPES = frozenset({"admin", "media"})
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -89,6 +91,11 @@ class IssuedToken:
 class WorkspaceService:
     def __init__(self) -> None:
         self.auth_cache = AuthCache(AUTH_CACHE_TTL_S, AUTH_CACHE_MAX_ENTRIES)
+
+    async def currency(self, session: AsyncSession, workspace_id: uuid.UUID) -> str:
+        """The currency the workspace is billed in (an external number's ``billing.currency``):
+        the one place that answers it. Every workspace uses ``DEFAULT_CURRENCY`` for now."""
+        return DEFAULT_CURRENCY
 
     async def create_token(
         self,
