@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support.api import Api, error_body, unique_us_number
+from tests.support.api import Api, agent_object, error_body, unique_us_number
 from trunkline.models import Binding
 
 AGENT_NOT_FOUND = error_body("agent_not_found", "Agent not found.", field="agent_uuid")
@@ -318,3 +318,90 @@ class TestDeleteAgent:
         r = await api.delete(f"/agents/{agent['agent_uuid']}", params={"force": "true"})
 
         assert r.status_code == 200
+
+
+class TestWholeAgent:
+    """Every endpoint returns the whole agent (docs/api-decisions.md §6.3)."""
+
+    async def test_profile_fields_are_kept_and_shown(self, api: Api) -> None:
+        body = {
+            "name": "Sales",
+            "description": "Answers the sales line",
+            "language": "it-IT",
+            "timezone": "Europe/Rome",
+            "settings": {"voice": {"speed": 1.1}, "crm": "acme"},
+        }
+
+        r = await api.post("/agents", body)
+
+        assert r.status_code == 201, r.text
+        assert r.json()["data"] == agent_object(
+            "Sales",
+            description="Answers the sales line",
+            language="it-IT",
+            timezone="Europe/Rome",
+            settings={"voice": {"speed": 1.1}, "crm": "acme"},
+        )
+
+    async def test_patch_changes_only_what_is_sent_and_replaces_settings(self, api: Api) -> None:
+        agent = await api.agent("Sales", description="Old", settings={"text": {"tone": "dry"}})
+
+        r = await api.patch(
+            f"/agents/{agent['agent_uuid']}",
+            {"description": "New", "language": None, "settings": {"memorize": {"days": 3}}},
+        )
+
+        assert r.status_code == 200, r.text
+        assert r.json()["data"] == agent_object(
+            "Sales",
+            agent_uuid=agent["agent_uuid"],
+            description="New",
+            settings={"memorize": {"days": 3}},
+        )
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"timezone": "Mars/Olympus"}, "timezone"),
+            ({"timezone": "../etc/passwd"}, "timezone"),
+            ({"language": "english please"}, "language"),
+            ({"settings": {"voice": "alloy"}}, "settings"),
+            ({"settings": {"blob": "x" * 17_000}}, "settings"),
+            ({"description": "x" * 2001}, "description"),
+        ],
+    )
+    async def test_bad_profile_fields_are_422(
+        self, api: Api, body: dict[str, Any], field: str
+    ) -> None:
+        r = await api.post("/agents", {"name": "Bot", **body})
+
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
+        assert r.json()["error"]["field"] == field
+
+    async def test_get_and_list_carry_the_channels(self, api: Api) -> None:
+        agent = await api.agent("Desk")
+        idle = await api.agent("Idle")
+        snap = await api.trunk(agent["agent_uuid"])
+
+        one = (await api.get(f"/agents/{agent['agent_uuid']}")).json()["data"]
+        listed = (await api.get("/agents")).json()["data"]["items"]
+
+        call = [
+            {
+                "number": snap["number"],
+                "phone_number_uuid": snap["phone_number_uuid"],
+                "bound_via": "trunk",
+                "connection_uuid": None,
+                "pbx_extension_connector_uuid": None,
+                "receives_inbound": True,
+                "bound_at": ANY,
+            }
+        ]
+        assert one == agent_object("Desk", agent_uuid=agent["agent_uuid"], channels={"call": call})
+        by_uuid = {a["agent_uuid"]: a for a in listed}
+        assert len(listed) == 2
+        assert by_uuid == {
+            agent["agent_uuid"]: one,
+            idle["agent_uuid"]: agent_object("Idle", agent_uuid=idle["agent_uuid"]),
+        }
