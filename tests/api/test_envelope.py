@@ -199,6 +199,9 @@ async def broken_app(tmp_path: Path, settings: Settings) -> AsyncIterator[FastAP
             data_dir=tmp_path,
             database_url=settings.database_url_resolved,
             encryption_keys=settings.security.encryption_keys,
+            # No call worker or monitor: the SIP edge would bind the default 5060 (another run's).
+            calls={"enabled": False},
+            monitor={"enabled": False},
             _env_file=None,
         )
     )

@@ -108,6 +108,10 @@ class AgentChannelsService:
         agent = await agent_service.get(session, workspace_id, agent_id)
         return await self.view(session, workspace_id, agent)
 
+    def new(self, agent: Agent) -> AgentRead:
+        """A just-created agent: it answers nothing yet, so there is nothing to read."""
+        return AgentRead.of(agent, AgentChannelMap(call=[], sms=[], whatsapp=[]))
+
     async def view(self, session: AsyncSession, workspace_id: uuid.UUID, agent: Agent) -> AgentRead:
         """The whole agent with every way it answers traffic, per channel, oldest first."""
         return (await self.views(session, workspace_id, [agent]))[0]

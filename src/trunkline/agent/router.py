@@ -22,7 +22,7 @@ async def create_agent(
 ) -> Envelope[AgentRead]:
     """Create an agent."""
     agent = await agent_service.create(session, auth.workspace_id, body, box)
-    return ok(await views.view(session, auth.workspace_id, agent), "Agent created.")
+    return ok(views.new(agent), "Agent created.")
 
 
 @router.get("", response_model=Envelope[Page[AgentRead]], responses=error_responses())
