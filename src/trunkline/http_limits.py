@@ -1,4 +1,4 @@
-"""Request limits every request meets before any work (docs/api-decisions.md §6.5).
+"""Request limits every request meets before any work (docs/api-decisions.md §6.9).
 
 A pure-ASGI middleware (not ``BaseHTTPMiddleware``, which would buffer and spawn a task per
 request): it refuses a URL (path + query) over 8 KiB with 414 and a body over 1 MiB with 413,
