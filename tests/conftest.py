@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support.api import Api
 from tests.support.server import serving
+from tests.support.upstream import check_response
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.crypto import generate_key
@@ -102,10 +103,29 @@ async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
         yield url
 
 
+async def conforms_upstream(response: httpx.Response) -> None:
+    """Every response the suite's API flows get is checked against the upstream operation it
+    answers (tests/support/upstream.py, docs/api-decisions.md §6): a difference fails the test
+    that made the request, naming the field."""
+    await response.aread()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    request = response.request
+    problems = check_response(request.method, request.url.path, response.status_code, body)
+    assert not problems, problems
+
+
 @pytest.fixture(scope="session")
 async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=server, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=server,
+        timeout=30,
+        limits=limits,
+        event_hooks={"response": [conforms_upstream]},
+    ) as client:
         yield client
 
 

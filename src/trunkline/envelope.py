@@ -1,6 +1,11 @@
-"""The response envelope (docs/api-decisions.md §2.1) and the exception handlers that produce it.
+"""The response envelope (docs/api-decisions.md §2.1, §6.1) and the exception handlers that
+produce it.
 
-This is the only module that knows how domain errors become HTTP responses.
+This is the only module that knows how domain errors become HTTP responses. An error carries its
+code in both styles the upstream API documents: ``error.code`` in UPPER_SNAKE (its errors
+guide) and ``data.error`` in lower snake_case (its endpoint pages); ``error.details`` is always a
+human string and ``error.fields`` lists every ``{field, message}`` problem (``error.field`` is the
+first one, ``""`` when the error is not about a field).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -40,21 +45,71 @@ class Envelope(BaseModel, Generic[T]):
     data: T
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(examples=["phone_number"])
+    message: str = Field(examples=["Field required"])
+
+
 class ErrorBody(BaseModel):
-    code: str
-    details: Any = None
-    field: str | None = None
+    code: str = Field(
+        description="UPPER_SNAKE error code (the upstream errors guide's style); `data.error` "
+        "carries the same code in lower snake_case",
+        examples=["VALIDATION_FAILED"],
+    )
+    details: str = Field(description="What went wrong, for people (never null)")
+    field: str = Field(
+        description='The first request field at fault; "" when the error is not about a field'
+    )
+    fields: list[FieldProblem] = Field(
+        description="Every field at fault with its problem (empty when none)"
+    )
+
+
+class ErrorData(BaseModel):
+    """``error`` (the code in lower snake_case) plus the error's machine fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(examples=["validation_failed"])
 
 
 class ErrorEnvelope(BaseModel):
     success: bool = False
     message: str
     error: ErrorBody
-    data: dict[str, Any]
+    data: ErrorData
 
 
 def ok(data: T, message: str) -> Envelope[T]:
     return Envelope[T](message=message, data=data)
+
+
+def error_payload(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: str | None = None,
+    fields: Sequence[dict[str, str]] = (),
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The error envelope's body for the snake_case ``code`` (docs/api-decisions.md §6.1).
+
+    ``details`` defaults to the field problems as one line (``field: message; …``), else to the
+    message."""
+    problems = [{"field": p["field"], "message": p["message"]} for p in fields]
+    summary = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
+    return {
+        "success": False,
+        "message": message,
+        "error": {
+            "code": code.upper(),
+            "details": details or summary or message,
+            "field": field or (problems[0]["field"] if problems else ""),
+            "fields": problems,
+        },
+        "data": {**(data or {}), "error": code},
+    }
 
 
 def error_response(
@@ -63,16 +118,12 @@ def error_response(
     message: str,
     *,
     field: str | None = None,
-    details: Any = None,
+    details: str | None = None,
+    fields: Sequence[dict[str, str]] = (),
     data: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "success": False,
-        "message": message,
-        "error": {"code": code, "details": details, "field": field},
-        "data": {"error": code, **(data or {})},
-    }
+    body = error_payload(code, message, field=field, details=details, fields=fields, data=data)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -106,8 +157,8 @@ def _validation_response(errors: Sequence[Any]) -> JSONResponse:
             exc = MalformedRequest()
             return error_response(exc.status, exc.code, exc.message)
 
-    details = [
-        {"field": _field_of(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+    problems = [
+        {"field": _field_of(err.get("loc", ())) or "", "message": str(err.get("msg", "invalid"))}
         for err in errors
     ]
     chosen = next(
@@ -123,7 +174,13 @@ def _validation_response(errors: Sequence[Any]) -> JSONResponse:
         # Our own validators' messages already end with a period; don't print two.
         reason = str(chosen.get("msg", "invalid")).rstrip(".")
         message = f"Validation failed: {field or 'request'}: {reason}."
-    return error_response(422, code, message, field=field, details=details)
+    return error_response(422, code, message, field=field, fields=_chosen_first(problems, field))
+
+
+def _chosen_first(problems: list[dict[str, str]], field: str | None) -> list[dict[str, str]]:
+    """The problems with the reported one first, so ``fields[0]`` is ``field``."""
+    first = [p for p in problems if p["field"] == (field or "")][:1]
+    return first + [p for p in problems if p not in first]
 
 
 def docstring_summaries(router: Any) -> None:
@@ -155,6 +212,7 @@ def install_exception_handlers(app: FastAPI) -> None:
             exc.message,
             field=exc.field,
             details=exc.details,
+            fields=exc.fields,
             data=exc.data,
             headers=headers,
         )
@@ -212,6 +270,10 @@ def error_responses(*errors: type[TrunklineError]) -> dict[int | str, dict[str, 
         if err.code not in codes:
             codes.append(err.code)
     return {
-        status: {"model": ErrorEnvelope, "description": "Error codes: " + ", ".join(codes)}
+        status: {
+            "model": ErrorEnvelope,
+            # error.code; data.error carries each in lower case (ErrorEnvelope says so).
+            "description": "Error codes: " + ", ".join(code.upper() for code in codes),
+        }
         for status, codes in sorted(by_status.items())
     }

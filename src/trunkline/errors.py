@@ -32,8 +32,10 @@
         ├── DestinationBlocked (403) · AgentUnavailable · NoNumber · NoTrunk
         └── ChannelLimitReached (409)
 
-Each class carries its HTTP ``status`` and stable snake_case ``code``. An instance may carry a
-``field`` (the request field at fault), ``details`` and extra machine-readable ``data`` that the
+Each class carries its HTTP ``status`` and stable snake_case ``code`` (the envelope shows it
+UPPER_SNAKE in ``error.code`` and as is in ``data.error``: docs/api-decisions.md §6.1). An
+instance may carry a ``field`` (the request field at fault), ``fields`` (every ``{field,
+message}`` at fault), a human ``details`` string and extra machine-readable ``data`` that the
 envelope copies into ``data`` beside ``error``.
 """
 
@@ -52,12 +54,14 @@ class TrunklineError(Exception):
         message: str | None = None,
         *,
         field: str | None = None,
-        details: Any = None,
+        details: str | None = None,
+        fields: list[dict[str, str]] | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.field = field
         self.details = details
+        self.fields = fields or []
         self.data = data or {}
         super().__init__(self.message)
 

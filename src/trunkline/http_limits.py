@@ -1,4 +1,4 @@
-"""Request limits every request meets before any work (docs/api-decisions.md §6).
+"""Request limits every request meets before any work (docs/api-decisions.md §6.9).
 
 A pure-ASGI middleware (not ``BaseHTTPMiddleware``, which would buffer and spawn a task per
 request): it refuses a URL (path + query) over 8 KiB with 414 and a body over 1 MiB with 413,
@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from trunkline.envelope import error_payload
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,13 +53,8 @@ def uvicorn_limits(loop: str = "asyncio") -> dict[str, Any]:
 
 
 def _envelope(code: str, message: str, extra: dict[str, Any]) -> bytes:
-    # Same shape as envelope.error_response; built here because this layer runs outside FastAPI.
-    body = {
-        "success": False,
-        "message": message,
-        "error": {"code": code, "details": None, "field": None},
-        "data": {"error": code, **extra},
-    }
+    # The envelope's own body builder; serialized here because this layer runs outside FastAPI.
+    body = error_payload(code, message, data=extra)
     return json.dumps(body, separators=(",", ":")).encode()
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support.api import Api, unique_us_number
+from tests.support.api import Api, agent_object, unique_us_number
 from tests.support.rows import purchased_number, workspace_id
 from tests.support.sql import statements
 from trunkline.binding import repository as binding_repository
@@ -20,13 +20,16 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 def agent_view(agent: dict[str, Any], **channels: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{agent: …}``: the whole agent (docs/api-decisions.md §6.3) with these channels."""
     return {
-        "agent": {
-            "agent_uuid": agent["agent_uuid"],
-            "name": agent["name"],
-            "status": agent["status"],
-            "channels": {"call": [], "sms": [], "whatsapp": [], **channels},
-        }
+        "agent": agent_object(
+            agent["name"],
+            status=agent["status"],
+            agent_uuid=agent["agent_uuid"],
+            channels=channels,
+            stream_url=agent["stream_url"],
+            has_stream_auth_token=agent["has_stream_auth_token"],
+        )
     }
 
 
@@ -55,7 +58,7 @@ def error(code: str, message: Any, field: str | None, **data: Any) -> dict[str, 
     return {
         "success": False,
         "message": message,
-        "error": {"code": code, "details": None, "field": field},
+        "error": {"code": code.upper(), "details": message, "field": field or "", "fields": []},
         "data": {"error": code, **data},
     }
 
@@ -284,7 +287,7 @@ class TestBindSms:
         r = await bind(api, a, "sms", pn)
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "channel_not_capable"
+        assert r.json()["error"]["code"] == "CHANNEL_NOT_CAPABLE"
 
     async def test_the_same_number_on_call_and_sms_for_one_agent(
         self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
@@ -394,8 +397,8 @@ class TestUnbindChannel:
         assert after["data"]["channels"]["call"] == {
             **snap["channels"]["call"],
             "bound": False,
-            "agent_uuid": None,
-            "agent_name": None,
+            "agent_uuid": "",
+            "agent_name": "",
         }
 
     async def test_nothing_bound_is_200(self, api: Api) -> None:
@@ -416,9 +419,10 @@ class TestUnbindChannel:
             "success": False,
             "message": ANY,
             "error": {
-                "code": "validation_failed",
-                "details": [{"field": "channel", "message": ANY}],
+                "code": "VALIDATION_FAILED",
+                "details": ANY,
                 "field": "channel",
+                "fields": [{"field": "channel", "message": ANY}],
             },
             "data": {"error": "validation_failed"},
         }

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support.api import Api, error_body, unique_us_number
+from tests.support.api import Api, agent_object, error_body, unique_us_number
 from trunkline.models import Binding
 
 AGENT_NOT_FOUND = error_body("agent_not_found", "Agent not found.", field="agent_uuid")
@@ -35,9 +35,14 @@ class TestCreateAgent:
             "data": {
                 "agent_uuid": ANY,
                 "name": "Front desk",
+                "description": "",
+                "language": "en",
+                "timezone": "UTC",
                 "status": "active",
+                "settings": {"voice": {}, "text": {}, "memorize": {}, "evaluation": {}},
                 "stream_url": None,
                 "has_stream_auth_token": False,
+                "channels": {"call": [], "sms": [], "whatsapp": []},
                 "created_at": ANY,
                 "updated_at": ANY,
             },
@@ -74,7 +79,7 @@ class TestCreateAgent:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
     async def test_name_of_255_is_accepted(self, api: Api) -> None:
@@ -169,7 +174,7 @@ class TestListAgents:
             "validation_failed",
             f"Validation failed: per_page: {message}.",
             field="per_page",
-            details=[{"field": "per_page", "message": message}],
+            fields=[{"field": "per_page", "message": message}],
         )
 
     @pytest.mark.parametrize(
@@ -195,7 +200,7 @@ class TestListAgents:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
 
@@ -241,7 +246,7 @@ class TestUpdateAgent:
             "validation_failed",
             f"Validation failed: status: {message}.",
             field="status",
-            details=[{"field": "status", "message": message}],
+            fields=[{"field": "status", "message": message}],
         )
 
     async def test_missing(self, api: Api) -> None:
@@ -303,7 +308,7 @@ class TestDeleteAgent:
             )
         assert left == 0
         after = (await api.get(f"/phone-numbers/{snap['phone_number_uuid']}/channels")).json()
-        unbound = {"bound": False, "agent_uuid": None, "agent_name": None}
+        unbound = {"bound": False, "agent_uuid": "", "agent_name": ""}
         assert after["data"]["channels"]["whatsapp"] == unbound
         assert {k: after["data"]["channels"]["call"][k] for k in unbound} == unbound
 
@@ -313,3 +318,90 @@ class TestDeleteAgent:
         r = await api.delete(f"/agents/{agent['agent_uuid']}", params={"force": "true"})
 
         assert r.status_code == 200
+
+
+class TestWholeAgent:
+    """Every endpoint returns the whole agent (docs/api-decisions.md §6.3)."""
+
+    async def test_profile_fields_are_kept_and_shown(self, api: Api) -> None:
+        body = {
+            "name": "Sales",
+            "description": "Answers the sales line",
+            "language": "it-IT",
+            "timezone": "Europe/Rome",
+            "settings": {"voice": {"speed": 1.1}, "crm": "acme"},
+        }
+
+        r = await api.post("/agents", body)
+
+        assert r.status_code == 201, r.text
+        assert r.json()["data"] == agent_object(
+            "Sales",
+            description="Answers the sales line",
+            language="it-IT",
+            timezone="Europe/Rome",
+            settings={"voice": {"speed": 1.1}, "crm": "acme"},
+        )
+
+    async def test_patch_changes_only_what_is_sent_and_replaces_settings(self, api: Api) -> None:
+        agent = await api.agent("Sales", description="Old", settings={"text": {"tone": "dry"}})
+
+        r = await api.patch(
+            f"/agents/{agent['agent_uuid']}",
+            {"description": "New", "language": None, "settings": {"memorize": {"days": 3}}},
+        )
+
+        assert r.status_code == 200, r.text
+        assert r.json()["data"] == agent_object(
+            "Sales",
+            agent_uuid=agent["agent_uuid"],
+            description="New",
+            settings={"memorize": {"days": 3}},
+        )
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"timezone": "Mars/Olympus"}, "timezone"),
+            ({"timezone": "../etc/passwd"}, "timezone"),
+            ({"language": "english please"}, "language"),
+            ({"settings": {"voice": "alloy"}}, "settings"),
+            ({"settings": {"blob": "x" * 17_000}}, "settings"),
+            ({"description": "x" * 2001}, "description"),
+        ],
+    )
+    async def test_bad_profile_fields_are_422(
+        self, api: Api, body: dict[str, Any], field: str
+    ) -> None:
+        r = await api.post("/agents", {"name": "Bot", **body})
+
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
+        assert r.json()["error"]["field"] == field
+
+    async def test_get_and_list_carry_the_channels(self, api: Api) -> None:
+        agent = await api.agent("Desk")
+        idle = await api.agent("Idle")
+        snap = await api.trunk(agent["agent_uuid"])
+
+        one = (await api.get(f"/agents/{agent['agent_uuid']}")).json()["data"]
+        listed = (await api.get("/agents")).json()["data"]["items"]
+
+        call = [
+            {
+                "number": snap["number"],
+                "phone_number_uuid": snap["phone_number_uuid"],
+                "bound_via": "trunk",
+                "connection_uuid": None,
+                "pbx_extension_connector_uuid": None,
+                "receives_inbound": True,
+                "bound_at": ANY,
+            }
+        ]
+        assert one == agent_object("Desk", agent_uuid=agent["agent_uuid"], channels={"call": call})
+        by_uuid = {a["agent_uuid"]: a for a in listed}
+        assert len(listed) == 2
+        assert by_uuid == {
+            agent["agent_uuid"]: one,
+            idle["agent_uuid"]: agent_object("Idle", agent_uuid=idle["agent_uuid"]),
+        }

@@ -79,7 +79,12 @@ class TestForceDeleteAgentIsAtomic:
         assert r.json() == {
             "success": False,
             "message": "Internal server error.",
-            "error": {"code": "internal_error", "details": None, "field": None},
+            "error": {
+                "code": "INTERNAL_ERROR",
+                "details": "Internal server error.",
+                "field": "",
+                "fields": [],
+            },
             "data": {"error": "internal_error"},
         }
         assert await holdings(sessionmaker, agent["agent_uuid"]) == before
@@ -114,6 +119,11 @@ class TestForceDeleteAgentIsAtomic:
         assert r.json() == {
             "success": False,
             "message": "The agent still has channel bindings; unbind them or pass force=true.",
-            "error": {"code": "agent_in_use", "details": None, "field": None},
+            "error": {
+                "code": "AGENT_IN_USE",
+                "details": "The agent still has channel bindings; unbind them or pass force=true.",
+                "field": "",
+                "fields": [],
+            },
             "data": {"error": "agent_in_use", "bindings": 2},
         }

@@ -45,7 +45,7 @@ class TestConcurrentRegistration:
         statuses = Counter(r.status_code for r in responses)
         assert statuses == {201: 1, 409: N - 1}, [r.text for r in responses]
         codes = {r.json()["error"]["code"] for r in responses if r.status_code == 409}
-        assert codes == {"number_already_bound"}
+        assert codes == {"NUMBER_ALREADY_BOUND"}
         assert await _count(sessionmaker, PhoneNumber, number=number) == 1
         async with sessionmaker() as session:
             pn = await session.scalar(select(PhoneNumber).where(PhoneNumber.number == number))
@@ -72,7 +72,7 @@ class TestConcurrentRegistration:
         statuses = Counter(r.status_code for r in responses)
         assert statuses == {201: 1, 409: N - 1}, [r.text for r in responses]
         codes = {r.json()["error"]["code"] for r in responses if r.status_code == 409}
-        assert codes == {"agent_channel_busy"}
+        assert codes == {"AGENT_CHANNEL_BUSY"}
         import uuid
 
         agent_id = uuid.UUID(agent["agent_uuid"])
@@ -135,7 +135,7 @@ class TestCrossTableRaces:
             statuses = sorted([trunk.status_code, assign.status_code])
             assert statuses in ([200, 409], [201, 409]), (trunk.text, assign.text)
             loser = trunk if trunk.status_code == 409 else assign
-            assert loser.json()["error"]["code"] in {"number_already_bound", "phone_in_use"}
+            assert loser.json()["error"]["code"] in {"NUMBER_ALREADY_BOUND", "PHONE_IN_USE"}
         for (number, _, a, _), (trunk, _) in zip(pairs, results, strict=True):
             snap = await api.get(f"/phone-numbers/channels?number={number[1:]}")
             if trunk.status_code == 201:  # the trunk won: its agent answers the number on call

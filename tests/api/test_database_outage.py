@@ -31,7 +31,12 @@ pytestmark = pytest.mark.slow
 UNAVAILABLE = {
     "success": False,
     "message": "The database is unavailable; try again shortly.",
-    "error": {"code": "service_unavailable", "details": None, "field": None},
+    "error": {
+        "code": "SERVICE_UNAVAILABLE",
+        "details": "The database is unavailable; try again shortly.",
+        "field": "",
+        "fields": [],
+    },
     "data": {"error": "service_unavailable", "retry_after_s": 1},
 }
 

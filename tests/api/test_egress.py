@@ -65,11 +65,13 @@ def assert_refused(r: httpx.Response, field: str, host: str, kind: str) -> None:
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["success"] is False
-    assert body["error"]["code"] == body["data"]["error"] == "address_not_allowed"
+    assert body["error"]["code"] == "ADDRESS_NOT_ALLOWED"
+    assert body["data"]["error"] == "address_not_allowed"
     assert body["error"]["field"] == field
     assert body["message"].startswith("Address not allowed: ")
     assert kind in body["message"]
-    assert body["error"]["details"] == [{"field": field, "message": body["message"]}]
+    assert body["error"]["fields"] == [{"field": field, "message": body["message"]}]
+    assert body["error"]["details"] == f"{field}: {body['message']}"
     shown = host if host == "localhost" else host.removeprefix("::ffff:")
     assert shown in body["message"]
 

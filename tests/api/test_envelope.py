@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from unittest.mock import ANY
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.api import Api, error_body
+from tests.support.api import Api, agent_object, error_body
 from trunkline.app import create_app
 from trunkline.config import Settings
 from trunkline.envelope import _field_of
@@ -64,7 +63,7 @@ class TestValidationFailed:
             "validation_failed",
             "Validation failed: name: Field required.",
             field="name",
-            details=[{"field": "name", "message": "Field required"}],
+            fields=[{"field": "name", "message": "Field required"}],
         )
 
     async def test_field_is_the_first_bad_field_and_details_lists_all(self, api: Api) -> None:
@@ -75,7 +74,7 @@ class TestValidationFailed:
             "validation_failed",
             "Validation failed: name: String should have at least 1 character.",
             field="name",
-            details=[
+            fields=[
                 {"field": "name", "message": "String should have at least 1 character"},
                 {"field": "status", "message": "Input should be 'active' or 'paused'"},
             ],
@@ -98,7 +97,7 @@ class TestValidationFailed:
             "validation_failed",
             "Validation failed: sip.port: Input should be less than or equal to 65535.",
             field="sip.port",
-            details=[
+            fields=[
                 {"field": "sip.port", "message": "Input should be less than or equal to 65535"}
             ],
         )
@@ -112,7 +111,7 @@ class TestValidationFailed:
             "validation_failed",
             f"Validation failed: agent_uuid: {message}.",
             field="agent_uuid",
-            details=[{"field": "agent_uuid", "message": message}],
+            fields=[{"field": "agent_uuid", "message": message}],
         )
 
     async def test_bad_query_parameters(self, api: Api) -> None:
@@ -123,7 +122,7 @@ class TestValidationFailed:
             "validation_failed",
             "Validation failed: page: Input should be greater than or equal to 1.",
             field="page",
-            details=[
+            fields=[
                 {"field": "page", "message": "Input should be greater than or equal to 1"},
                 {"field": "per_page", "message": "Input should be less than or equal to 200"},
             ],
@@ -133,7 +132,7 @@ class TestValidationFailed:
         r = await http.post("/api/v1/agents", json={"name": ""})
 
         assert r.status_code == 401
-        assert r.json()["error"]["code"] == "missing_auth_token"
+        assert r.json()["error"]["code"] == "MISSING_AUTH_TOKEN"
 
 
 class TestUnknownRoutes:
@@ -177,15 +176,7 @@ class TestSuccessEnvelope:
         assert r.json() == {
             "success": True,
             "message": "Agent created.",
-            "data": {
-                "agent_uuid": ANY,
-                "name": "Bot",
-                "status": "active",
-                "stream_url": None,
-                "has_stream_auth_token": False,
-                "created_at": ANY,
-                "updated_at": ANY,
-            },
+            "data": agent_object("Bot"),
         }
 
     async def test_timestamps_are_utc_with_z_and_whole_seconds(self, api: Api) -> None:
@@ -299,10 +290,10 @@ class TestOperations:
         described = {status: body["description"] for status, body in responses.items()}
         assert described == {
             "201": "Successful Response",
-            "400": "Error codes: malformed_request",
-            "401": "Error codes: missing_auth_token, invalid_auth_token",
-            "404": "Error codes: agent_not_found",
-            "409": "Error codes: number_in_inventory, number_already_bound, agent_channel_busy",
-            "422": "Error codes: validation_failed, sms_not_supported, sip_not_supported, "
-            "invalid_gateway",
+            "400": "Error codes: MALFORMED_REQUEST",
+            "401": "Error codes: MISSING_AUTH_TOKEN, INVALID_AUTH_TOKEN",
+            "404": "Error codes: AGENT_NOT_FOUND",
+            "409": "Error codes: NUMBER_IN_INVENTORY, NUMBER_ALREADY_BOUND, AGENT_CHANNEL_BUSY",
+            "422": "Error codes: VALIDATION_FAILED, SMS_NOT_SUPPORTED, SIP_NOT_SUPPORTED, "
+            "INVALID_GATEWAY",
         }

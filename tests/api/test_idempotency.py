@@ -127,7 +127,7 @@ class TestMisuse:
         )
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "idempotency_key_reused"
+        assert r.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
     async def test_invalid_key_is_422(self, api: Api) -> None:
         r = await api.post("/agents", {"name": "x"}, headers={"Idempotency-Key": "x" * 256})
@@ -157,6 +157,6 @@ class TestConcurrent:
         assert len(created) == 1  # every 201 is the same agent: one acted, others replayed
         for r in answers:
             if r.status_code == 409:
-                assert r.json()["error"]["code"] == "idempotency_key_in_progress"
+                assert r.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_PROGRESS"
                 assert r.headers["retry-after"] == "1"
         assert await agent_count(api) == 1

@@ -12,7 +12,7 @@ UNSAFE = error_body(
     "Validation failed: name: Names must not contain control characters or bidirectional "
     "overrides.",
     field="name",
-    details=[
+    fields=[
         {
             "field": "name",
             "message": "Names must not contain control characters or bidirectional overrides.",

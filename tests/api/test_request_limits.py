@@ -123,7 +123,7 @@ class TestBodyLimit:
         )
 
         assert r.status_code == 401
-        assert r.json()["error"]["code"] == "missing_auth_token"
+        assert r.json()["error"]["code"] == "MISSING_AUTH_TOKEN"
 
     async def test_one_byte_over_is_413_even_with_a_token(self, api: Api) -> None:
         r = await api.post(

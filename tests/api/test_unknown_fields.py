@@ -27,7 +27,7 @@ class TestRefused:
 
         assert r.status_code == 422
         body = r.json()
-        assert body["error"]["code"] == "validation_failed"
+        assert body["error"]["code"] == "VALIDATION_FAILED"
         assert body["error"]["field"] == "secondary_gatway"
         assert body["message"] == (
             "Validation failed: secondary_gatway: Extra inputs are not permitted."

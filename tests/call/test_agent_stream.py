@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TEST_KEYRING
-from tests.support.api import Api, error_body
+from tests.support.api import Api, agent_object, error_body
 from tests.support.rows import get_row, set_columns
 from trunkline.agent.service import StreamTarget, agent_service
 from trunkline.kit.crypto import CryptoError, SecretBox
@@ -23,16 +23,7 @@ URL = "wss://agent.example.com/twilio"
 
 
 def agent_body(**fields: Any) -> dict[str, Any]:
-    return {
-        "agent_uuid": ANY,
-        "name": "Voice",
-        "status": "active",
-        "stream_url": None,
-        "has_stream_auth_token": False,
-        "created_at": ANY,
-        "updated_at": ANY,
-        **fields,
-    }
+    return agent_object("Voice", **fields)
 
 
 async def stream_target(sm: async_sessionmaker[AsyncSession], agent_uuid: str) -> Any:
@@ -105,7 +96,7 @@ class TestCreate:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": details_message}],
+            fields=[{"field": field, "message": details_message}],
         )
 
     async def test_token_is_never_in_lists(self, api: Api) -> None:

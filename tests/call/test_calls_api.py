@@ -199,7 +199,7 @@ class TestListCalls:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
     async def test_other_workspaces_and_unowned_rejections_are_not_listed(

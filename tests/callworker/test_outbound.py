@@ -268,13 +268,14 @@ class TestRefusals:
         )
         assert r.status_code == status, r.text
         assert r.json()["success"] is False
-        assert r.json()["error"]["code"] == code
+        assert r.json()["error"]["code"] == code.upper()
+        assert r.json()["data"]["error"] == code
         assert (await call_api.get("/calls")).json()["data"]["pagination"]["total"] == 0
 
     async def test_unknown_agent(self, call_api: Api) -> None:
         r = await call_api.post("/calls", {"agent_uuid": str(uuid.uuid4()), "to": CALLEE})
         assert r.status_code == 404
-        assert r.json()["error"]["code"] == "agent_not_found"
+        assert r.json()["error"]["code"] == "AGENT_NOT_FOUND"
 
     async def test_whitelist_by_region(self, call_api: Api) -> None:
         agent = await streaming_agent(call_api, "ws://127.0.0.1:9/ws")
@@ -371,7 +372,7 @@ class TestSharedChannelLimit:
             raise AssertionError((await call_api.get("/calls")).json()["data"]["items"]) from None
         third = await call_api.post("/calls", {"agent_uuid": agent["agent_uuid"], "to": CALLEE})
         assert third.status_code == 409, third.text
-        assert third.json()["error"]["code"] == "channel_limit_reached"
+        assert third.json()["error"]["code"] == "CHANNEL_LIMIT_REACHED"
         refused = await carrier.refused(number.lstrip("+"))
         assert refused.final() == (486, 'SIP ;cause=486 ;text="channel_limit_reached"')
 

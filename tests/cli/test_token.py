@@ -121,7 +121,7 @@ class TestTokenCreate:
         r = await http.get("/api/v1/agents", headers=bearer(result.stdout.strip()))
 
         assert r.status_code == 403
-        assert r.json()["error"]["code"] == "insufficient_scope"
+        assert r.json()["error"]["code"] == "INSUFFICIENT_SCOPE"
 
     async def test_bad_slug_is_refused(self, cli) -> None:
         result = await cli("token", "create", "--workspace", "Not A Slug")

@@ -177,9 +177,9 @@ class TestCheckEndpoint:
         for path in (f"/channels/sip-trunk/connections/{cid}/check",):
             r = await other_api.post(path)
             assert r.status_code == 404
-            assert r.json()["error"]["code"] == "connection_not_found"
+            assert r.json()["error"]["code"] == "CONNECTION_NOT_FOUND"
         r = await other_api.get(f"/channels/sip-trunk/connections/{cid}/events")
-        assert r.json()["error"]["code"] == "connection_not_found"
+        assert r.json()["error"]["code"] == "CONNECTION_NOT_FOUND"
 
 
 class TestMonitorLoop:
@@ -349,5 +349,5 @@ class TestUndecryptableCredentials:
             assert (await api.delete(f"/channels/sip-trunk/connections/{cid}")).status_code == 200
 
         assert r.status_code == 503
-        assert r.json()["error"]["code"] == "service_unavailable"
+        assert r.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
         assert "TRUNKLINE_ENCRYPTION_KEYS" in r.json()["message"]

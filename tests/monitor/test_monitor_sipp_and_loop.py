@@ -180,7 +180,7 @@ class TestDisable:
         assert await monitor.tick() == 0
         refused = await api.post(f"/channels/sip-trunk/connections/{cid}/check")
         assert refused.status_code == 409
-        assert refused.json()["error"]["code"] == "connection_disabled"
+        assert refused.json()["error"]["code"] == "CONNECTION_DISABLED"
 
         on = await api.patch(f"/channels/sip-trunk/connections/{cid}", {"enabled": True})
 

@@ -33,9 +33,9 @@ def connector_json(
         "connection_type": "udp",
         "setup_mode": "both",
         "pbx": {"registrar_server": "pbx.example.com", "port": 5060, "username_extension": "201"},
-        "inbound": {"allowed_ip": None},
-        "auth": {"has_separate_credentials": False, "username": None},
-        "normalizer": {"default_prefix": None, "condition_length": None, "condition_prefix": None},
+        "inbound": {"allowed_ip": ""},
+        "auth": {"has_separate_credentials": False, "username": ""},
+        "normalizer": {"default_prefix": "", "condition_length": "", "condition_prefix": ""},
         "created_at": ANY,
         "updated_at": ANY,
         **over,
@@ -126,7 +126,12 @@ class TestCreateConnector:
             assert r.json() == {
                 "success": False,
                 "message": "Agent not found.",
-                "error": {"code": "agent_not_found", "details": None, "field": "agent_uuid"},
+                "error": {
+                    "code": "AGENT_NOT_FOUND",
+                    "details": "Agent not found.",
+                    "field": "agent_uuid",
+                    "fields": [],
+                },
                 "data": {"error": "agent_not_found"},
             }
 
@@ -140,7 +145,12 @@ class TestCreateConnector:
         assert r.json() == {
             "success": False,
             "message": "This number is already bound on this channel.",
-            "error": {"code": "number_already_bound", "details": None, "field": "phone_number"},
+            "error": {
+                "code": "NUMBER_ALREADY_BOUND",
+                "details": "This number is already bound on this channel.",
+                "field": "phone_number",
+                "fields": [],
+            },
             "data": {
                 "error": "number_already_bound",
                 "agent_uuid": holder["agent_uuid"],
@@ -214,15 +224,20 @@ class TestCreateConnector:
         assert r.json() == {
             "success": False,
             "message": ANY,
-            "error": {"code": code, "details": [{"field": field, "message": ANY}], "field": field},
+            "error": {
+                "code": code.upper(),
+                "details": ANY,
+                "field": field,
+                "fields": [{"field": field, "message": ANY}],
+            },
             "data": {"error": code},
         }
 
     async def test_missing_required_fields_are_422(self, api: Api) -> None:
         r = await api.post(BASE, {"agent_uuid": MISSING})
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "validation_failed"
-        assert [d["field"] for d in r.json()["error"]["details"]] == [
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
+        assert [d["field"] for d in r.json()["error"]["fields"]] == [
             "phone_number",
             "registrar_server",
             "username_extension",
@@ -240,9 +255,10 @@ class TestCreateConnector:
             "success": False,
             "message": message,
             "error": {
-                "code": "validation_failed",
-                "details": [{"field": "auth_password", "message": message}],
+                "code": "VALIDATION_FAILED",
+                "details": f"auth_password: {message}",
                 "field": "auth_password",
+                "fields": [{"field": "auth_password", "message": message}],
             },
             "data": {"error": "validation_failed"},
         }
@@ -267,7 +283,12 @@ class TestReadConnectors:
             assert r.json() == {
                 "success": False,
                 "message": "PBX extension connector not found.",
-                "error": {"code": "connector_not_found", "details": None, "field": None},
+                "error": {
+                    "code": "CONNECTOR_NOT_FOUND",
+                    "details": "PBX extension connector not found.",
+                    "field": "",
+                    "fields": [],
+                },
                 "data": {"error": "connector_not_found"},
             }
 
@@ -329,7 +350,7 @@ class TestUpdateConnector:
                 "normalizer": {
                     "default_prefix": "+1",
                     "condition_length": "10",
-                    "condition_prefix": None,
+                    "condition_prefix": "",
                 },
                 "updated_at": ANY,
             },
@@ -363,7 +384,7 @@ class TestUpdateConnector:
         assert r.status_code == 422
         assert r.json()["error"]["field"] == "auth_password"
         r = await api.patch(path, {"auth_username": None, "auth_password": None})
-        assert r.json()["data"]["auth"] == {"has_separate_credentials": False, "username": None}
+        assert r.json()["data"]["auth"] == {"has_separate_credentials": False, "username": ""}
 
     async def test_moving_to_another_agent_re_applies_the_binding_rule(self, api: Api) -> None:
         a, b, holder = await api.agent("A"), await api.agent("B"), await api.agent("Holder")
@@ -379,10 +400,10 @@ class TestUpdateConnector:
         )
         r = await api.patch(path, {"phone_number": snap["number"]})
         assert r.status_code == 409
-        assert r.json()["error"]["code"] == "number_already_bound"
+        assert r.json()["error"]["code"] == "NUMBER_ALREADY_BOUND"
         r = await api.patch(path, {"agent_uuid": MISSING})
         assert r.status_code == 404
-        assert r.json()["error"]["code"] == "agent_not_found"
+        assert r.json()["error"]["code"] == "AGENT_NOT_FOUND"
 
     @pytest.mark.parametrize(
         ("body", "code", "field"),
@@ -404,15 +425,16 @@ class TestUpdateConnector:
 
         assert r.status_code == 422
         assert r.json()["error"] == {
-            "code": code,
-            "details": [{"field": field, "message": ANY}],
+            "code": code.upper(),
+            "details": ANY,
             "field": field,
+            "fields": [{"field": field, "message": ANY}],
         }
 
     async def test_unknown_is_404(self, api: Api) -> None:
         r = await api.patch(f"{BASE}/{MISSING}", {"name": "x"})
         assert r.status_code == 404
-        assert r.json()["error"]["code"] == "connector_not_found"
+        assert r.json()["error"]["code"] == "CONNECTOR_NOT_FOUND"
 
 
 class TestDeleteConnector:
@@ -430,4 +452,4 @@ class TestDeleteConnector:
     async def test_unknown_is_404(self, api: Api) -> None:
         r = await api.delete(f"{BASE}/{MISSING}")
         assert r.status_code == 404
-        assert r.json()["error"]["code"] == "connector_not_found"
+        assert r.json()["error"]["code"] == "CONNECTOR_NOT_FOUND"

@@ -37,7 +37,7 @@ def offer(number: str, **over: Any) -> dict[str, Any]:
         "number": number,
         "country_code": "US",
         "type": "local",
-        "location": None,  # the sandbox knows no place names (no geocoder: memory budget)
+        "location": "",  # the sandbox knows no place names (no geocoder: memory budget)
         "monthly_fee": 1.15,
         "currency": "EUR",
         "capabilities": ALL_CAPS,
@@ -50,7 +50,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
         "validation_failed",
         f"Validation failed: {field}: {message.rstrip('.')}.",
         field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 
@@ -129,7 +129,7 @@ class TestSearch:
                     "+445612340077",
                     country_code="GB",
                     type="national",
-                    location=None,
+                    location="",
                     monthly_fee=2.5,
                     capabilities=NATIONAL_CAPS,
                 )
@@ -155,7 +155,7 @@ class TestSearch:
                     "+448001230077",
                     **gb,
                     type="toll_free",
-                    location=None,
+                    location="",
                     monthly_fee=3.15,
                     capabilities=TOLL_FREE_CAPS,
                 ),
@@ -170,7 +170,7 @@ class TestSearch:
                     "+445612340077",
                     **gb,
                     type="national",
-                    location=None,
+                    location="",
                     monthly_fee=2.5,
                     capabilities=NATIONAL_CAPS,
                 ),
@@ -342,7 +342,7 @@ class TestBuy:
                 fee=3.15,
                 country="GB",
                 type="toll_free",
-                location=None,
+                location="",
                 caps=TOLL_FREE_CAPS,
             ),
             "Phone number purchased.",
@@ -401,7 +401,7 @@ class TestBuy:
         )
 
         assert r.status_code == 409
-        assert r.json()["error"]["code"] == "number_in_inventory"
+        assert r.json()["error"]["code"] == "NUMBER_IN_INVENTORY"
 
     async def test_number_outside_the_catalogue_is_422_number_not_available(self, api: Api) -> None:
         r = await api.post("/phone-numbers", buy_body(unique_us_number()))
@@ -532,7 +532,7 @@ class TestConcurrentBuys:
 
         assert Counter(r.status_code for r in responses) == {201: 1, 409: 11}
         assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {
-            "number_in_inventory"
+            "NUMBER_IN_INVENTORY"
         }
         assert await count_numbers(sessionmaker, api, [number]) == 1
 
@@ -553,8 +553,8 @@ class TestConcurrentBuys:
             (buy.json().get("error", {}).get("code"), register.json().get("error", {}).get("code")),
         }
         assert outcomes in (
-            {(201, 409), (None, "number_in_inventory")},
-            {(409, 201), ("number_is_external", None)},
+            {(201, 409), (None, "NUMBER_IN_INVENTORY")},
+            {(409, 201), ("NUMBER_IS_EXTERNAL", None)},
         )
 
 

@@ -46,7 +46,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
         "validation_failed",
         f"Validation failed: {field}: {message.rstrip('.')}.",
         field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 
@@ -254,7 +254,7 @@ class TestListNumbers:
             "validation_failed",
             "Validation failed: channel_settings: Field required.",
             field="channel_settings",
-            details=[
+            fields=[
                 {"field": "channel_settings", "message": "Field required"},
                 {"field": "settings", "message": "Extra inputs are not permitted"},
             ],
@@ -396,9 +396,10 @@ class TestUpdateNumber:
                 "Must be an ISO-3166 alpha-2 country code, e.g. US.",
             ),
             (
-                {"channel_settings": {"voice": {"channel_limit": 0}}},
+                # 0 means no limit (docs/api-decisions.md §6.2); below it is refused
+                {"channel_settings": {"voice": {"channel_limit": -1}}},
                 "channel_settings.voice.channel_limit",
-                "Input should be greater than or equal to 1",
+                "Input should be greater than or equal to 0",
             ),
             (
                 {"channel_settings": {"inbound": {"enabled": None}}},

@@ -250,7 +250,7 @@ class TestPagination:
             "validation_failed",
             f"Validation failed: {field}: {message}.",
             field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
 

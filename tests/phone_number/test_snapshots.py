@@ -41,7 +41,7 @@ class TestSnapshotById:
         r = await api.get(f"/phone-numbers/{owned}/channels")
 
         assert r.status_code == 200
-        unbound = {"bound": False, "agent_uuid": None, "agent_name": None}
+        unbound = {"bound": False, "agent_uuid": "", "agent_name": ""}
         assert r.json() == {
             "success": True,
             "message": RETRIEVED,
@@ -61,7 +61,7 @@ class TestSnapshotById:
                     "sms": {
                         "capable": True,
                         "enabled": False,
-                        "channel_limit": None,
+                        "channel_limit": 0,
                         "whitelisted_destinations": [],
                         **unbound,
                     },
@@ -81,7 +81,7 @@ class TestSnapshotById:
         r = await api.get("/phone-numbers/12025550123/channels")
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "validation_failed"
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
         assert r.json()["error"]["field"] == "phone_number_uuid"
 
     async def test_foreign_number_is_404(self, api: Api, other_api: Api) -> None:
@@ -131,7 +131,7 @@ class TestSnapshotByNumber:
             "validation_failed",
             "Validation failed: number: Field required.",
             field="number",
-            details=[{"field": "number", "message": "Field required"}],
+            fields=[{"field": "number", "message": "Field required"}],
         )
 
     async def test_foreign_number_is_404(self, api: Api, other_api: Api) -> None:
@@ -226,7 +226,7 @@ class TestSeedTrunkBody:
         r = await api.post("/phone-numbers/trunks", self.seed_body(agent["agent_uuid"]))
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "invalid_gateway"
+        assert r.json()["error"]["code"] == "INVALID_GATEWAY"
         assert r.json()["error"]["field"] == "sip.secondary_gateway"
 
     async def test_with_a_host_for_secondary_gateway_returns_the_seed_shape(self, api: Api) -> None:
@@ -255,13 +255,14 @@ class TestSeedTrunkBody:
             "sms": {
                 "capable": "bool",
                 "enabled": "bool",
-                "channel_limit": "null",
+                "channel_limit": "int",
                 "whitelisted_destinations": [],
                 "bound": "bool",
-                "agent_uuid": "null",
-                "agent_name": "null",
+                "agent_uuid": "str",
+                "agent_name": "str",
             },
-            "whatsapp": {"bound": "bool", "agent_uuid": "null", "agent_name": "null"},
+            # The seed's types exactly: no nulls (docs/api-decisions.md §6.2).
+            "whatsapp": {"bound": "bool", "agent_uuid": "str", "agent_name": "str"},
             "inbound": {"enabled": "bool", "channel_limit": "int"},
         }
         assert r.json()["data"]["phone_number_uuid"] == str(

@@ -88,7 +88,7 @@ class TestInbound:
     async def test_source_ip_required(self, api: Api) -> None:
         r = await api.post("/routing/dry-run", {"direction": "inbound", "to": "+12025550123"})
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "validation_failed"
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
         assert r.json()["error"]["field"] == "source_ip"
 
 
@@ -130,3 +130,34 @@ class TestOutbound:
             api, direction="outbound", agent_uuid=agent["agent_uuid"], to="+14155550111"
         )
         assert got["rejected_by"] == "no_number"
+
+
+class TestChannelLimitZero:
+    """A limit of 0 set through the API means no limit on the call path too
+    (docs/api-decisions.md §6.2)."""
+
+    async def test_zero_limits_are_unlimited_in_routing(self, api: Api) -> None:
+        agent = await api.agent("Desk", stream_url="wss://agent.example/ws")
+        number = await trunk(api, agent)
+        uuid = (await api.get("/phone-numbers/channels", params={"number": number})).json()["data"][
+            "phone_number_uuid"
+        ]
+        r = await api.patch(
+            f"/phone-numbers/{uuid}",
+            {"channel_settings": {"voice": {"channel_limit": 0}, "inbound": {"channel_limit": 0}}},
+        )
+        assert r.status_code == 200, r.text
+        settings = r.json()["data"]["channel_settings"]
+        assert settings["voice"]["channel_limit"] == 0
+        assert settings["inbound"]["channel_limit"] == 0
+
+        inbound = await dry_run(api, direction="inbound", to=number, source_ip="192.0.2.10")
+        outbound = await dry_run(
+            api, direction="outbound", agent_uuid=agent["agent_uuid"], to="+14155550111"
+        )
+
+        assert inbound["decision"] == outbound["decision"] == "accept"
+        limit = {c["check"]: c for c in inbound["checks"]}["channel_limit"]
+        assert limit == {**limit, "passed": True, "detail": "inbound 0/∞, all 0/∞"}
+        limit = {c["check"]: c for c in outbound["checks"]}["channel_limit"]
+        assert limit == {**limit, "passed": True, "detail": "all 0/∞"}

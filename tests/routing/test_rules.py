@@ -106,6 +106,12 @@ INBOUND_CASES: list[tuple[str, InboundFacts, RejectedBy | None, int | None]] = [
         None,
     ),
     (
+        "call limit 0 means none too",
+        facts(route(inbound_limit=None, total_limit=0, active_inbound=50, active_total=50)),
+        None,
+        None,
+    ),
+    (
         "no G.711 in the offer",
         facts(offered_codecs=("G729", "telephone-event")),
         RejectedBy.codec_unsupported,
@@ -294,6 +300,8 @@ OUTBOUND_CASES: list[tuple[str, OutboundFacts, RejectedBy | None]] = [
         out(line(active_total=2)),
         RejectedBy.channel_limit_reached,
     ),
+    ("limit 0 means none", out(line(total_limit=0, active_total=500)), None),
+    ("no limit (null) means none", out(line(total_limit=None, active_total=500)), None),
     (
         "order: disabled before destination",
         out(line(outbound_enabled=False), to="hello"),

@@ -58,7 +58,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
         "validation_failed",
         f"Validation failed: {field}: {message}.",
         field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 
@@ -67,7 +67,7 @@ def bad_gateway(field: str) -> dict[str, Any]:
         "invalid_gateway",
         INVALID_GATEWAY,
         field=field,
-        details=[{"field": field, "message": INVALID_GATEWAY}],
+        fields=[{"field": field, "message": INVALID_GATEWAY}],
     )
 
 
@@ -363,7 +363,7 @@ class TestListConnections:
         r = await api.get(PATH, params=params)
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "validation_failed"
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
         assert r.json()["error"]["field"] == field
 
 
@@ -390,7 +390,7 @@ class TestSeedConnectionBody:
             "invalid_gateway",
             INVALID_GATEWAY,
             field="gateway",
-            details=[
+            fields=[
                 {"field": "gateway", "message": INVALID_GATEWAY},
                 {"field": "secondary_gateway", "message": INVALID_GATEWAY},
             ],

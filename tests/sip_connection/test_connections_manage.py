@@ -36,7 +36,7 @@ def not_found(code: str, message: str, field: str | None = None) -> dict[str, An
     return {
         "success": False,
         "message": message,
-        "error": {"code": code, "details": None, "field": field},
+        "error": {"code": code.upper(), "details": message, "field": field or "", "fields": []},
         "data": {"error": code},
     }
 
@@ -45,7 +45,12 @@ def phone_in_use(agent: dict[str, Any], via: str) -> dict[str, Any]:
     return {
         "success": False,
         "message": "The connection's phone number is already bound on call to another agent.",
-        "error": {"code": "phone_in_use", "details": None, "field": None},
+        "error": {
+            "code": "PHONE_IN_USE",
+            "details": "The connection's phone number is already bound on call to another agent.",
+            "field": "",
+            "fields": [],
+        },
         "data": {
             "error": "phone_in_use",
             "agent_uuid": agent["agent_uuid"],
@@ -234,7 +239,12 @@ class TestPatchConnection:
         assert r.json() == {
             "success": False,
             "message": ANY,
-            "error": {"code": code, "details": [{"field": field, "message": ANY}], "field": field},
+            "error": {
+                "code": code.upper(),
+                "details": ANY,
+                "field": field,
+                "fields": [{"field": field, "message": ANY}],
+            },
             "data": {"error": code},
         }
 
@@ -268,7 +278,13 @@ class TestDeleteConnection:
         assert r.json() == {
             "success": False,
             "message": "The connection is assigned to an agent; unassign it or pass force=true.",
-            "error": {"code": "connection_in_use", "details": None, "field": None},
+            "error": {
+                "code": "CONNECTION_IN_USE",
+                "details": "The connection is assigned to an agent; unassign it or pass "
+                "force=true.",
+                "field": "",
+                "fields": [],
+            },
             "data": {"error": "connection_in_use", "agent_uuids": [a["agent_uuid"]]},
         }
         assert (await api.get(f"{BASE}/{c['uuid']}")).status_code == 200
@@ -364,9 +380,10 @@ class TestAssignConnection:
         r = await api.post(f"/agents/{a['agent_uuid']}/channels/call/sip-trunk", {"force": True})
         assert r.status_code == 422
         assert r.json()["error"] == {
-            "code": "validation_failed",
-            "details": [{"field": "connection_uuid", "message": "Field required"}],
+            "code": "VALIDATION_FAILED",
+            "details": "connection_uuid: Field required",
             "field": "connection_uuid",
+            "fields": [{"field": "connection_uuid", "message": "Field required"}],
         }
 
     async def test_number_held_by_a_trunk_is_phone_in_use(self, api: Api) -> None:
@@ -520,7 +537,7 @@ class TestAssignConnection:
 
         assert Counter(r.status_code for r in responses) == {200: 1, 409: 11}
         assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {
-            "phone_in_use"
+            "PHONE_IN_USE"
         }
         async with sessionmaker() as session:
             rows = await session.scalar(
@@ -631,9 +648,10 @@ class TestUnassignConnection:
             "success": False,
             "message": "connection_uuid differs between the query and the body.",
             "error": {
-                "code": "validation_failed",
-                "details": [{"field": "connection_uuid", "message": "query and body disagree"}],
+                "code": "VALIDATION_FAILED",
+                "details": "connection_uuid: query and body disagree",
                 "field": "connection_uuid",
+                "fields": [{"field": "connection_uuid", "message": "query and body disagree"}],
             },
             "data": {"error": "validation_failed"},
         }

@@ -127,15 +127,25 @@ def error_body(
     message: str,
     *,
     field: str | None = None,
-    details: Any = None,
+    details: str | None = None,
+    fields: list[dict[str, Any]] | None = None,
     **data: Any,
 ) -> dict[str, Any]:
-    """The whole error envelope of docs/api-decisions.md §2.1, for ``assert r.json() ==
-    error_body(...)``."""
+    """The whole error envelope of docs/api-decisions.md §2.1 and §6.1, for ``assert r.json() ==
+    error_body(...)``: ``code`` is the snake_case code, shown UPPER_SNAKE in ``error.code`` and as
+    is in ``data.error``; ``details`` defaults to the ``fields`` as one line, else the message;
+    ``field`` to the first of ``fields`` (or "")."""
+    problems = fields or []
+    summary = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
     return {
         "success": False,
         "message": message,
-        "error": {"code": code, "details": details, "field": field},
+        "error": {
+            "code": code.upper(),
+            "details": details if details is not None else (summary or message),
+            "field": field if field is not None else (problems[0]["field"] if problems else ""),
+            "fields": problems,
+        },
         "data": {"error": code, **data},
     }
 
@@ -178,3 +188,36 @@ async def purchased_number(sessionmaker: Any, slug: str, number: str) -> uuid.UU
         )
         session.add(row)
     return row.id
+
+
+NO_SETTINGS = {"voice": {}, "text": {}, "memorize": {}, "evaluation": {}}
+
+
+def agent_object(
+    name: str,
+    *,
+    status: str = "active",
+    stream_url: str | None = None,
+    has_stream_auth_token: bool = False,
+    channels: dict[str, Any] | None = None,
+    agent_uuid: Any = None,
+    **profile: Any,
+) -> dict[str, Any]:
+    """The whole agent (docs/api-decisions.md §6.3) with the defaults of a new one."""
+    from unittest.mock import ANY
+
+    return {
+        "agent_uuid": ANY if agent_uuid is None else agent_uuid,
+        "name": name,
+        "description": profile.pop("description", ""),
+        "language": profile.pop("language", "en"),
+        "timezone": profile.pop("timezone", "UTC"),
+        "status": status,
+        "settings": {**NO_SETTINGS, **profile.pop("settings", {})},
+        "stream_url": stream_url,
+        "has_stream_auth_token": has_stream_auth_token,
+        "channels": {"call": [], "sms": [], "whatsapp": [], **(channels or {})},
+        "created_at": ANY,
+        "updated_at": ANY,
+        **profile,
+    }

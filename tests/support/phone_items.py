@@ -8,7 +8,8 @@ from unittest.mock import ANY
 
 from trunkline.kit.e164 import parse_e164
 
-UNBOUND = {"bound": False, "agent_uuid": None, "agent_name": None}
+# Unbound channels name no agent with empty strings, never null (docs/api-decisions.md §6.2).
+UNBOUND = {"bound": False, "agent_uuid": "", "agent_name": ""}
 ALL_CAPS = {
     "voice": True,
     "sms": True,
@@ -39,20 +40,21 @@ def settings(
     voice_dest: list[str] | None = None,
     sms_dest: list[str] | None = None,
 ) -> dict[str, Any]:
+    # "No limit" is shown as 0 (docs/api-decisions.md §6.2): None here means no limit.
     return {
         "voice": {
             "enabled": voice,
-            "channel_limit": voice_limit,
+            "channel_limit": voice_limit or 0,
             "whitelisted_destinations": [country] if voice_dest is None else voice_dest,
         },
         "sms": {
             "enabled": sms,
-            "channel_limit": None,
+            "channel_limit": 0,
             "whitelisted_destinations": ([country] if sms else [])
             if sms_dest is None
             else sms_dest,
         },
-        "inbound": {"enabled": inbound, "channel_limit": inbound_limit},
+        "inbound": {"enabled": inbound, "channel_limit": inbound_limit or 0},
     }
 
 
@@ -70,7 +72,7 @@ def purchased(
     fee: float = 0,
     caps: dict[str, bool] | None = None,
     channel_settings: dict[str, Any] | None = None,
-    location: str | None = None,  # kit.e164 has no geocoder: purchased numbers get no location
+    location: str = "",  # kit.e164 has no geocoder: purchased numbers get no location
     type: str = "local",
     country: str = "US",
     status: str = "active",
@@ -166,7 +168,7 @@ def external(
         "phone_number_uuid": uuid,
         "number": number,
         "country_code": "US",
-        "location": None,
+        "location": "",
         "type": "local",
         "is_external": True,
         "source": "external",
@@ -174,13 +176,14 @@ def external(
         "capabilities": {**NO_CAPS, "voice": voice},
         "channel_settings": channel_settings
         or settings(voice=voice, sms=False, inbound=voice, sms_dest=[]),
-        "billing": None,
+        # Never billed: nothing a month, in the workspace's currency; "purchased" = registered.
+        "billing": {"monthly_fee": 0, "currency": "EUR"},
         "bindings": bindings(call, None, whatsapp),
         "compliance": {"status": "not_required", "requirements": []},
         "address": {},
         "requirements": [],
         "trunks": trunks,
-        "purchased_at": None,
+        "purchased_at": ANY,
         "released_at": None,
         "created_at": ANY,
         "updated_at": ANY,
@@ -219,7 +222,7 @@ def snapshot(
             "sms": {
                 "capable": sms_capable,
                 "enabled": sms_enabled,
-                "channel_limit": None,
+                "channel_limit": 0,
                 "whitelisted_destinations": [country] if sms_capable and not external else [],
                 **(sms or UNBOUND),
             },

@@ -17,7 +17,7 @@ from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.models import Binding, PhoneNumber, SipConnectionAssignment, Trunk
 
 PATH = "/phone-numbers/trunks"
-UNBOUND = {"bound": False, "agent_uuid": None, "agent_name": None}
+UNBOUND = {"bound": False, "agent_uuid": "", "agent_name": ""}
 
 
 def bound(agent: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def snapshot(
                 "sms": {
                     "capable": False,
                     "enabled": False,
-                    "channel_limit": None,
+                    "channel_limit": 0,
                     "whitelisted_destinations": [],
                     **UNBOUND,
                 },
@@ -72,7 +72,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
         "validation_failed",
         f"Validation failed: {field}: {message.rstrip('.')}.",
         field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 
@@ -372,7 +372,7 @@ class TestSipSettings:
             "invalid_gateway",
             INVALID_GATEWAY,
             field=f"sip.{key}",
-            details=[{"field": f"sip.{key}", "message": INVALID_GATEWAY}],
+            fields=[{"field": f"sip.{key}", "message": INVALID_GATEWAY}],
         )
 
     @pytest.mark.parametrize("key", ["gateway", "secondary_gateway"])
@@ -547,7 +547,7 @@ class TestRequiredFields:
             "validation_failed",
             "Validation failed: phone_number: Field required.",
             field="phone_number",
-            details=[
+            fields=[
                 {"field": "phone_number", "message": "Field required"},
                 {"field": "agent_uuid", "message": "Field required"},
                 {"field": "channel", "message": "Field required"},
@@ -561,7 +561,7 @@ class TestRequiredFields:
 
         assert r.status_code == 422
         assert r.json()["error"]["field"] == "agent_uuid"
-        assert r.json()["error"]["code"] == "validation_failed"
+        assert r.json()["error"]["code"] == "VALIDATION_FAILED"
 
     async def test_unknown_channel(self, api: Api) -> None:
         agent = await api.agent()
@@ -600,7 +600,7 @@ class TestSmsNotSupported:
             "sms_not_supported",
             message,
             field="channel",
-            details=[{"field": "channel", "message": message}],
+            fields=[{"field": "channel", "message": message}],
         )
 
 
@@ -632,7 +632,7 @@ class TestAgentNotFound:
         )
 
         assert r.status_code == 404
-        assert r.json()["error"]["code"] == "agent_not_found"
+        assert r.json()["error"]["code"] == "AGENT_NOT_FOUND"
 
 
 class TestNumberInInventory:

@@ -50,7 +50,7 @@ def invalid(field: str, message: str, code: str = "validation_failed") -> dict[s
         if code == "validation_failed"
         else message
     )
-    return error_body(code, text, field=field, details=[{"field": field, "message": message}])
+    return error_body(code, text, field=field, fields=[{"field": field, "message": message}])
 
 
 async def trunk_row(

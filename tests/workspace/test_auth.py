@@ -142,7 +142,7 @@ class TestScopes:
         )
 
         assert r.status_code == 403
-        assert r.json()["error"]["code"] == "insufficient_scope"
+        assert r.json()["error"]["code"] == "INSUFFICIENT_SCOPE"
 
     async def test_admin_and_media_token_may_use_the_admin_api(
         self, http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]

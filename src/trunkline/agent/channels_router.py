@@ -34,7 +34,10 @@ _HOLDER = (
     "means (`data` names it: `agent_uuid`, `agent_name`, `bound_via`). Binding a number the "
     "agent already has is a no-op (200). "
 )
-_RETURNS = "200 → `{agent: {agent_uuid, name, status, channels}}` (as GET …/channels)."
+_RETURNS = (
+    "200 → `{agent: …}`, the whole agent with its `channels` (as GET /agents/{uuid} and GET "
+    "…/channels)."
+)
 
 
 @router.get(

@@ -4,10 +4,11 @@ holding."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.agent.schemas import AgentChannelMap, AgentChannels, ChannelBindingRead
+from trunkline.agent.schemas import AgentChannelMap, AgentRead, ChannelBindingRead
 from trunkline.agent.service import agent_service
 from trunkline.binding.rules import (
     Action,
@@ -46,7 +47,7 @@ class AgentChannelsService:
         agent_id: uuid.UUID,
         channel: Channel,
         phone_number_id: uuid.UUID,
-    ) -> AgentChannels:
+    ) -> AgentRead:
         """Bind an owned active number to the agent on ``channel`` (see ``decide_channel_bind``)."""
         agent = await agent_service.get(session, workspace_id, agent_id)
         number = await phone_number_service.find(session, workspace_id, phone_number_id)
@@ -86,7 +87,7 @@ class AgentChannelsService:
 
     async def unbind(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID, channel: Channel
-    ) -> AgentChannels:
+    ) -> AgentRead:
         """Stop the agent answering anything on ``channel``.
 
         Binding rows go (an external trunk row stays, unbound, ready for PUT
@@ -102,35 +103,40 @@ class AgentChannelsService:
 
     async def get(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
-    ) -> AgentChannels:
+    ) -> AgentRead:
         """The agent with every holding per channel."""
         agent = await agent_service.get(session, workspace_id, agent_id)
         return await self.view(session, workspace_id, agent)
 
-    async def view(
-        self, session: AsyncSession, workspace_id: uuid.UUID, agent: Agent
-    ) -> AgentChannels:
-        """Every way ``agent`` answers traffic, per channel, oldest first."""
-        per_channel = {
-            ch: await binding_service.holdings_for_agent(session, workspace_id, agent.id, ch)
-            for ch in Channel
-        }
-        outside = sorted(
-            {
-                h.number
-                for hs in per_channel.values()
-                for h in hs
-                if h.via in (Via.connection, Via.pbx)
-            }
+    def new(self, agent: Agent) -> AgentRead:
+        """A just-created agent: it answers nothing yet, so there is nothing to read."""
+        return AgentRead.of(agent, AgentChannelMap(call=[], sms=[], whatsapp=[]))
+
+    async def view(self, session: AsyncSession, workspace_id: uuid.UUID, agent: Agent) -> AgentRead:
+        """The whole agent with every way it answers traffic, per channel, oldest first."""
+        return (await self.views(session, workspace_id, [agent]))[0]
+
+    async def views(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Agent]
+    ) -> list[AgentRead]:
+        """Whole agents (docs/api-decisions.md §6.3) with their channels, in three reads however
+        many agents there are: their holdings, the inventory ids of the connection and PBX
+        numbers among them, and who receives inbound calls on their call numbers."""
+        holdings = await binding_service.holdings_for_agents(
+            session, workspace_id, [a.id for a in agents]
         )
+        every = [h for hs in holdings.values() for h in hs]
+        outside = sorted({h.number for h in every if h.via in (Via.connection, Via.pbx)})
         inventory = await phone_number_service.active_ids_by_number(session, workspace_id, outside)
-        # Who receives inbound calls on each of the agent's call numbers: one batch read.
         call_holdings = await binding_service.holdings_for_numbers(
-            session, workspace_id, {h.number for h in per_channel[Channel.call]}, Channel.call
+            session,
+            workspace_id,
+            {h.number for h in every if h.channel is Channel.call},
+            Channel.call,
         )
         inbound: dict[str, uuid.UUID | None] = {}
-        for number, holdings in call_holdings.items():
-            holder = current_holder(holdings)
+        for number, on_number in call_holdings.items():
+            holder = current_holder(on_number)
             inbound[number] = holder.agent_id if holder else None
 
         def read(h: Holding) -> ChannelBindingRead:
@@ -142,23 +148,25 @@ class AgentChannelsService:
                 connection_uuid=h.ref_id if h.via is Via.connection else None,
                 pbx_extension_connector_uuid=h.ref_id if h.via is Via.pbx else None,
                 # One agent per (number, channel) on sms/whatsapp: the holder is this agent.
-                receives_inbound=h.channel is not Channel.call or inbound[h.number] == agent.id,
+                receives_inbound=h.channel is not Channel.call or inbound[h.number] == h.agent_id,
                 bound_at=h.assigned_at,
             )
 
-        def ordered(hs: list[Holding]) -> list[ChannelBindingRead]:
-            return [read(h) for h in sorted(hs, key=lambda h: (h.assigned_at, h.number))]
+        def ordered(hs: list[Holding], channel: Channel) -> list[ChannelBindingRead]:
+            on_channel = [h for h in hs if h.channel is channel]
+            return [read(h) for h in sorted(on_channel, key=lambda h: (h.assigned_at, h.number))]
 
-        return AgentChannels(
-            agent_uuid=agent.id,
-            name=agent.name,
-            status=agent.status,
-            channels=AgentChannelMap(
-                call=ordered(per_channel[Channel.call]),
-                sms=ordered(per_channel[Channel.sms]),
-                whatsapp=ordered(per_channel[Channel.whatsapp]),
-            ),
-        )
+        return [
+            AgentRead.of(
+                agent,
+                AgentChannelMap(
+                    call=ordered(holdings[agent.id], Channel.call),
+                    sms=ordered(holdings[agent.id], Channel.sms),
+                    whatsapp=ordered(holdings[agent.id], Channel.whatsapp),
+                ),
+            )
+            for agent in agents
+        ]
 
 
 agent_channels_service = AgentChannelsService()

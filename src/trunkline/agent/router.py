@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from trunkline.agent.channels_service import agent_channels_service as views
 from trunkline.agent.schemas import AgentCreate, AgentRead, AgentUpdate
 from trunkline.agent.service import agent_service
 from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
@@ -21,7 +22,7 @@ async def create_agent(
 ) -> Envelope[AgentRead]:
     """Create an agent."""
     agent = await agent_service.create(session, auth.workspace_id, body, box)
-    return ok(AgentRead.of(agent), "Agent created.")
+    return ok(views.new(agent), "Agent created.")
 
 
 @router.get("", response_model=Envelope[Page[AgentRead]], responses=error_responses())
@@ -30,7 +31,8 @@ async def list_agents(
 ) -> Envelope[Page[AgentRead]]:
     """List the workspace's agents (paginated)."""
     agents, total = await agent_service.page(session, auth.workspace_id, params)
-    return ok(make_page([AgentRead.of(a) for a in agents], total, params), "Agents retrieved.")
+    items = await views.views(session, auth.workspace_id, agents)
+    return ok(make_page(items, total, params), "Agents retrieved.")
 
 
 @router.get(
@@ -41,7 +43,7 @@ async def get_agent(
 ) -> Envelope[AgentRead]:
     """Get one agent."""
     agent = await agent_service.get(session, auth.workspace_id, agent_uuid)
-    return ok(AgentRead.of(agent), "Agent retrieved.")
+    return ok(await views.view(session, auth.workspace_id, agent), "Agent retrieved.")
 
 
 @router.patch(
@@ -50,9 +52,9 @@ async def get_agent(
 async def update_agent(
     agent_uuid: uuid.UUID, body: AgentUpdate, auth: AuthDep, session: SessionDep, box: SecretBoxDep
 ) -> Envelope[AgentRead]:
-    """Update an agent's name, status, stream URL or stream token."""
+    """Update an agent's profile, status, settings, stream URL or stream token."""
     agent = await agent_service.update(session, auth.workspace_id, agent_uuid, body, box)
-    return ok(AgentRead.of(agent), "Agent updated.")
+    return ok(await views.view(session, auth.workspace_id, agent), "Agent updated.")
 
 
 @router.delete(

@@ -50,7 +50,14 @@ class AgentService:
     ) -> Agent:
         """Create an agent."""
         agent = Agent(
-            id=uuid.uuid4(), workspace_id=workspace_id, name=body.name, status=body.status
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            name=body.name,
+            status=body.status,
+            description=body.description,
+            language=body.language,
+            timezone=body.timezone,
+            settings=body.settings or {},
         )
         agent.stream_url = body.stream_url or None
         agent.stream_auth_token_secret = _seal_stream_token(box, agent.id, body.stream_auth_token)
@@ -80,7 +87,8 @@ class AgentService:
         body: AgentUpdate,
         box: SecretBox | None = None,
     ) -> Agent:
-        """Change name and/or status, and set or clear (null or "") the stream URL and token."""
+        """Change the fields sent (null leaves one as it is), and set or clear (null or "") the
+        stream URL and token."""
         agent = await self.get(session, workspace_id, agent_id)
         changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude=_STREAM_FIELDS)
         for key, value in changes.items():

@@ -24,7 +24,9 @@ because building a three-branch UNION cost ~0.8 ms of CPU per request):
 - ``Lookup.verbatim``: one text that does not parse as E.164; only a SIP connection stored
   verbatim can match it (docs/api-decisions.md §2.4);
 - ``Lookup.numbers``: many numbers (``:e164s`` and ``:verbatim``, expanding), keyed by number;
-- ``Lookup.agent``: one agent's holdings (``:agent_id``, ``:workspace_id``).
+- ``Lookup.agent``: one agent's holdings (``:agent_id``, ``:workspace_id``);
+- ``Lookup.agents``: many agents' holdings (``:agent_ids``, expanding, and ``:workspace_id``):
+  the whole agent objects of a list page in one read.
 
 Routing will add an inbound lookup next ("who answers this E.164 number on call, across
 workspaces, through which trusting source with which gateways") as one more ``Lookup``.
@@ -70,6 +72,7 @@ class Lookup(Enum):
     verbatim = "verbatim"
     numbers = "numbers"
     agent = "agent"
+    agents = "agents"
 
 
 def _e164s() -> BindParameter[list[str]]:
@@ -80,9 +83,14 @@ def _verbatim() -> BindParameter[list[str]]:
     return bindparam("verbatim", expanding=True)
 
 
-def _of_agent() -> ColumnElement[bool]:
+_BY_AGENT = (Lookup.agent, Lookup.agents)
+
+
+def _of_agent(lookup: Lookup = Lookup.agent) -> ColumnElement[bool]:
     # Driven by the agent (its primary key scoped to the workspace, then the per-agent keys),
     # never by a workspace-wide index.
+    if lookup is Lookup.agents:
+        return Agent.id.in_(bindparam("agent_ids", expanding=True)) & (Agent.workspace_id == WS)
     return (Agent.id == AGENT) & (Agent.workspace_id == WS)
 
 
@@ -102,8 +110,8 @@ def _bindings(lookup: Lookup, channel: Channel | None) -> Any:
         .join(PhoneNumber, PhoneNumber.id == Binding.phone_number_id)
         .join(Agent, Agent.id == Binding.agent_id)
     )
-    if lookup is Lookup.agent:
-        stmt = stmt.where(_of_agent())
+    if lookup in _BY_AGENT:
+        stmt = stmt.where(_of_agent(lookup))
     elif lookup is Lookup.numbers:
         stmt = stmt.where(PhoneNumber.workspace_id == WS, PhoneNumber.number.in_(_e164s()))
     else:
@@ -137,8 +145,8 @@ def _connections(lookup: Lookup) -> list[Any]:
         )
 
     unparsed = SipConnection.phone_number_e164.is_(None)
-    if lookup is Lookup.agent:
-        return [branch(_of_agent())]
+    if lookup in _BY_AGENT:
+        return [branch(_of_agent(lookup))]
     if lookup is Lookup.numbers:
         return [
             branch(SipConnection.workspace_id == WS, SipConnection.phone_number_e164.in_(_e164s())),
@@ -175,8 +183,8 @@ def _pbx(lookup: Lookup) -> Any:
         .select_from(PbxConnector)
         .join(Agent, Agent.id == PbxConnector.agent_id)
     )
-    if lookup is Lookup.agent:
-        return stmt.where(_of_agent())
+    if lookup in _BY_AGENT:
+        return stmt.where(_of_agent(lookup))
     if lookup is Lookup.numbers:
         return stmt.where(
             PbxConnector.workspace_id == WS,

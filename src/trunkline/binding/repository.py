@@ -101,6 +101,24 @@ async def holdings_for_agent(
     return [_holding(row) for row in rows]
 
 
+async def holdings_for_agents(
+    session: AsyncSession, workspace_id: uuid.UUID, agent_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Holding]]:
+    """Every number each of ``agent_ids`` answers, on every channel, keyed by agent, in one
+    UNION query driven by the agents."""
+    found: dict[uuid.UUID, list[Holding]] = {agent_id: [] for agent_id in agent_ids}
+    if not found:
+        return found
+    rows = await session.execute(
+        holdings_select(Lookup.agents, None),
+        {"workspace_id": workspace_id, "agent_ids": list(found)},
+    )
+    for row in rows:
+        holding = _holding(row)
+        found[holding.agent_id].append(holding)
+    return found
+
+
 @functools.cache
 def _count_for_agent_stmt() -> Any:
     held = holdings_select(Lookup.agent, None).subquery()

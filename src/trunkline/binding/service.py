@@ -44,6 +44,13 @@ class BindingService:
         """Every number ``agent_id`` answers on ``channel``, by any means."""
         return await repo.holdings_for_agent(session, workspace_id, agent_id, channel)
 
+    async def holdings_for_agents(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agent_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Holding]]:
+        """Every number each of ``agent_ids`` answers, on every channel and by any means, keyed
+        by agent, in one read."""
+        return await repo.holdings_for_agents(session, workspace_id, agent_ids)
+
     async def count_for_agent(
         self, session: AsyncSession, workspace_id: uuid.UUID, agent_id: uuid.UUID
     ) -> int:

@@ -149,19 +149,20 @@ class PbxSettingsRead(ResponseModel):
     username_extension: str
 
 
+# The upstream API types these as strings: an unset one is "" rather than null (§6.2).
 class InboundRead(ResponseModel):
-    allowed_ip: str | None
+    allowed_ip: str = Field(description='IP or CIDR calls may come from; "" = any')
 
 
 class AuthRead(ResponseModel):
     has_separate_credentials: bool
-    username: str | None
+    username: str = Field(description='The separate digest username; "" when none')
 
 
 class NormalizerRead(ResponseModel):
-    default_prefix: str | None
-    condition_length: str | None
-    condition_prefix: str | None
+    default_prefix: str = Field(description='"" when unset')
+    condition_length: str = Field(description='"" when unset')
+    condition_prefix: str = Field(description='"" when unset')
 
 
 class PbxConnectorRead(ResponseModel):
@@ -200,12 +201,12 @@ class PbxConnectorRead(ResponseModel):
                 port=c.port,
                 username_extension=c.username_extension,
             ),
-            inbound=InboundRead(allowed_ip=c.allowed_ip),
+            inbound=InboundRead(allowed_ip=c.allowed_ip or ""),
             auth=AuthRead(
                 has_separate_credentials=c.auth_password_secret is not None,
-                username=c.auth_username,
+                username=c.auth_username or "",
             ),
-            normalizer=NormalizerRead(**{k: c.normalizer.get(k) for k in _NORMALIZER_KEYS}),
+            normalizer=NormalizerRead(**{k: c.normalizer.get(k) or "" for k in _NORMALIZER_KEYS}),
             created_at=c.created_at,
             updated_at=c.updated_at,
         )

@@ -47,7 +47,7 @@ def default_connector_name(e164: str) -> str:
 def _pair_error() -> Unprocessable:
     message = "auth_username and auth_password go together: send both, or clear both."
     return Unprocessable(
-        message, field="auth_password", details=[{"field": "auth_password", "message": message}]
+        message, field="auth_password", fields=[{"field": "auth_password", "message": message}]
     )
 
 

@@ -40,7 +40,7 @@ def available_view(offer: Offer) -> AvailableNumber:
         number=offer.number,
         country_code=offer.country_code,
         type=offer.type,
-        location=offer.location,
+        location=offer.location or "",
         monthly_fee=float(offer.monthly_fee),
         currency=offer.currency,
         capabilities=CapabilitiesRead(**offer.capabilities.as_dict()),
@@ -51,7 +51,7 @@ def _mismatch(field: str, message: str) -> Unprocessable:
     return Unprocessable(
         f"Validation failed: {field}: {message}",
         field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 

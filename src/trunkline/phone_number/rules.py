@@ -66,6 +66,15 @@ def purchased_channel_settings(country_code: str, capabilities: dict[str, bool])
     }
 
 
+def shown_channel_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Stored settings as clients see them (docs/api-decisions.md §6.2): "no limit" is stored as
+    null and shown as ``channel_limit: 0``, because the upstream API types it an integer."""
+    return {
+        key: {**value, "channel_limit": value.get("channel_limit") or 0}
+        for key, value in settings.items()
+    }
+
+
 def merge_channel_settings(
     settings: dict[str, Any], patch: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:

@@ -17,26 +17,30 @@ from trunkline.kit.sip_status import SipStatus
 from trunkline.phone_number.compliance import ComplianceRead, PurchaseAddress, PurchaseRequirement
 from trunkline.phone_number.provider.base import NumberType
 
+_LIMIT = "Max concurrent calls (or messages in flight); 0 = no limit"
+_AGENT_UUID = 'The bound agent\'s uuid; "" when unbound'
+_AGENT_NAME = 'The bound agent\'s name; "" when unbound'
+
 
 class CapableChannelState(ResponseModel):
     capable: bool
     enabled: bool
-    channel_limit: int | None = Field(description="Max concurrent calls/messages; null = no limit")
+    channel_limit: int = Field(description=_LIMIT, examples=[10])
     whitelisted_destinations: list[str] = Field(examples=[["US"]])
     bound: bool
-    agent_uuid: uuid.UUID | None
-    agent_name: str | None
+    agent_uuid: str = Field(description=_AGENT_UUID)
+    agent_name: str = Field(description=_AGENT_NAME)
 
 
 class BindingState(ResponseModel):
     bound: bool
-    agent_uuid: uuid.UUID | None
-    agent_name: str | None
+    agent_uuid: str = Field(description=_AGENT_UUID)
+    agent_name: str = Field(description=_AGENT_NAME)
 
 
 class InboundState(ResponseModel):
     enabled: bool
-    channel_limit: int | None
+    channel_limit: int = Field(description=_LIMIT, examples=[10])
 
 
 class SnapshotChannels(ResponseModel):
@@ -70,7 +74,7 @@ class CapabilitiesRead(ResponseModel):
 
 class ChannelSettingRead(ResponseModel):
     enabled: bool
-    channel_limit: int | None = Field(description="Max concurrent calls/messages; null = no limit")
+    channel_limit: int = Field(description=_LIMIT, examples=[10])
     whitelisted_destinations: list[str] = Field(examples=[["US"]])
 
 
@@ -81,8 +85,10 @@ class ChannelSettingsRead(ResponseModel):
 
 
 class BillingRead(ResponseModel):
-    monthly_fee: float = Field(examples=[1.15])
-    currency: str = Field(examples=["USD"])
+    monthly_fee: float = Field(examples=[1.15], description="0 for external numbers")
+    currency: str = Field(
+        examples=["EUR"], description="External numbers: the workspace's currency"
+    )
 
 
 class BindingsRead(ResponseModel):
@@ -124,14 +130,16 @@ class PhoneNumberRead(ResponseModel):
     phone_number_uuid: uuid.UUID
     number: str = Field(examples=["+12025550123"])
     country_code: str = Field(examples=["US"])
-    location: str | None
+    location: str = Field(description='Where the number is; "" when unknown')
     type: str = Field(examples=["local"], description="local|toll_free|mobile|national|unknown")
     is_external: bool
     source: Source = Field(examples=["purchased"], description="purchased|external")
     status: NumberStatus = Field(examples=["active"], description="active|released")
     capabilities: CapabilitiesRead
     channel_settings: ChannelSettingsRead
-    billing: BillingRead | None = Field(description="null for external numbers (never billed)")
+    billing: BillingRead = Field(
+        description="External numbers are never billed: monthly_fee 0 in the workspace's currency"
+    )
     bindings: BindingsRead
     compliance: ComplianceRead
     address: dict[str, str] = Field(
@@ -143,7 +151,7 @@ class PhoneNumberRead(ResponseModel):
     trunks: list[TrunkRead] | None = Field(
         description="External numbers: their trunk rows (one per channel); null when purchased"
     )
-    purchased_at: UtcDatetime | None
+    purchased_at: UtcDatetime = Field(description="External numbers: when first registered")
     released_at: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -155,7 +163,7 @@ class AvailableNumber(ResponseModel):
     number: str = Field(examples=["+12015550123"])
     country_code: str = Field(examples=["US"])
     type: str = Field(examples=["local"])
-    location: str | None = Field(examples=["New Jersey"])
+    location: str = Field(examples=["New Jersey"], description='"" when unknown')
     monthly_fee: float = Field(examples=[1.15])
     currency: str = Field(examples=["USD"])
     capabilities: CapabilitiesRead
@@ -187,6 +195,9 @@ def _digits(value: str) -> str:
 Digits = Annotated[str, AfterValidator(_digits)]
 
 
+_LIMIT_IN = "Max concurrent calls (or messages in flight); 0 or null = no limit"
+
+
 class _SettingPatch(RequestModel):
     @field_validator("enabled", "whitelisted_destinations", mode="before", check_fields=False)
     @classmethod
@@ -198,7 +209,7 @@ class _SettingPatch(RequestModel):
 
 class ChannelSettingPatch(_SettingPatch):
     enabled: bool | None = None
-    channel_limit: int | None = Field(default=None, ge=1, description="null = no limit")
+    channel_limit: int | None = Field(default=None, ge=0, description=_LIMIT_IN)
     whitelisted_destinations: list[CountryCode] | None = Field(
         default=None, max_length=300, description="ISO-3166 alpha-2 codes", examples=[["US"]]
     )
@@ -211,23 +222,39 @@ class ChannelSettingPatch(_SettingPatch):
 
 class InboundPatch(_SettingPatch):
     enabled: bool | None = None
-    channel_limit: int | None = Field(default=None, ge=1, description="null = no limit")
+    channel_limit: int | None = Field(default=None, ge=0, description=_LIMIT_IN)
+
+
+_SUB_OBJECT = "null or {} leaves this sub-object unchanged"
 
 
 class ChannelSettingsPatch(RequestModel):
-    voice: ChannelSettingPatch | None = None
-    sms: ChannelSettingPatch | None = None
-    inbound: InboundPatch | None = None
+    voice: ChannelSettingPatch | None = Field(default=None, description=_SUB_OBJECT)
+    sms: ChannelSettingPatch | None = Field(default=None, description=_SUB_OBJECT)
+    inbound: InboundPatch | None = Field(default=None, description=_SUB_OBJECT)
 
 
 class PhoneNumberUpdate(RequestModel):
-    """Only the keys sent change; ``channel_limit: null`` means no limit."""
+    """Only the keys sent change; a sub-object sent as null (or {}) stays as it is;
+    ``channel_limit`` 0 (or null) means no limit."""
 
-    channel_settings: ChannelSettingsPatch
+    channel_settings: ChannelSettingsPatch | None = Field(description="null or {} changes nothing")
 
     def settings_patch(self) -> dict[str, dict[str, Any]]:
-        """The sent keys of each sub-object (unsent keys are absent, so they do not change)."""
-        return self.channel_settings.model_dump(exclude_unset=True)
+        """The sent keys of each sent sub-object; unsent keys and null sub-objects are absent,
+        so they do not change. "No limit" (0 or null) is stored as null."""
+        if self.channel_settings is None:
+            return {}
+        patch: dict[str, dict[str, Any]] = {}
+        for key in self.channel_settings.model_fields_set:
+            sub = getattr(self.channel_settings, key)
+            if sub is None:
+                continue
+            values = sub.model_dump(exclude_unset=True)
+            if "channel_limit" in values:
+                values["channel_limit"] = values["channel_limit"] or None
+            patch[key] = values
+        return patch
 
 
 class PhoneNumberPurchase(RequestModel):

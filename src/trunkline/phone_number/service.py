@@ -25,6 +25,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberUpdate,
 )
 from trunkline.phone_number.views import build_item, build_snapshot
+from trunkline.workspace.service import workspace_service
 
 
 class PhoneNumberService:
@@ -90,6 +91,7 @@ class PhoneNumberService:
         self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
     ) -> list[PhoneNumberRead]:
         """PhoneNumber items for rows, with holdings and trunks loaded in two queries in all."""
+        currency = await workspace_service.currency(session, workspace_id)
         if len(numbers) == 1:
             # One item (GET/PATCH by id, a purchase): the two key reads built once, instead of
             # the batch reads' IN-list statements built per request.
@@ -100,13 +102,13 @@ class PhoneNumberService:
                 if number.is_external
                 else []
             )
-            return [build_item(number, held, own)]
+            return [build_item(number, held, own, currency)]
         holdings = await binding_service.holdings_for_numbers(
             session, workspace_id, [n.number for n in numbers]
         )
         external = [n.id for n in numbers if n.is_external]
         trunks = await binding_service.trunks_for_numbers(session, external)
-        return [build_item(n, holdings[n.number], trunks.get(n.id, [])) for n in numbers]
+        return [build_item(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
         """The PhoneNumber item of one row."""

@@ -9,6 +9,7 @@ from typing import Any
 from trunkline.binding.rules import Channel, Holding, NumberStatus, current_holder
 from trunkline.kit.sip_status import TargetKind, endpoint_of
 from trunkline.models import PhoneNumber, Trunk
+from trunkline.phone_number.rules import shown_channel_settings
 from trunkline.phone_number.schemas import (
     BindingState,
     CapabilitiesRead,
@@ -21,10 +22,11 @@ from trunkline.phone_number.schemas import (
 
 
 def _binding(holder: Holding | None) -> dict[str, Any]:
+    """Who answers a channel; unbound is ``""`` for both names, never null (§6.2)."""
     return {
         "bound": holder is not None,
-        "agent_uuid": holder.agent_id if holder else None,
-        "agent_name": holder.agent_name if holder else None,
+        "agent_uuid": str(holder.agent_id) if holder else "",
+        "agent_name": holder.agent_name if holder else "",
     }
 
 
@@ -32,7 +34,7 @@ def build_snapshot(number: PhoneNumber, holdings: Sequence[Holding]) -> Channels
     """The ChannelsSnapshot of a number from its row and every holding on it."""
     holder = {ch: current_holder([h for h in holdings if h.channel is ch]) for ch in Channel}
     caps = number.capabilities
-    cs = number.channel_settings
+    cs = shown_channel_settings(number.channel_settings)
     voice, sms, inbound = cs["voice"], cs["sms"], cs["inbound"]
     return ChannelsSnapshot(
         phone_number_uuid=number.id,
@@ -93,10 +95,11 @@ _CAPABILITIES = tuple(CapabilitiesRead.model_fields)
 
 
 def build_item(
-    number: PhoneNumber, holdings: Sequence[Holding], trunks: Sequence[Trunk]
+    number: PhoneNumber, holdings: Sequence[Holding], trunks: Sequence[Trunk], currency: str
 ) -> PhoneNumberRead:
-    """The PhoneNumber inventory item (docs/api-decisions.md §3.2); a released number is bound to no
-    one.
+    """The PhoneNumber inventory item (docs/api-decisions.md §3.2, §6.2); a released number is
+    bound to no one. An external number is never billed: ``monthly_fee`` 0 in the workspace's
+    ``currency``, and its ``purchased_at`` is when it was registered.
 
     Built as one plain dict validated once: lists build 50-200 of these per request, and one
     validation of the whole item costs less than constructing each nested model on its own.
@@ -106,21 +109,23 @@ def build_item(
         for h in holdings:
             by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities
-    billing = None
-    if not number.is_external and number.monthly_fee is not None:
-        billing = {"monthly_fee": float(number.monthly_fee), "currency": number.currency or ""}
+    if number.is_external:
+        billing = {"monthly_fee": 0.0, "currency": currency}
+    else:
+        fee = float(number.monthly_fee) if number.monthly_fee is not None else 0.0
+        billing = {"monthly_fee": fee, "currency": number.currency or currency}
     return PhoneNumberRead.model_validate(
         {
             "phone_number_uuid": number.id,
             "number": number.number,
             "country_code": number.country_code,
-            "location": number.location,
+            "location": number.location or "",
             "type": number.type,
             "is_external": number.is_external,
             "source": number.source,
             "status": number.status,
             "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
-            "channel_settings": number.channel_settings,
+            "channel_settings": shown_channel_settings(number.channel_settings),
             "billing": billing,
             "bindings": {
                 ch.value: _binding(current_holder(by_channel.get(ch, ()))) for ch in Channel
@@ -129,7 +134,7 @@ def build_item(
             "address": number.address or {},
             "requirements": number.requirements or [],
             "trunks": [_trunk_data(t) for t in trunks] if number.is_external else None,
-            "purchased_at": number.purchased_at,
+            "purchased_at": number.purchased_at or number.created_at,
             "released_at": number.released_at,
             "created_at": number.created_at,
             "updated_at": number.updated_at,

@@ -265,7 +265,7 @@ class SipConnectionService:
             raise Unprocessable(
                 "connection_uuid differs between the query and the body.",
                 field="connection_uuid",
-                details=[{"field": "connection_uuid", "message": "query and body disagree"}],
+                fields=[{"field": "connection_uuid", "message": "query and body disagree"}],
             )
         connection_id = connection_id or from_body
         await binding_service.agent_name(session, workspace_id, agent_id)  # AgentNotFound

@@ -53,7 +53,7 @@ def sip_patch_columns(box: SecretBox, trunk: Trunk, patch: TrunkSipPatch) -> dic
         raise Unprocessable(
             f"Validation failed: sip.gateway: {message}",
             field="sip.gateway",
-            details=[{"field": "sip.gateway", "message": message}],
+            fields=[{"field": "sip.gateway", "message": message}],
         )
     cols: dict[str, Any] = {}
     if "gateway" in sent:
