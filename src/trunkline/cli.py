@@ -180,9 +180,23 @@ def cmd_call_worker(settings: Settings, args: argparse.Namespace) -> int:
             await worker.close()
             await engine.dispose()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=_loop_factory(settings.server.loop)) as runner,
+    ):
+        runner.run(run())
     return 0
+
+
+def _loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``TRUNKLINE_SERVER__LOOP`` names, as ``trunkline serve`` gets it from
+    uvicorn: asyncio's own by default; uvloop halves the media path's CPU per packet
+    (bench/README.md) but is opt-in until the call suites are shown sound on it."""
+    if loop != "uvloop":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:

@@ -107,9 +107,10 @@ class ServerSettings(BaseModel):
     log_level: str = "info"
     loop: Literal["asyncio", "uvloop"] = Field(
         default="asyncio",
-        description="Event loop of `trunkline serve`. uvloop costs less server CPU per API "
-        "request (bench/README.md) but the call worker's audio is not yet shown sound on it: "
-        "choose it for API-only servers (TRUNKLINE_CALLS__ENABLED=false).",
+        description="Event loop of `trunkline serve` and `trunkline call-worker`. uvloop costs "
+        "less CPU per API request and per media packet (bench/README.md) but the call suites "
+        "are not yet shown sound on it: choose it for API-only servers "
+        "(TRUNKLINE_CALLS__ENABLED=false) or after testing your call load on it.",
     )
 
 

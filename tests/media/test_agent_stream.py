@@ -293,6 +293,35 @@ class TestBridge:
             assert [m["dtmf"] for m in dtmf] == [{"track": "inbound_track", "digit": "#"}]
             assert ("dtmf", {"digit": "#"}) in call.events
 
+    async def test_frames_reach_the_agent_in_the_order_they_happened(
+        self, port_pool: PortPool
+    ) -> None:
+        # Caller audio goes straight onto the socket while nothing waits before it; a digit
+        # goes through the sending task, and audio right behind it must not overtake it.
+        async with running_agent(echo) as (agent, url), bridged(url, port_pool) as call:
+            await wait_until(lambda: len(agent.received) >= 2, "connected and start")
+            call.stream.on_audio(b"\x01" * 160)
+            call.stream.on_dtmf("5")
+            call.stream.on_audio(b"\x02" * 160)
+            call.stream.on_audio(b"\x03" * 160)
+            await wait_until(lambda: len(agent.received) >= 6, "four more frames")
+            order = [
+                m["dtmf"]["digit"]
+                if m["event"] == "dtmf"
+                else base64.b64decode(m["media"]["payload"])[:1].hex()
+                for m in agent.received[2:6]
+            ]
+            assert order == ["01", "5", "02", "03"]
+            # Sequence numbers count every frame after `connected`; chunks and timestamps
+            # count the audio alone, whichever path each frame took.
+            assert [m["sequenceNumber"] for m in agent.received[1:6]] == ["1", "2", "3", "4", "5"]
+            media = [m["media"] for m in agent.received[2:6] if m["event"] == "media"]
+            assert [(m["chunk"], m["timestamp"]) for m in media] == [
+                ("1", "0"),
+                ("2", "20"),
+                ("3", "40"),
+            ]
+
     async def test_protocol_error_ends_with_error_and_stop(self, port_pool: PortPool) -> None:
         async def garbage(agent: Agent, ws: ServerConnection) -> None:
             await agent.next_message(ws)

@@ -128,6 +128,12 @@ class TestParseAgentMessage:
             (json.dumps({"event": "clear", "streamSid": STREAM}), AgentClear()),
             (json.dumps({"event": "something-new"}), None),
             (json.dumps({"streamSid": STREAM}), None),
+            # Valid JSON that orjson refuses (beyond 64 bits, NaN) is still read as JSON.
+            (
+                '{"event": "mark", "mark": {"name": "m"}, "n": 123456789012345678901234}',
+                AgentMark("m"),
+            ),
+            ('{"event": "clear", "x": NaN}', AgentClear()),
         ],
     )
     def test_valid(self, text: str, parsed: object) -> None:

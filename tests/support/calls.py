@@ -277,8 +277,14 @@ EXTERNAL_MEDIA_XML = PEERS_DIR / "sipp_uac_external_media.xml"
 async def silent_agent() -> AsyncIterator[str]:
     """A WebSocket URL whose server accepts TCP and never answers the upgrade."""
     held: list[asyncio.StreamWriter] = []
+    done = False
 
     async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if done:
+            # A connection the kernel accepted before the listener closed (a worker whose
+            # dial was cancelled by a CANCEL) reaches us only now: close it, do not leak it.
+            writer.close()
+            return
         held.append(writer)
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
@@ -286,6 +292,7 @@ async def silent_agent() -> AsyncIterator[str]:
     try:
         yield f"ws://127.0.0.1:{port}/ws"
     finally:
+        done = True
         for writer in held:
             writer.close()
         server.close()

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.protocol import State
 
 from trunkline.media.session import FRAME_S, RtpSession
 from trunkline.media.twilio import (
@@ -78,6 +79,8 @@ class AgentStream:
         self._result: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
         self._finished = asyncio.Event()
         self._running = False
+        self._writer: StreamWriter | None = None  # set by run(): frames can go out
+        self._frames = 0  # caller frames sent to the agent
         self.dropped_frames = 0  # caller frames dropped because the agent did not keep up
 
     @classmethod
@@ -128,6 +131,12 @@ class AgentStream:
     # -- MediaListener: called by the RtpSession on the event loop ----------------------------
 
     def on_audio(self, ulaw: bytes) -> None:
+        writer = self._writer
+        if writer is not None and self._outbox.empty() and self._writable():
+            # The common case, 50 times a second per call: straight onto the socket, in order
+            # (nothing is queued before it), without waking the sending task.
+            self._write(writer.media(ulaw, self._next_timestamp_ms()))
+            return
         if self._audio_in_outbox >= _MAX_OUTBOX_AUDIO:
             self.dropped_frames += 1
             return
@@ -169,12 +178,14 @@ class AgentStream:
                 self._end("agent_hangup")
             else:
                 emit("agent_connected", {"stream_sid": writer.stream_sid})
+                self._writer = writer
                 sender = asyncio.create_task(self._send_loop(writer, emit))
                 receiver = asyncio.create_task(self._receive_loop(session, emit))
                 sender.add_done_callback(self._task_done)
                 receiver.add_done_callback(self._task_done)
             reason = await self._result
         finally:
+            self._writer = None  # from here on, nothing but `stop` goes out
             tasks = [task for task in (sender, receiver) if task is not None]
             for task in tasks:
                 task.cancel()
@@ -209,18 +220,38 @@ class AgentStream:
         if not self._result.done():
             self._result.set_result(reason)
 
+    def _next_timestamp_ms(self) -> int:
+        """Twilio's timestamp of the next caller frame: its place in the stream, in ms."""
+        timestamp = round(self._frames * FRAME_S * 1000)
+        self._frames += 1
+        return timestamp
+
+    def _writable(self) -> bool:
+        """The socket takes a frame now: open, no fragmented send under way, and not paused
+        by flow control (then frames wait in the outbox for the sending task)."""
+        ws = self._ws
+        return (
+            ws.protocol.state is State.OPEN
+            and not ws.paused
+            and ws.send_in_progress is None
+            and not self._result.done()
+        )
+
+    def _write(self, frame: str) -> None:
+        """What ``ws.send`` does for one text frame, minus the coroutine: frame it and hand the
+        bytes to the transport. Only when :meth:`_writable`."""
+        self._ws.protocol.send_text(frame.encode())
+        self._ws.send_data()
+
     async def _send_loop(self, writer: StreamWriter, emit: EventCallback) -> None:
         ws = self._ws
-        frames = 0
         try:
             while True:
                 kind, value = await self._outbox.get()
                 if kind == "audio":
                     assert isinstance(value, bytes)
                     self._audio_in_outbox -= 1
-                    # Twilio's timestamp is the chunk's place in the stream, in ms.
-                    await ws.send(writer.media(value, round(frames * FRAME_S * 1000)))
-                    frames += 1
+                    await ws.send(writer.media(value, self._next_timestamp_ms()))
                 elif kind == "dtmf":
                     assert isinstance(value, str)
                     emit("dtmf", {"digit": value})

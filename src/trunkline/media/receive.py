@@ -9,12 +9,15 @@ listener (RFC 3551 §4.5.14); telephone-events become digits (RFC 4733). The mod
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import TYPE_CHECKING
 
 from trunkline.media.dtmf import DtmfReceiver
 from trunkline.media.g711 import alaw_to_ulaw
-from trunkline.media.rtp import RtpError, RtpPacket
+from trunkline.media.rtp import RTP_HEADER_SIZE, RtpError, RtpPacket
 from trunkline.media.session_types import FRAME_BYTES, Codec, MediaListener, MediaStats
+
+_HEADER = struct.Struct("!BBHII")
 
 
 class RtpReceiver:
@@ -42,9 +45,21 @@ class RtpReceiver:
 
         def _require_listener(self) -> MediaListener: ...
 
-    def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+    def _on_datagram(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         if not self._started or self._closed:
             return  # early media before the answer is known: nothing to give it to
+        # The common packet first: a minimal header (V=2, no padding, extension or CSRCs)
+        # carrying our audio type from the latched source. Everything else takes the full path.
+        if (
+            len(data) > RTP_HEADER_SIZE
+            and data[0] == 0x80
+            and data[1] & 0x7F == self._payload_type
+            and addr == self._latched_from
+        ):
+            _, _, sequence, _, ssrc = _HEADER.unpack_from(data)
+            self._accept(len(data) - RTP_HEADER_SIZE)
+            self._on_audio_packet(sequence, ssrc, data[RTP_HEADER_SIZE:])
+            return
         try:
             packet = RtpPacket.parse(data)
         except RtpError:
@@ -56,38 +71,43 @@ class RtpReceiver:
             # Also keeps multiplexed RTCP (RFC 5761 §4: PT 72-76 as seen here) out.
             self._stats.ignored += 1
             return
+        source = (str(addr[0]), int(addr[1]))
         if self._latched_from is None:
-            self._latched_from = addr
-            self._send_to = addr
-            self._stats.remote = addr
+            self._latched_from = source
+            self._send_to = source
+            self._stats.remote = source
             self._stats.latched = True
-        elif addr != self._latched_from:
+        elif source != self._latched_from:
             self._stats.ignored += 1
             return
-        self._last_rx = asyncio.get_running_loop().time()
-        self._stats.packets_in += 1
-        self._stats.bytes_in += len(packet.payload)
+        self._accept(len(packet.payload))
         if is_audio:
-            self._on_audio_packet(packet)
+            self._on_audio_packet(packet.sequence, packet.ssrc, packet.payload)
             return
         digit = self._dtmf.feed(packet)
         if digit is not None:
             self._stats.dtmf.append(digit)
             self._require_listener().on_dtmf(digit)
 
-    def _on_audio_packet(self, packet: RtpPacket) -> None:
-        if packet.ssrc != self._rx_ssrc:
+    def _accept(self, payload_bytes: int) -> None:
+        self._last_rx = asyncio.get_running_loop().time()
+        stats = self._stats
+        stats.packets_in += 1
+        stats.bytes_in += payload_bytes
+
+    def _on_audio_packet(self, sequence: int, ssrc: int, payload: bytes) -> None:
+        if ssrc != self._rx_ssrc:
             # A new source (first packet, or the far end restarted its stream): new numbering.
-            self._rx_ssrc = packet.ssrc
+            self._rx_ssrc = ssrc
             self._rx_buffer.clear()
         else:
             # RFC 3550 Appendix A.1: compare sequence numbers modulo 2^16.
-            delta = (packet.sequence - self._rx_highest_seq) & 0xFFFF
+            delta = (sequence - self._rx_highest_seq) & 0xFFFF
             if delta == 0 or delta >= 0x8000:
                 self._stats.out_of_order += 1
                 return
-        self._rx_highest_seq = packet.sequence
-        ulaw = packet.payload if self._codec is Codec.PCMU else alaw_to_ulaw(packet.payload)
+        self._rx_highest_seq = sequence
+        ulaw = payload if self._codec is Codec.PCMU else alaw_to_ulaw(payload)
         listener = self._require_listener()
         if not self._rx_buffer and len(ulaw) == FRAME_BYTES:
             listener.on_audio(ulaw)  # the common case: already one 20 ms frame

@@ -11,8 +11,10 @@ a negotiated payload type arrives, then to that packet's source, and from then o
 only from it (so a stray sender on the same port cannot inject audio). ``update_remote`` (a
 re-INVITE) starts the latching again.
 
-Sending: packet *n* is scheduled at ``start + n·20 ms`` with ``loop.call_at``, so lateness of
-one tick never accumulates into drift. A late tick sends what is due (counted in ``late_sends``),
+Sending: packet *n* goes out at ``t0 + n·20 ms`` on the loop's clock, where ``t0`` is the first
+tick of the loop's :class:`~trunkline.media.pacer.Pacer` after ``start`` (one 20 ms timer for
+every session of the process), so lateness of one tick never accumulates into drift. A late
+tick sends what is due (counted in ``late_sends``),
 but at most :data:`MAX_BURST` packets at once; older slots are skipped (``skipped_sends``) and
 their timestamps with them, since an RTP timestamp tells the sampling instant (§5.1) and a burst
 would only overflow the far end's jitter buffer. With nothing queued we send codec silence, which
@@ -31,6 +33,7 @@ from dataclasses import replace
 
 from trunkline.media.dtmf import DtmfReceiver
 from trunkline.media.g711 import ULAW_SILENCE, ulaw_to_alaw
+from trunkline.media.pacer import Pacer, pacer_for
 from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool
 from trunkline.media.receive import RtpReceiver
@@ -65,7 +68,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         if self.session is not None:
-            self.session._on_datagram(data, (str(addr[0]), int(addr[1])))
+            self.session._on_datagram(data, addr)
 
     def error_received(self, exc: Exception) -> None:
         if self.session is not None:
@@ -113,7 +116,7 @@ class RtpSession(RtpReceiver):
         self._t0 = 0.0
         self._marker_next = True
         self._playout = PlayQueue(max_bytes=60 * 1000 * BYTES_PER_MS)
-        self._timer: asyncio.TimerHandle | None = None
+        self._pacer: Pacer | None = None
         self._held = False
         # Media timeout.
         self._media_timeout_s = 60.0
@@ -157,9 +160,9 @@ class RtpSession(RtpReceiver):
         self._playout.max_bytes = int(max_queue_s * 1000) * BYTES_PER_MS
         self._stats.codec = codec.value
         self._stats.remote = remote
-        self._t0 = loop.time()
-        self._last_rx = self._t0
-        self._timer = loop.call_at(self._t0, self._tick)
+        self._last_rx = loop.time()
+        self._pacer = pacer_for(loop)
+        self._t0 = self._pacer.join(self)  # slot n goes out at the pacer's tick t0 + n·20 ms
 
     # -- agent audio -------------------------------------------------------------------------
 
@@ -228,9 +231,8 @@ class RtpSession(RtpReceiver):
         if self._closed:
             return
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._pacer is not None:
+            self._pacer.leave(self)
         self._transport.close()
         # The socket is closed in a later loop iteration: wait so the port is really free.
         await self._protocol.closed
@@ -249,33 +251,26 @@ class RtpSession(RtpReceiver):
             for name in marks:
                 listener.on_mark(name)
 
-    def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        try:
-            due = int((now - self._t0 + _EARLY_S) / FRAME_S) + 1  # slots 0..due-1 are due
-            behind = due - self._slot
-            if behind > MAX_BURST:
-                skipped = behind - MAX_BURST
-                self._slot += skipped
-                self._stats.skipped_sends += skipped
-                behind = MAX_BURST
-            for _ in range(behind):
-                if now - (self._t0 + self._slot * FRAME_S) >= FRAME_S:
-                    self._stats.late_sends += 1
-                if not self._held:
-                    self._send_slot()
-                self._slot += 1
-            if (
-                not self._held
-                and not self._timed_out
-                and now - self._last_rx >= self._media_timeout_s
-            ):
-                self._timed_out = True
-                self._require_listener().on_media_timeout()
-        finally:
-            if not self._closed:
-                self._timer = loop.call_at(self._t0 + self._slot * FRAME_S, self._tick)
+    def _pace(self, now: float) -> None:
+        """The pacer's tick: send every slot due at ``now`` (at most MAX_BURST of them)."""
+        due = int((now - self._t0 + _EARLY_S) / FRAME_S) + 1  # slots 0..due-1 are due
+        behind = due - self._slot
+        if behind <= 0:
+            return  # started after this tick's time: the first slot is the next tick
+        if behind > MAX_BURST:
+            skipped = behind - MAX_BURST
+            self._slot += skipped
+            self._stats.skipped_sends += skipped
+            behind = MAX_BURST
+        for _ in range(behind):
+            if now - (self._t0 + self._slot * FRAME_S) >= FRAME_S:
+                self._stats.late_sends += 1
+            if not self._held:
+                self._send_slot()
+            self._slot += 1
+        if not self._held and not self._timed_out and now - self._last_rx >= self._media_timeout_s:
+            self._timed_out = True
+            self._require_listener().on_media_timeout()
 
     def _send_slot(self) -> None:
         frame, marks = self._playout.next_frame()

@@ -9,12 +9,13 @@ Twilio's published messages: ``connected`` first and without a sequence number, 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 __all__ = [
     "AgentClear",
@@ -111,15 +112,11 @@ class StreamWriter:
     def media(self, ulaw: bytes, timestamp_ms: int) -> str:
         """One chunk of the caller's audio; ``timestamp_ms`` counts from the stream's start."""
         self._chunk += 1
+        self._sequence += 1
+        payload = binascii.b2a_base64(ulaw, newline=False).decode("ascii")
         return (
-            '{"event":"media","sequenceNumber":"'
-            + self._next()
-            + '","media":{"track":"inbound","chunk":"'
-            + str(self._chunk)
-            + '","timestamp":"'
-            + str(timestamp_ms)
-            + '","payload":"'
-            + base64.b64encode(ulaw).decode("ascii")
+            f'{{"event":"media","sequenceNumber":"{self._sequence}","media":{{"track":"inbound",'
+            f'"chunk":"{self._chunk}","timestamp":"{timestamp_ms}","payload":"{payload}'
             + self._media_tail
         )
 
@@ -170,23 +167,37 @@ def _string(container: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
+def _loads(text: str) -> object:
+    """JSON by orjson (50 agent frames a second per call: several times faster than json).
+
+    What orjson refuses but JSON allows (integers beyond 64 bits, NaN) goes to the standard
+    parser, so the accepted language is exactly JSON's either way.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProtocolError(f"not JSON: {exc.msg}") from None
+
+
 def parse_agent_message(text: str) -> AgentMedia | AgentMark | AgentClear | None:
     """One text frame from the agent; None for events we do not act on.
 
     Raises :class:`ProtocolError` for non-JSON, a non-object, or a known event whose fields
     have the wrong types (e.g. a payload that is not base64).
     """
-    try:
-        message = _object(json.loads(text), "message")
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(f"not JSON: {exc.msg}") from None
+    message = _object(_loads(text), "message")
     event = message.get("event")
     if event == "media":
         media = _object(message.get("media"), "media")
         payload = _string(media, "payload", "media")
         try:
-            return AgentMedia(base64.b64decode(payload, validate=True))
-        except binascii.Error:
+            # Strict: only the base64 alphabet, padding only at the end (a bad payload is the
+            # agent's bug, not something to guess around).
+            return AgentMedia(binascii.a2b_base64(payload, strict_mode=True))
+        except ValueError:  # binascii.Error, or a non-ASCII str
             raise ProtocolError("media.payload is not base64") from None
     if event == "mark":
         mark = _object(message.get("mark"), "mark")
