@@ -181,8 +181,7 @@ class TestBadCompliancePayloads:
         assert r.json() == error_body(
             "validation_failed",
             f"Validation failed: {field}: {message.rstrip('.')}.",
-            field=field,
-            details=[{"field": field, "message": message}],
+            fields=[{"field": field, "message": message}],
         )
 
 

@@ -56,8 +56,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
     return error_body(
         "validation_failed",
         f"Validation failed: {field}: {message.rstrip('.')}.",
-        field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 

@@ -72,8 +72,7 @@ def invalid(field: str, message: str) -> dict[str, Any]:
     return error_body(
         "validation_failed",
         f"Validation failed: {field}: {message.rstrip('.')}.",
-        field=field,
-        details=[{"field": field, "message": message}],
+        fields=[{"field": field, "message": message}],
     )
 
 
@@ -176,7 +175,8 @@ class TestSend:
         r = await api.post(SEND, send_body(agent, unique_us_number()))
 
         assert r.status_code == 422
-        assert r.json()["error"]["code"] == "sms_channel_not_configured"
+        assert r.json()["error"]["code"] == "SMS_CHANNEL_NOT_CONFIGURED"
+        assert r.json()["data"]["error"] == "sms_channel_not_configured"
 
     async def test_sms_disabled_on_the_number_is_409(self, api: Api) -> None:
         agent, number = await sms_agent(api)
