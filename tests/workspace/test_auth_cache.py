@@ -54,3 +54,27 @@ class TestAuthCache:
         cache.put("h", CTX, cache.generation)
 
         assert cache.get("h") is None
+
+
+class TestCurrencyWithTheToken:
+    """The token read brings the workspace's currency; it lives and dies with the token entry."""
+
+    def test_the_currency_read_with_a_token_is_served_while_the_token_is_cached(self) -> None:
+        cache = AuthCache(ttl_s=2.0, max_entries=10)
+        ctx = AuthContext(
+            workspace_id=uuid.uuid4(), token_id=uuid.uuid4(), scopes=frozenset(), currency="USD"
+        )
+        with mock.patch("trunkline.workspace.service.time.monotonic", return_value=100.0):
+            cache.put("h", ctx, cache.generation)
+            assert cache.currency(ctx.workspace_id) == "USD"
+            assert cache.currency(uuid.uuid4()) is None
+        with mock.patch("trunkline.workspace.service.time.monotonic", return_value=102.0):
+            assert cache.currency(ctx.workspace_id) is None
+
+    def test_clear_forgets_the_currency_too(self) -> None:
+        cache = AuthCache(ttl_s=2.0, max_entries=10)
+        cache.put("h", CTX, cache.generation)
+
+        cache.clear()
+
+        assert cache.currency(CTX.workspace_id) is None

@@ -9,6 +9,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -163,3 +164,20 @@ class TestCli:
         result = await cli("workspace", "currency", "no-such-workspace", *args)
 
         assert result == Result(2, "", "trunkline: No workspace 'no-such-workspace'.\n")
+
+
+class TestWithACachedToken:
+    async def test_a_new_currency_shows_on_the_next_request_of_a_warm_token(
+        self, api: Any, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        # The token read carries the currency and is cached (AuthCache): setting the currency
+        # must forget that cache, or prices stay in the old currency for the cache's lifetime.
+        before = await api.get("/phone-numbers/rates", params={"per_page": 1})
+        assert before.json()["data"]["items"][0]["price"]["currency"] == "EUR"
+
+        async with session_scope(sessionmaker) as session:
+            await workspace_service.set_currency(session, api.slug, "USD")
+        after = await api.get("/phone-numbers/rates", params={"per_page": 1})
+
+        assert after.status_code == 200
+        assert after.json()["data"]["items"][0]["price"]["currency"] == "USD"

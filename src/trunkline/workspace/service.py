@@ -34,6 +34,9 @@ class AuthContext:
     workspace_id: uuid.UUID
     token_id: uuid.UUID
     scopes: frozenset[str]
+    # The workspace's currency as read with the token (``WorkspaceService.currency`` uses it
+    # while the token is cached, so a list of numbers needs no read of its own for it).
+    currency: str = DEFAULT_CURRENCY
 
 
 class AuthCache:
@@ -52,6 +55,7 @@ class AuthCache:
         self.max_entries = max_entries
         self.generation = 0
         self._entries: dict[str, tuple[float, AuthContext]] = {}
+        self._currencies: dict[uuid.UUID, tuple[float, str]] = {}
 
     def get(self, token_hash: str) -> AuthContext | None:
         entry = self._entries.get(token_hash)
@@ -67,11 +71,22 @@ class AuthCache:
             return  # a revocation happened while the row was being read
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # bounded memory; the next requests refill it
-        self._entries[token_hash] = (time.monotonic() + self.ttl_s, ctx)
+            self._currencies.clear()
+        expires = time.monotonic() + self.ttl_s
+        self._entries[token_hash] = (expires, ctx)
+        self._currencies[ctx.workspace_id] = (expires, ctx.currency)
+
+    def currency(self, workspace_id: uuid.UUID) -> str | None:
+        """The workspace's currency as a cached token read it, while that entry lives."""
+        entry = self._currencies.get(workspace_id)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
 
     def clear(self, *_: Any) -> None:
         self.generation += 1
         self._entries.clear()
+        self._currencies.clear()
 
 
 # Seconds a server may keep accepting a token revoked by another process (see AuthCache): at most
@@ -148,17 +163,27 @@ class WorkspaceService:
         if cached is not None:
             return cached
         generation = self.auth_cache.generation
-        row = await repo.get_active_token(session, token_hash)
-        if row is None:
+        found = await repo.get_active_token(session, token_hash)
+        if found is None:
             raise InvalidAuthToken()
+        row, currency = found
         ctx = AuthContext(
-            workspace_id=row.workspace_id, token_id=row.id, scopes=frozenset(row.scopes)
+            workspace_id=row.workspace_id,
+            token_id=row.id,
+            scopes=frozenset(row.scopes),
+            currency=currency,
         )
         self.auth_cache.put(token_hash, ctx, generation)
         return ctx
 
     async def currency(self, session: AsyncSession, workspace_id: uuid.UUID) -> str:
-        """The workspace's currency (ISO 4217): what its prices, rates and bills are in."""
+        """The workspace's currency (ISO 4217): what its prices, rates and bills are in.
+
+        A request's token read already brought it (``AuthCache``); a change made by another
+        process shows within the cache's 0.5 s, as a token revocation does."""
+        cached = self.auth_cache.currency(workspace_id)
+        if cached is not None:
+            return cached
         return await repo.get_currency(session, workspace_id) or DEFAULT_CURRENCY
 
     async def set_currency(self, session: AsyncSession, slug: str, currency: str) -> str:
@@ -172,6 +197,10 @@ class WorkspaceService:
             )
         if await repo.set_currency(session, slug, code) == 0:
             raise NotFound(f"No workspace {slug!r}.")
+        # The cached tokens carry the old currency: this process forgets them at once and
+        # again after the commit (as revoke_token does); other processes within 0.5 s.
+        self.auth_cache.clear()
+        event.listen(session.sync_session, "after_commit", self.auth_cache.clear, once=True)
         return code
 
 
