@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,48 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import error_body
+from tests.support.cli import cli_runner
 from trunkline.config import Settings
 from trunkline.models import Workspace
 from trunkline.workspace import service as workspace_module
 
 pytestmark = pytest.mark.slow  # each command is a fresh interpreter (~1-2 s)
 
-TRUNKLINE = Path(sys.executable).with_name("trunkline")
 AUTH_CACHE_TTL_S: float = getattr(workspace_module, "AUTH_CACHE_TTL_S", 0.0)
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture
 def cli(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    keys = settings.security.encryption_keys
-    assert keys is not None
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
-        "TRUNKLINE_ENCRYPTION_KEYS": keys.get_secret_value(),
-        "TRUNKLINE_DATA_DIR": str(tmp_path),
-    }
-
-    async def run(*args: str) -> Result:
-        # Not subprocess.run: the test server shares this event loop and must keep serving.
-        proc = await asyncio.create_subprocess_exec(
-            str(TRUNKLINE),
-            *args,
-            env=env,
-            cwd=tmp_path,  # no stray .env file
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        return Result(int(proc.returncode or 0), out.decode(), err.decode())
-
-    return run
+    return cli_runner(settings, tmp_path)
 
 
 def slug() -> str:

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import new_workspace
+from tests.support.cli import Result, cli_runner
 from trunkline.config import Settings
 from trunkline.db import session_scope
 from trunkline.errors import NotFound, Unprocessable
 from trunkline.kit.currency import DEFAULT_CURRENCY, ISO_4217, parse_currency
 from trunkline.workspace import repository as repo
 from trunkline.workspace.service import workspace_service
-
-TRUNKLINE = Path(sys.executable).with_name("trunkline")
 
 
 async def currency_of(sm: async_sessionmaker[AsyncSession], slug: str) -> str:
@@ -94,40 +89,11 @@ def test_the_code_list_is_three_letter_codes() -> None:
     assert {"EUR", "USD", "GBP", "JPY", "CHF"} <= ISO_4217
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.mark.slow  # each command is a fresh interpreter
 class TestCli:
     @pytest.fixture
     def cli(self, settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-        keys = settings.security.encryption_keys
-        assert keys is not None
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
-            "TRUNKLINE_ENCRYPTION_KEYS": keys.get_secret_value(),
-            "TRUNKLINE_DATA_DIR": str(tmp_path),
-        }
-
-        async def run(*args: str) -> Result:
-            # Not subprocess.run: the test server shares this event loop and must keep serving.
-            proc = await asyncio.create_subprocess_exec(
-                str(TRUNKLINE),
-                *args,
-                env=env,
-                cwd=tmp_path,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await proc.communicate()
-            return Result(int(proc.returncode or 0), out.decode(), err.decode())
-
-        return run
+        return cli_runner(settings, tmp_path)
 
     async def test_prints_then_sets_the_currency(
         self, cli, sessionmaker: async_sessionmaker[AsyncSession]
