@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,28 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.api import Api
+from tests.support.cli import cli_runner
 from trunkline.config import Settings
 from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.models import SipConnection
 
 pytestmark = pytest.mark.slow
 
-TRUNKLINE = Path(sys.executable).with_name("trunkline")
-
 
 async def run(settings: Settings, tmp_path: Path, *args: str, keys: str) -> tuple[int, str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TRUNKLINE_DATABASE_URL": settings.database_url_resolved,
-        "TRUNKLINE_ENCRYPTION_KEYS": keys,
-        "TRUNKLINE_DATA_DIR": str(tmp_path),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(TRUNKLINE), *args, env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    return int(proc.returncode or 0), out.decode() + err.decode()
+    result = await cli_runner(settings, tmp_path)(*args, keys=keys)
+    return result.code, result.stdout + result.stderr
 
 
 async def secrets_of(sm: async_sessionmaker[AsyncSession], connection_uuid: str) -> tuple[str, str]:

@@ -22,7 +22,8 @@ class Result:
 
 
 def cli_runner(settings: Settings, cwd: Path) -> Callable[..., Awaitable[Result]]:
-    """``await run("token", "create", …)``: one fresh ``trunkline`` process on the test DB."""
+    """``await run("token", "create", …)``: one fresh ``trunkline`` process on the test DB.
+    ``keys=`` runs that one process with other encryption keys (``trunkline keys rotate``)."""
     keys = settings.security.encryption_keys
     assert keys is not None
     env = {
@@ -32,12 +33,12 @@ def cli_runner(settings: Settings, cwd: Path) -> Callable[..., Awaitable[Result]
         "TRUNKLINE_DATA_DIR": str(cwd),
     }
 
-    async def run(*args: str) -> Result:
+    async def run(*args: str, keys: str | None = None) -> Result:
         # Not subprocess.run: the test server shares this event loop and must keep serving.
         proc = await asyncio.create_subprocess_exec(
             str(TRUNKLINE),
             *args,
-            env=env,
+            env=env if keys is None else {**env, "TRUNKLINE_ENCRYPTION_KEYS": keys},
             cwd=cwd,  # no stray .env file
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
