@@ -63,15 +63,21 @@ async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
 # --- lists ----------------------------------------------------------------------------------
 
 
+# The table's columns, not the model's attributes: a list statement made of them alone (the
+# trunks list, and any list filtered by source and status only) is executed as Core, without
+# the ORM's compile and loading steps (1.62 -> 1.50 ms of CPU for the page statement).
+_C = PhoneNumber.__table__.c
+
+
 def _conditions(workspace_id: uuid.UUID, f: NumberFilters) -> list[Any]:
-    conds: list[Any] = [PhoneNumber.workspace_id == workspace_id]
+    conds: list[Any] = [_C.workspace_id == workspace_id]
     if f.source is not None:
-        conds.append(PhoneNumber.source == f.source)
+        conds.append(_C.source == f.source)
     if f.status is not None:
-        conds.append(PhoneNumber.status == f.status)
+        conds.append(_C.status == f.status)
     if f.number_digits is not None:
         # Digits only (validated), so no LIKE wildcard can sneak in.
-        conds.append(PhoneNumber.number.like(f"+{f.number_digits}%"))
+        conds.append(_C.number.like(f"+{f.number_digits}%"))
     if f.trunk_channel is not None:
         conds.append(has_trunk_row(f.trunk_channel))
     if f.channel is not None or f.agent_id is not None:
@@ -106,7 +112,9 @@ async def count(session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters
 # ORM loading (identity map, instrumented attributes read ~40 times per item) cost more than
 # the rest of building an item (bench/README.md "2026-12-01 (third session)"). Every column
 # but workspace_id, which the page's filter already fixed.
-_ROW = select(*(c for c in PhoneNumber.__table__.c if c.name != "workspace_id"))
+_ROW = select(*(c for c in PhoneNumber.__table__.c if c.name != "workspace_id")).order_by(
+    PhoneNumber.__table__.c.created_at, PhoneNumber.__table__.c.id
+)
 
 
 async def page(
@@ -118,11 +126,11 @@ async def page(
     read (``kit.pagination.page_of``'s deferred join), so deep pages stay cheap."""
     return await page_of(
         session,
-        _ROW.order_by(PhoneNumber.created_at, PhoneNumber.id),
+        _ROW,
         lambda: count(session, workspace_id, f),
         params,
         where=_conditions(workspace_id, f),
-        key=PhoneNumber.id,
+        key=_C.id,
         scalars=False,
     )
 
