@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import Row
 
 from trunkline.binding.rules import Channel, Holding, NumberStatus, Source, current_holder
 from trunkline.kit.sip_status import TargetKind, endpoint_of
@@ -66,8 +67,9 @@ def build_snapshot(number: PhoneNumber, holdings: Sequence[Holding]) -> Channels
     )
 
 
-def _trunk_data(trunk: Trunk) -> dict[str, Any]:
-    """A trunk row as shown to clients: SIP credentials only as ``has_*`` flags."""
+def _trunk_data(trunk: Trunk | Row[Any]) -> dict[str, Any]:
+    """A trunk row (the model, or a list page's Core row) as shown to clients: SIP credentials
+    only as ``has_*`` flags."""
     sip = None
     endpoint = endpoint_of(TargetKind.trunk, trunk)
     if endpoint.gateway is not None:
@@ -101,7 +103,7 @@ _ITEMS = TypeAdapter(list[PhoneNumberRead])
 
 
 def item_data(
-    number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk], currency: str
+    number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
     """The PhoneNumber inventory item (docs/api-decisions.md §3.2, §6.2) as a plain dict, from a
     number row (the model, or a Core row with its column names); a released number is bound to
@@ -147,7 +149,7 @@ def item_data(
 
 
 def build_item(
-    number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk], currency: str
+    number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> PhoneNumberRead:
     """One PhoneNumber item (``item_data``), validated."""
     return PhoneNumberRead.model_validate(item_data(number, holdings, trunks, currency))
