@@ -96,6 +96,11 @@ def _trunk_data(trunk: Trunk | Row[Any]) -> dict[str, Any]:
 
 
 _CAPABILITIES = tuple(CapabilitiesRead.model_fields)
+# Per item, three channels: their keys read once (an enum's .value is a property call), and
+# the unbound state shared (the page is validated into new models, so sharing is safe):
+# item_data for 50 numbers 0.93 -> 0.83 ms of CPU (min of 5 x 50 runs, in-process).
+_CHANNEL_KEYS = tuple((ch, ch.value) for ch in Channel)
+_UNBOUND = _binding(None)
 
 # A page's items validated in one call: the list path builds plain dicts (item_data) and
 # validates them once, as a list, instead of one model_validate per item.
@@ -136,7 +141,10 @@ def item_data(
         "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
         "channel_settings": shown_channel_settings(number.channel_settings),
         "billing": billing,
-        "bindings": {ch.value: _binding(current_holder(by_channel.get(ch, ()))) for ch in Channel},
+        "bindings": {
+            key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
+            for ch, key in _CHANNEL_KEYS
+        },
         "compliance": number.compliance,
         "address": number.address or {},
         "requirements": number.requirements or [],
