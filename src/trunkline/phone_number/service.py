@@ -24,7 +24,7 @@ from trunkline.phone_number.schemas import (
     PhoneNumberRead,
     PhoneNumberUpdate,
 )
-from trunkline.phone_number.views import build_item, build_items, build_snapshot, item_data
+from trunkline.phone_number.views import build_item, build_snapshot
 from trunkline.workspace.service import workspace_service
 
 
@@ -109,9 +109,7 @@ class PhoneNumberService:
         )
         external = [n.id for n in numbers if n.source == Source.external]
         trunks = await binding_service.trunks_for_numbers(session, external)
-        return build_items(
-            [item_data(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
-        )
+        return [build_item(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
 
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
         """The PhoneNumber item of one row."""
