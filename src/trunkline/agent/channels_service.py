@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.agent.schemas import AgentChannelMap, AgentRead, ChannelBindingRead
@@ -117,7 +119,7 @@ class AgentChannelsService:
         return (await self.views(session, workspace_id, [agent]))[0]
 
     async def views(
-        self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Agent]
+        self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Agent | Row[Any]]
     ) -> list[AgentRead]:
         """Whole agents (docs/api-decisions.md §6.3) with their channels, in three reads however
         many agents there are: their holdings, the inventory ids of the connection and PBX

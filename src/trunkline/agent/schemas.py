@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
+from sqlalchemy import Row
 
 from trunkline.binding.rules import Via
 from trunkline.call.rules import stream_token_problem, stream_url_problem
@@ -197,7 +198,8 @@ class AgentRead(ResponseModel):
     updated_at: UtcDatetime
 
     @classmethod
-    def of(cls, agent: Agent, channels: AgentChannelMap) -> AgentRead:
+    def of(cls, agent: Agent | Row[Any], channels: AgentChannelMap) -> AgentRead:
+        """From the model, or a list page's Core row (the same column names)."""
         return cls(
             agent_uuid=agent.id,
             name=agent.name,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.agent import repository as repo
@@ -75,8 +77,9 @@ class AgentService:
 
     async def page(
         self, session: AsyncSession, workspace_id: uuid.UUID, params: PageParams
-    ) -> tuple[list[Agent], int]:
-        """A page of the workspace's agents, oldest first."""
+    ) -> tuple[list[Row[Any]], int]:
+        """A page of the workspace's agents (Core rows with the model's column names), oldest
+        first, and the exact total."""
         return await repo.page(session, workspace_id, params)
 
     async def update(

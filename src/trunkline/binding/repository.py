@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, literal, select, union_all
+from sqlalchemy import Row, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.holdings import ITSELF, Lookup, holdings_select
@@ -209,19 +209,26 @@ async def trunks_for_number(session: AsyncSession, phone_number_id: uuid.UUID) -
     return list(rows.scalars())
 
 
+# A list page's trunk rows (the numbers and trunks lists): built once, with an expanding IN
+# list, as Core rows with the model's column names (what the item needs to read), not ORM
+# entities: 1.13 -> 0.81 ms of CPU for a page of 50 numbers (bench/list_cpu.py, in-process).
+_T = Trunk.__table__.c
+_TRUNKS_OF_NUMBERS = (
+    select(*(c for c in _T if c.name != "workspace_id"))
+    .where(_T.phone_number_id.in_(bindparam("phone_number_ids", expanding=True)))
+    .order_by(_T.phone_number_id, _T.channel)
+)
+
+
 async def trunks_for_numbers(
     session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Trunk]]:
-    """The external trunk rows of each number, call before whatsapp, in one query."""
+) -> dict[uuid.UUID, list[Row[Any]]]:
+    """The external trunk rows of each number (Core rows), call before whatsapp, in one query."""
     if not phone_number_ids:
         return {}
-    rows = await session.execute(
-        select(Trunk)
-        .where(Trunk.phone_number_id.in_(phone_number_ids))
-        .order_by(Trunk.phone_number_id, Trunk.channel)
-    )
-    out: dict[uuid.UUID, list[Trunk]] = {}
-    for trunk in rows.scalars():
+    rows = await session.execute(_TRUNKS_OF_NUMBERS, {"phone_number_ids": list(phone_number_ids)})
+    out: dict[uuid.UUID, list[Row[Any]]] = {}
+    for trunk in rows:
         out.setdefault(trunk.phone_number_id, []).append(trunk)
     return out
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding import repository as repo
@@ -65,8 +67,9 @@ class BindingService:
 
     async def trunks_for_numbers(
         self, session: AsyncSession, phone_number_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, list[Trunk]]:
-        """The external trunk rows of each number (call before whatsapp), in one read."""
+    ) -> dict[uuid.UUID, list[Row[Any]]]:
+        """The external trunk rows of each number (Core rows with the model's column names; call
+        before whatsapp), in one read."""
         return await repo.trunks_for_numbers(session, phone_number_ids)
 
     async def number_and_agent(

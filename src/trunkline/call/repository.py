@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.call.rules import CallDirection, CallStatus
 from trunkline.db import insert_ignoring_conflicts, key_read, lock_keys
-from trunkline.kit.pagination import PageParams
+from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import Call, CallEvent, CallLease
 
 
@@ -66,15 +66,16 @@ async def page(
         where.append(
             or_(Call.from_number.in_(filters.numbers), Call.to_number.in_(filters.numbers))
         )
-    total = await session.scalar(select(func.count()).select_from(Call).where(*where))
-    rows = await session.scalars(
-        select(Call)
-        .where(*where)
-        .order_by(Call.created_at.desc(), Call.id.desc())
-        .offset(params.offset)
-        .limit(params.per_page)
+    # Newest first; kit.pagination.page_of picks the page's ids from the (workspace_id,
+    # created_at, id) index and counts only when the page cannot tell the total.
+    return await page_of(
+        session,
+        select(Call).order_by(Call.created_at.desc(), Call.id.desc()),
+        select(func.count()).select_from(Call).where(*where),
+        params,
+        where=where,
+        key=Call.id,
     )
-    return list(rows), int(total or 0)
 
 
 async def hangups_requested(
@@ -136,17 +137,14 @@ async def add_event(session: AsyncSession, event: CallEvent, *, flush: bool = Tr
 async def events_page(
     session: AsyncSession, call_id: uuid.UUID, params: PageParams
 ) -> tuple[list[CallEvent], int]:
-    total = await session.scalar(
-        select(func.count()).select_from(CallEvent).where(CallEvent.call_id == call_id)
+    of_call = [CallEvent.call_id == call_id]
+    return await page_of(
+        session,
+        select(CallEvent).order_by(CallEvent.at, CallEvent.id),
+        select(func.count()).select_from(CallEvent).where(*of_call),
+        params,
+        where=of_call,
     )
-    rows = await session.scalars(
-        select(CallEvent)
-        .where(CallEvent.call_id == call_id)
-        .order_by(CallEvent.at, CallEvent.id)
-        .offset(params.offset)
-        .limit(params.per_page)
-    )
-    return list(rows), int(total or 0)
 
 
 # -- leases --------------------------------------------------------------------------------------

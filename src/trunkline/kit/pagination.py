@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 T = TypeVar("T")
 
@@ -46,22 +48,43 @@ def total_from_page(params: PageParams, count: int) -> int | None:
     return None
 
 
+Count = Select[Any] | Callable[[], Awaitable[int]]
+
+
 async def page_of(
     session: AsyncSession,
     rows: Select[*tuple[Any, ...]],
-    count: Select[int],
+    count: Count,
     params: PageParams,
     *,
+    where: Sequence[ColumnElement[bool]] = (),
+    key: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None,
     scalars: bool = True,
 ) -> tuple[list[Any], int]:
-    """One page of ``rows`` (a select already in list order) and the list's exact total, from
-    ``count`` (a ``SELECT count(*)`` of the same filter) only when the page cannot tell it.
-    ``scalars=False`` keeps whole rows (a model with joined columns)."""
-    result = await session.execute(rows.offset(params.offset).limit(params.per_page))
+    """One page of ``rows`` (a select already in list order) filtered by ``where``, and the
+    list's exact total: the one page-plus-count every list uses.
+
+    The total comes from ``count`` only when the page cannot tell it (``total_from_page``):
+    ``count`` is a ``SELECT count(*)`` of the same filter, or a coroutine function that knows
+    the total cheaper (a tally kept by triggers).
+
+    ``key`` (the table's primary key) makes it a deferred join: the page's keys are picked by
+    the filter and the order alone (``key IN (SELECT key ... WHERE .. ORDER BY .. LIMIT ..
+    OFFSET ..)``, which an index of the filter and order columns answers without reading a
+    row) and only the page's rows are read whole, so a deep page walks index entries, not the
+    rows it skips. The filter must then be in ``where``, not in ``rows``: repeated in the outer
+    statement it lets the planner walk the filter's index again to check the IN list.
+    ``scalars=False`` keeps whole rows (Core columns, or a model with joined columns)."""
+    if key is not None:
+        picked = rows.with_only_columns(key).where(*where)
+        stmt = rows.where(key.in_(picked.offset(params.offset).limit(params.per_page)))
+    else:
+        stmt = rows.where(*where).offset(params.offset).limit(params.per_page)
+    result = await session.execute(stmt)
     items = list(result.scalars() if scalars else result.all())
     total = total_from_page(params, len(items))
     if total is None:
-        total = int(await session.scalar(count) or 0)
+        total = int(await count() if callable(count) else await session.scalar(count) or 0)
     return items, total
 
 

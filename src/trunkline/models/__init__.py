@@ -1,6 +1,7 @@
 """ORM models, one module per table. Importing this package registers every table."""
 
 from trunkline.models.agent import Agent
+from trunkline.models.agent_tally import AgentTally
 from trunkline.models.base import Base
 from trunkline.models.binding import Binding
 from trunkline.models.call import Call, CallEvent, CallLease
@@ -16,6 +17,7 @@ from trunkline.models.workspace import ApiToken, Workspace
 
 __all__ = [
     "Agent",
+    "AgentTally",
     "ApiToken",
     "Base",
     "Binding",

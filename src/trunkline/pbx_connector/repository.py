@@ -43,10 +43,11 @@ async def page(
         session,
         select(PbxConnector, Agent.name)
         .join(Agent, Agent.id == PbxConnector.agent_id)
-        .where(*where)
         .order_by(PbxConnector.created_at, PbxConnector.id),
         select(func.count()).select_from(PbxConnector).where(*where),
         params,
+        where=where,
+        key=PbxConnector.id,
         scalars=False,
     )
     return [(c, name) for c, name in rows], total

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.binding.rules import Channel, NumberStatus
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.binding.service import binding_service
 from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
 from trunkline.kit.clock import utcnow
 from trunkline.kit.e164 import normalize_query
-from trunkline.kit.pagination import PageParams, total_from_page
+from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
 from trunkline.phone_number.rules import check_capable
@@ -88,9 +88,10 @@ class PhoneNumberService:
         return await self.snapshot(session, number)
 
     async def items(
-        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[PhoneNumber]
+        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[Any]
     ) -> list[PhoneNumberRead]:
-        """PhoneNumber items for rows, with holdings and trunks loaded in two queries in all."""
+        """PhoneNumber items for number rows (models, or a list page's Core rows), with holdings
+        and trunks loaded in two queries in all."""
         currency = await workspace_service.currency(session, workspace_id)
         if len(numbers) == 1:
             # One item (GET/PATCH by id, a purchase): the two key reads built once, instead of
@@ -99,14 +100,14 @@ class PhoneNumberService:
             held = await binding_service.holdings_for_number(session, workspace_id, number.number)
             own = (
                 await binding_service.trunks_for_number(session, number.id)
-                if number.is_external
+                if number.source == Source.external
                 else []
             )
             return [build_item(number, held, own, currency)]
         holdings = await binding_service.holdings_for_numbers(
             session, workspace_id, [n.number for n in numbers]
         )
-        external = [n.id for n in numbers if n.is_external]
+        external = [n.id for n in numbers if n.source == Source.external]
         trunks = await binding_service.trunks_for_numbers(session, external)
         return [build_item(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
 
@@ -127,12 +128,9 @@ class PhoneNumberService:
         filters: NumberFilters,
         params: PageParams,
     ) -> tuple[list[PhoneNumberRead], int]:
-        """A page of the inventory, oldest first, and the exact filtered total (counted only
-        when the page cannot tell it: ``kit.pagination.total_from_page``)."""
-        rows = await repo.page(session, workspace_id, filters, params)
-        total = total_from_page(params, len(rows))
-        if total is None:
-            total = await repo.count(session, workspace_id, filters)
+        """A page of the inventory, oldest first, and the exact filtered total
+        (``kit.pagination.page_of``)."""
+        rows, total = await repo.page(session, workspace_id, filters, params)
         return await self.items(session, workspace_id, rows), total
 
     async def update(

@@ -32,12 +32,14 @@ async def add(session: AsyncSession, connection: SipConnection) -> None:
 async def page(
     session: AsyncSession, workspace_id: uuid.UUID, params: PageParams
 ) -> tuple[list[SipConnection], int]:
-    mine = SipConnection.workspace_id == workspace_id
+    mine = [SipConnection.workspace_id == workspace_id]
     return await page_of(
         session,
-        select(SipConnection).where(mine).order_by(SipConnection.created_at, SipConnection.id),
-        select(func.count()).select_from(SipConnection).where(mine),
+        select(SipConnection).order_by(SipConnection.created_at, SipConnection.id),
+        select(func.count()).select_from(SipConnection).where(*mine),
         params,
+        where=mine,
+        key=SipConnection.id,
     )
 
 
