@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.db import insert_new
 from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import Agent
 
@@ -24,8 +25,8 @@ async def get_any(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
 
 
 async def add(session: AsyncSession, agent: Agent) -> None:
-    session.add(agent)
-    await session.flush()
+    # One Core INSERT: the create answers with the row as built (db.insert_new).
+    await insert_new(session, agent)
 
 
 async def page(
