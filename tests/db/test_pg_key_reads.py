@@ -128,5 +128,7 @@ async def test_an_autocommit_connection_stays_in_autocommit(pg: AsyncEngine) -> 
     async with pg.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(f"VACUUM {SCRATCH}"))
-        await conn.execute(_BY_ID, {"id": 1})
-        await conn.execute(text(f"VACUUM {SCRATCH}"))
+        assert (await conn.execute(_BY_ID, {"id": 1})).scalar_one_or_none() is None
+        await conn.execute(text(f"VACUUM {SCRATCH}"))  # raises inside a transaction block
+        raw = await conn.get_raw_connection()
+        assert raw.dbapi_connection.autocommit
