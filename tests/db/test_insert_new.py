@@ -13,8 +13,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.conftest import new_workspace
+from tests.conftest import TEST_KEYRING, new_workspace
 from trunkline.db import insert_new, session_scope
+from trunkline.kit.crypto import SecretBox, aad_for
 from trunkline.models import Agent, SipConnection, Workspace
 
 
@@ -35,14 +36,20 @@ def _agent(workspace_id: uuid.UUID) -> Agent:
 
 
 def _connection(workspace_id: uuid.UUID) -> SipConnection:
+    # Sealed for real: other tests (keys rotate) read every secret of the shared database.
+    box, connection_id = SecretBox.from_spec(TEST_KEYRING), uuid.uuid4()
     return SipConnection(
-        id=uuid.uuid4(),
+        id=connection_id,
         workspace_id=workspace_id,
         name="Inserted",
         phone_number="+14155550100",
         gateway="sip.example.com",
-        username_secret="sealed-user",
-        password_secret="sealed-pass",
+        username_secret=box.encrypt(
+            "user", aad_for("sip_connection", "username_secret", connection_id)
+        ),
+        password_secret=box.encrypt(
+            "pass", aad_for("sip_connection", "password_secret", connection_id)
+        ),
     )
 
 
@@ -67,9 +74,11 @@ async def test_the_row_written_is_the_row_answered_and_what_a_flush_writes(
         again = await session.get(type(flushed), flushed.id)
         assert again is not None
         via_flush = _columns(again)
-    # Ids and timestamps taken at write time (created_at, next_check_at…) differ between two
-    # rows by nature; both writes must have set them.
-    volatile = {"id"} | {k for k, v in via_flush.items() if isinstance(v, datetime)}
+    # Ids, timestamps taken at write time (created_at, next_check_at…) and sealed secrets (a
+    # fresh nonce, the row id in the AAD) differ between two rows by nature; both must be set.
+    volatile = {"id"} | {
+        k for k, v in via_flush.items() if isinstance(v, datetime) or k.endswith("_secret")
+    }
     assert all(answered[k] is not None for k in volatile if via_flush[k] is not None)
     assert {k: v for k, v in answered.items() if k not in volatile} == {
         k: v for k, v in via_flush.items() if k not in volatile
