@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from trunkline import __version__
-from trunkline.api import api_router
+from trunkline.api import include_api
 from trunkline.call.twilio_router import router as twilio_router
 from trunkline.callworker.worker import CallWorker
 from trunkline.config import Settings, get_settings
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(EgressPolicyScope, policy=egress)
     app.add_middleware(RequestLimits)
     install_exception_handlers(app)
-    app.include_router(api_router)
+    include_api(app)
     app.include_router(twilio_router)
 
     @app.get("/healthz", tags=["operations"], include_in_schema=True)

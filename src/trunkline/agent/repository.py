@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trunkline.db import insert_new
 from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import Agent, AgentTally
 
@@ -25,8 +26,8 @@ async def get_any(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
 
 
 async def add(session: AsyncSession, agent: Agent) -> None:
-    session.add(agent)
-    await session.flush()
+    # One Core INSERT: the create answers with the row as built (db.insert_new).
+    await insert_new(session, agent)
 
 
 # A page's agents as Core rows (the model's column names): 50-200 agents per request, for

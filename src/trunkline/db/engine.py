@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from trunkline.config import Settings
+from trunkline.db import pg_driver
 from trunkline.db.sqlite_driver import mark_key_reads, one_trip_dbapi
 from trunkline.db.write_gate import SqliteWriteGateSession
 from trunkline.kit.private_files import make_private_sqlite
@@ -53,7 +54,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     kwargs["max_overflow"] = settings.db.pool_size
     kwargs["pool_timeout"] = settings.db.pool_timeout_s
     engine = create_async_engine(url, **kwargs)
-    return _with_sqlite_pragmas(engine, settings) if is_sqlite(url) else engine
+    if is_sqlite(url):
+        return _with_sqlite_pragmas(engine, settings)
+    if engine.dialect.driver == "asyncpg":
+        pg_driver.install(engine)  # key reads without BEGIN/COMMIT, one-trip pre-ping
+    return engine
 
 
 def _with_sqlite_pragmas(engine: AsyncEngine, settings: Settings) -> AsyncEngine:

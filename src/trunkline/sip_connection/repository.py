@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trunkline.db import insert_ignoring_conflicts
+from trunkline.db import insert_ignoring_conflicts, insert_new
 from trunkline.kit.pagination import PageParams, page_of
 from trunkline.models import SipConnection, SipConnectionAssignment
 
@@ -25,8 +25,8 @@ async def get(
 
 
 async def add(session: AsyncSession, connection: SipConnection) -> None:
-    session.add(connection)
-    await session.flush()
+    # One Core INSERT: the create answers with the row as built (db.insert_new).
+    await insert_new(session, connection)
 
 
 async def page(

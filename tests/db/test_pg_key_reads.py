@@ -1,0 +1,134 @@
+"""On PostgreSQL, key reads that come before any other statement of their transaction run
+without BEGIN/COMMIT, and the pool's pre-ping takes one trip (db/pg_driver.py). Everything
+else keeps its transaction: writes stay atomic, locks stay held until the end, and a key read
+after a write sees it.
+
+Runs on the PostgreSQL of TRUNKLINE_TEST_DATABASE_URL; skipped on SQLite.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from trunkline.config import Settings
+from trunkline.db import create_engine, create_sessionmaker, key_read, lock_keys, session_scope
+from trunkline.db.locks import _advisory_key
+from trunkline.phone_number import repository as numbers
+
+SCRATCH = "pg_driver_scratch"
+_BY_ID = key_read(select(text("id")).select_from(text(SCRATCH)).where(text("id = :id")))
+
+
+@pytest.fixture
+async def pg(migrated: None, settings: Settings, backend: str) -> AsyncIterator[AsyncEngine]:
+    if backend != "postgresql":
+        pytest.skip("a property of the PostgreSQL driver")
+    engine = create_engine(settings)  # its own pool: the counts below see only this test
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SCRATCH} (id integer)"))
+    try:
+        yield engine
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
+        await engine.dispose()
+
+
+@pytest.fixture
+def migrated(engine: AsyncEngine) -> None:
+    """The suite's engine fixture migrates the schema."""
+
+
+@pytest.fixture
+def begins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every asyncpg transaction started (a BEGIN round trip), the pre-ping's included."""
+    started: list[str] = []
+    original = asyncpg.transaction.Transaction.start
+
+    async def counting(self: asyncpg.transaction.Transaction) -> None:
+        started.append("BEGIN")
+        await original(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counting)
+    return started
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(f"SELECT count(*) FROM {SCRATCH}"))).scalar_one())
+
+
+async def test_a_request_that_only_key_reads_sends_no_begin(
+    pg: AsyncEngine, begins: list[str]
+) -> None:
+    sm = create_sessionmaker(pg)
+    for _ in range(3):  # later checkouts pre-ping the pooled connection
+        async with session_scope(sm) as session:
+            assert await numbers.get_by_number(session, uuid.uuid4(), "+14155550100") is None
+            assert await numbers.get(session, uuid.uuid4(), uuid.uuid4()) is None
+    assert begins == []
+    async with session_scope(sm) as session:  # an unmarked read keeps its transaction
+        await session.execute(select(text("1")))
+    assert begins == ["BEGIN"]
+
+
+async def test_a_write_after_key_reads_is_still_atomic(pg: AsyncEngine) -> None:
+    sm = create_sessionmaker(pg)
+    with pytest.raises(RuntimeError):
+        async with session_scope(sm) as session:
+            await session.execute(_BY_ID, {"id": 1})
+            await session.execute(text(f"INSERT INTO {SCRATCH} (id) VALUES (1)"))
+            await session.execute(text(f"INSERT INTO {SCRATCH} (id) VALUES (2)"))
+            raise RuntimeError("the request fails after its writes")
+    assert await _count(pg) == 0
+
+
+async def test_a_key_read_after_a_write_sees_it(pg: AsyncEngine) -> None:
+    sm = create_sessionmaker(pg)
+    async with session_scope(sm) as session:
+        await session.execute(text(f"INSERT INTO {SCRATCH} (id) VALUES (7)"))
+        found = (await session.execute(_BY_ID, {"id": 7})).scalar_one_or_none()
+        assert found == 7  # inside the write's transaction, not a fresh autocommit one
+        await session.rollback()
+    assert await _count(pg) == 0
+
+
+async def test_a_lock_after_a_key_read_is_held_until_the_transaction_ends(
+    pg: AsyncEngine,
+) -> None:
+    sm = create_sessionmaker(pg)
+    key = f"pg-driver-{uuid.uuid4()}"
+    probe = text("SELECT pg_try_advisory_lock(:k)")
+
+    async def free() -> bool:
+        async with pg.connect() as other:
+            got = bool((await other.execute(probe, {"k": _advisory_key(key)})).scalar_one())
+            if got:
+                await other.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(key)}
+                )
+            return got
+
+    async with session_scope(sm) as session:
+        await session.execute(_BY_ID, {"id": 1})
+        await lock_keys(session, [key])
+        await session.execute(_BY_ID, {"id": 1})
+        assert not await free()
+    assert await free()
+
+
+async def test_an_autocommit_connection_stays_in_autocommit(pg: AsyncEngine) -> None:
+    # VACUUM cannot run inside a transaction: the listener must not open one for it.
+    async with pg.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f"VACUUM {SCRATCH}"))
+        assert (await conn.execute(_BY_ID, {"id": 1})).scalar_one_or_none() is None
+        await conn.execute(text(f"VACUUM {SCRATCH}"))  # raises inside a transaction block
+        raw = await conn.get_raw_connection()
+        assert raw.dbapi_connection.autocommit
