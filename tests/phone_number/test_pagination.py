@@ -19,6 +19,7 @@ from tests.support.api import Api, error_body
 from tests.support.rows import workspace_id
 from tests.support.sql import statements
 from trunkline.db import session_scope
+from trunkline.kit import pagination as pagination_module
 from trunkline.kit.clock import utcnow
 from trunkline.models import Agent, Binding, PhoneNumber, Trunk
 from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
@@ -274,3 +275,85 @@ class TestListCost:
         assert len(many) == len(few), many
         # count, page, holdings of the page (one UNION), trunks of the page (+ a token lookup)
         assert len(many) <= 5, many
+
+
+class TestDeepPages:
+    """From ``DEEP_OFFSET`` on, a page in the second half of the list is picked walking from the
+    end (kit.pagination.page_of): the same rows, in list order, as the walk from the start.
+    The threshold is lowered here so the module's 1,000 numbers have deep pages."""
+
+    @pytest.fixture(autouse=True)
+    def shallow_threshold(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(pagination_module, "DEEP_OFFSET", 100)
+
+    @pytest.mark.parametrize(
+        ("path", "params", "keep"),
+        [
+            # the total from phone_number_tally
+            ("/phone-numbers", {}, lambda i: True),
+            ("/phone-numbers", {"source": "external"}, lambda i: i % EXTERNAL_EVERY == 0),
+            # the total counted: a filter the tally does not know
+            ("/phone-numbers", {"number": "14152000"}, lambda i: i < 1_000),
+            ("/phone-numbers", {"number": "141520001"}, lambda i: 100 <= i < 200),
+            ("/phone-numbers/trunks", {}, lambda i: i % EXTERNAL_EVERY == 0),
+        ],
+    )
+    async def test_every_page_of_13_sees_each_number_once_in_order(
+        self,
+        big: Api,
+        inventory: list[str],
+        path: str,
+        params: dict[str, Any],
+        keep: Any,
+    ) -> None:
+        # keep(i) of the i-th number made (+1415 2000000+i), whatever its place in list order
+        expected = [n for n in inventory if keep(int(n[-7:]) - 2_000_000)]
+        last_page = -(-len(expected) // 13)
+        seen: list[str] = []
+        for page in range(1, last_page + 2):  # one page past the end
+            data = await page_of(big, path, page=page, per_page=13, **params)
+            items = expected[(page - 1) * 13 : page * 13]
+            assert data["pagination"] == pagination(page, 13, len(expected), len(items))
+            seen += [i["number"] for i in data["items"]]
+        assert seen == expected
+
+    async def test_only_pages_nearer_the_end_walk_from_it(self, big: Api) -> None:
+        def pick(seen: list[str]) -> str:
+            found = [s for s in seen if "FROM phone_number" in s and " IN (SELECT " in s]
+            assert len(found) == 1, seen
+            return " ".join(found[0].split()).partition(" IN (SELECT ")[2]
+
+        walks = {}
+        for page in (2, 40, 76, 77):  # offsets 13, 507 (past the middle), 975, 988
+            with statements() as seen:
+                data = await page_of(big, page=page, per_page=13)
+            assert data["pagination"]["total"] == ROWS
+            walks[page] = pick(seen)
+        assert "DESC" not in walks[2]  # below DEEP_OFFSET: the plain walk
+        # past DEEP_OFFSET and nearer the end: the order reversed, the offset from the end
+        assert "DESC" in walks[40] and "DESC" in walks[76] and "DESC" in walks[77]
+
+    async def test_a_deep_page_in_the_first_half_walks_from_the_start(self, big: Api) -> None:
+        with statements() as seen:
+            data = await page_of(big, page=20, per_page=13)  # offset 247 of 1,000
+        assert len(data["items"]) == 13
+        picks = [s for s in seen if "FROM phone_number" in s and " IN (SELECT " in s]
+        assert len(picks) == 1 and "DESC" not in picks[0], seen
+
+    async def test_a_deep_page_past_the_end_reads_no_rows(self, big: Api) -> None:
+        with statements() as seen:
+            data = await page_of(big, page=1_000, per_page=13)
+        assert data["items"] == [] and data["pagination"]["total"] == ROWS
+        assert not [s for s in seen if " IN (SELECT " in s], seen
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        (PhoneNumber.created_at, "phone_number.created_at DESC"),
+        (PhoneNumber.created_at.asc(), "phone_number.created_at DESC"),
+        (PhoneNumber.created_at.desc(), "phone_number.created_at ASC"),
+    ],
+)
+def test_reversing_an_order_column(column: Any, expected: str) -> None:
+    assert str(pagination_module._reverse(column)) == expected

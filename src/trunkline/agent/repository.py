@@ -33,9 +33,7 @@ async def add(session: AsyncSession, agent: Agent) -> None:
 # A page's agents as Core rows (the model's column names): 50-200 agents per request, for
 # which ORM loading cost more than building them (bench/README.md "2026-12-01 (third
 # session)"). Every column but workspace_id, which the page's filter already fixed.
-_ROW = select(*(c for c in Agent.__table__.c if c.name != "workspace_id")).order_by(
-    Agent.created_at, Agent.id
-)
+_ROW = select(*(c for c in Agent.__table__.c if c.name != "workspace_id"))
 
 
 async def count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
@@ -57,6 +55,7 @@ async def page(
         params,
         where=[Agent.workspace_id == workspace_id],
         key=Agent.id,
+        order=(Agent.created_at, Agent.id),
         scalars=False,
     )
 

@@ -70,11 +70,12 @@ async def page(
     # created_at, id) index and counts only when the page cannot tell the total.
     return await page_of(
         session,
-        select(Call).order_by(Call.created_at.desc(), Call.id.desc()),
+        select(Call),
         select(func.count()).select_from(Call).where(*where),
         params,
         where=where,
         key=Call.id,
+        order=(Call.created_at.desc(), Call.id.desc()),
     )
 
 

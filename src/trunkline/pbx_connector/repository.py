@@ -41,13 +41,12 @@ async def page(
         where.append(PbxConnector.agent_id == agent_id)
     rows, total = await page_of(
         session,
-        select(PbxConnector, Agent.name)
-        .join(Agent, Agent.id == PbxConnector.agent_id)
-        .order_by(PbxConnector.created_at, PbxConnector.id),
+        select(PbxConnector, Agent.name).join(Agent, Agent.id == PbxConnector.agent_id),
         select(func.count()).select_from(PbxConnector).where(*where),
         params,
         where=where,
         key=PbxConnector.id,
+        order=(PbxConnector.created_at, PbxConnector.id),
         scalars=False,
     )
     return [(c, name) for c, name in rows], total

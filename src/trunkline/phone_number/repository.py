@@ -112,9 +112,8 @@ async def count(session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters
 # ORM loading (identity map, instrumented attributes read ~40 times per item) cost more than
 # the rest of building an item (bench/README.md "2026-12-01 (third session)"). Every column
 # but workspace_id, which the page's filter already fixed.
-_ROW = select(*(c for c in PhoneNumber.__table__.c if c.name != "workspace_id")).order_by(
-    PhoneNumber.__table__.c.created_at, PhoneNumber.__table__.c.id
-)
+_ROW = select(*(c for c in PhoneNumber.__table__.c if c.name != "workspace_id"))
+_ORDER = (PhoneNumber.__table__.c.created_at, PhoneNumber.__table__.c.id)  # oldest first
 
 
 async def page(
@@ -131,6 +130,7 @@ async def page(
         params,
         where=_conditions(workspace_id, f),
         key=_C.id,
+        order=_ORDER,
         scalars=False,
     )
 

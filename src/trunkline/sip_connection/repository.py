@@ -35,11 +35,12 @@ async def page(
     mine = [SipConnection.workspace_id == workspace_id]
     return await page_of(
         session,
-        select(SipConnection).order_by(SipConnection.created_at, SipConnection.id),
+        select(SipConnection),
         select(func.count()).select_from(SipConnection).where(*mine),
         params,
         where=mine,
         key=SipConnection.id,
+        order=(SipConnection.created_at, SipConnection.id),
     )
 
 
