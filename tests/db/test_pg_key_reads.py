@@ -3,7 +3,9 @@ without BEGIN/COMMIT, and the pool's pre-ping takes one trip (db/pg_driver.py). 
 else keeps its transaction: writes stay atomic, locks stay held until the end, and a key read
 after a write sees it.
 
-Runs on the PostgreSQL of TRUNKLINE_TEST_DATABASE_URL; skipped on SQLite.
+Runs on the PostgreSQL of TRUNKLINE_TEST_DATABASE_URL, and on a private PostgreSQL cluster
+(tests/support/private_pg.py) when the suite runs on SQLite: a property of the PostgreSQL driver
+is checked in both suites, never skipped.
 """
 
 from __future__ import annotations
@@ -16,20 +18,46 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.private_pg import PrivateCluster, require_postgres_binaries
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, key_read, lock_keys, session_scope
 from trunkline.db.locks import _advisory_key
+from trunkline.migrate import upgrade
 from trunkline.phone_number import repository as numbers
 
 SCRATCH = "pg_driver_scratch"
 _BY_ID = key_read(select(text("id")).select_from(text(SCRATCH)).where(text("id = :id")))
 
 
+def on(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"db": settings.db.model_copy(update={"url": url})})
+
+
+@pytest.fixture(scope="module")
+async def pg_url(settings: Settings, backend: str) -> AsyncIterator[str]:
+    """The suite's PostgreSQL (its schema migrated by the session's engine fixture), or on a
+    SQLite suite a private cluster migrated here."""
+    if backend == "postgresql":
+        yield settings.database_url_resolved
+        return
+    cluster = PrivateCluster(require_postgres_binaries())
+    try:
+        await cluster.init()
+        await cluster.start()
+        engine = create_engine(on(settings, cluster.url))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        yield cluster.url
+    finally:
+        await cluster.cleanup()
+
+
 @pytest.fixture
-async def pg(migrated: None, settings: Settings, backend: str) -> AsyncIterator[AsyncEngine]:
-    if backend != "postgresql":
-        pytest.skip("a property of the PostgreSQL driver")
-    engine = create_engine(settings)  # its own pool: the counts below see only this test
+async def pg(pg_url: str, engine: AsyncEngine, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    # its own pool: the counts below see only this test (``engine`` migrated the suite's schema)
+    engine = create_engine(on(settings, pg_url))
     async with engine.begin() as conn:
         await conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SCRATCH} (id integer)"))
     try:
@@ -38,11 +66,6 @@ async def pg(migrated: None, settings: Settings, backend: str) -> AsyncIterator[
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
         await engine.dispose()
-
-
-@pytest.fixture
-def migrated(engine: AsyncEngine) -> None:
-    """The suite's engine fixture migrates the schema."""
 
 
 @pytest.fixture
