@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -97,7 +98,48 @@ async def _open_call(
     return session, stream
 
 
-async def media_main(calls: int, seconds: float, first_port: int, phases: int) -> dict[str, Any]:
+class LoopWatch:
+    """What can delay the pacer's tick: the loop's lag and the garbage collector's pauses.
+
+    Lag: a callback asked for every 5 ms records how late it ran (a blocked loop delays every
+    session's slot by as much). GC: ``gc.callbacks`` time every collection, by generation.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lag_ms: list[float] = []
+        self.gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._gc_start = 0.0
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        self._due = time.perf_counter() + 0.005
+        self._timer = self.loop.call_later(0.005, self._tick)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _tick(self) -> None:
+        # perf_counter, not loop.time(): uvloop's clock has 1 ms steps, cached per iteration.
+        now = time.perf_counter()
+        self.lag_ms.append(max(0.0, now - self._due) * 1000)
+        self._due = now + 0.005
+        self._timer = self.loop.call_later(0.005, self._tick)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gc_ms[info["generation"]].append((time.perf_counter() - self._gc_start) * 1000)
+
+
+async def media_main(
+    calls: int, seconds: float, first_port: int, phases: int, gc_freeze: bool
+) -> dict[str, Any]:
     peer = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -125,6 +167,11 @@ async def media_main(calls: int, seconds: float, first_port: int, phases: int) -
         )
     plan = {"sessions": [s.local_port for s, _ in opened]}
     load_before = os.getloadavg()[0]
+    if gc_freeze:
+        gc.collect()
+        gc.freeze()  # what the app does after start-up (app.freeze_startup_objects)
+    watch = LoopWatch(asyncio.get_running_loop())
+    watch.start()
     user0, sys0 = _cpu_split()
     wall0 = time.monotonic()
     peer.stdin.write((json.dumps(plan) + "\n").encode())
@@ -132,6 +179,7 @@ async def media_main(calls: int, seconds: float, first_port: int, phases: int) -
     result = json.loads(await peer.stdout.readline())
     user1, sys1 = _cpu_split()
     wall = time.monotonic() - wall0
+    watch.stop()
     stats = [session.stats for session, _ in opened]
     for session, stream in opened:
         await stream.stop()
@@ -152,6 +200,9 @@ async def media_main(calls: int, seconds: float, first_port: int, phases: int) -
         "stats": stats,
         "reasons": reasons,
         "load": (load_before, os.getloadavg()[0]),
+        "lag_ms": watch.lag_ms,
+        "gc_ms": watch.gc_ms,
+        "gc_freeze": gc_freeze,
     }
 
 
@@ -191,6 +242,7 @@ def report(run: dict[str, Any]) -> None:
         ("round trip caller -> agent -> caller", latencies),
         ("agent hold (echo - read, in the peer)", holds),
         ("added latency (round trip - agent hold)", added),
+        ("media loop lag (5 ms probe)", run["lag_ms"]),
     ):
         print(
             f"{name:<44}{_percentile(values, 0.5):>8.2f} {_percentile(values, 0.99):>8.2f}"
@@ -225,6 +277,11 @@ def report(run: dict[str, Any]) -> None:
         f"load average (1 min) before/after: {run['load'][0]:.2f}/{run['load'][1]:.2f}"
         " (the machine is shared: above the core count, the figures measure the neighbours)"
     )
+    pauses = ", ".join(
+        f"gen{gen} {len(ms)} x, max {max(ms, default=0.0):.1f} ms"
+        for gen, ms in sorted(run["gc_ms"].items())
+    )
+    print(f"media process GC during the run: {pauses} (gc.freeze first: {run['gc_freeze']})")
     print(f"media code: {Path(trunkline.media.__file__).parent}")
     ended = {reason: run["reasons"].count(reason) for reason in sorted(set(run["reasons"]))}
     print(f"bridges ended: {ended}")
@@ -246,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         "--phases", type=int, default=10, help="caller groups spread over each 20 ms (peer)"
     )
     parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() the media process after the calls are set up (as the app does)",
+    )
+    parser.add_argument(
         "--server-src",
         type=Path,
         help="run the media side from this src/ directory (another checkout: a paired before)",
@@ -256,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, TRUNKLINE_BENCH_SERVER_SRC=str(args.server_src.resolve()))
         command = [sys.executable, "-m", "bench.media_bridge", *argv]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    media = media_main(args.calls, args.seconds, args.first_port, args.phases)
+    media = media_main(args.calls, args.seconds, args.first_port, args.phases, args.gc_freeze)
     if args.profile:
         import cProfile
         import pstats

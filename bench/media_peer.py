@@ -126,6 +126,8 @@ class Callers:
         self.loop.call_at(t0, self._tick)
 
     def _tick(self) -> None:
+        if self.sock.fileno() < 0:
+            return  # closed: a starved peer's last ticks come after the run
         k = self._k
         n = k // len(self._groups)
         seq_ts = _SEQ_TS.pack(n & 0xFFFF, (n * 160) & 0xFFFFFFFF)
