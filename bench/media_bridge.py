@@ -102,12 +102,16 @@ class LoopWatch:
     """What can delay the pacer's tick: the loop's lag and the garbage collector's pauses.
 
     Lag: a callback asked for every 5 ms records how late it ran (a blocked loop delays every
-    session's slot by as much). GC: ``gc.callbacks`` time every collection, by generation.
+    session's slot by as much). Busy: the process's own CPU time between two such callbacks —
+    on a shared machine a lag far above it is the scheduler's (the process was not running),
+    a busy time near it is the loop's own work. GC: ``gc.callbacks`` time every collection.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.lag_ms: list[float] = []
+        self.busy_ms: list[float] = []
+        self._cpu = 0.0
         self.gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self._gc_start = 0.0
         self._due = 0.0
@@ -116,6 +120,7 @@ class LoopWatch:
     def start(self) -> None:
         gc.callbacks.append(self._on_gc)
         self._due = time.perf_counter() + 0.005
+        self._cpu = time.thread_time()
         self._timer = self.loop.call_later(0.005, self._tick)
 
     def stop(self) -> None:
@@ -125,8 +130,10 @@ class LoopWatch:
 
     def _tick(self) -> None:
         # perf_counter, not loop.time(): uvloop's clock has 1 ms steps, cached per iteration.
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.lag_ms.append(max(0.0, now - self._due) * 1000)
+        self.busy_ms.append((cpu - self._cpu) * 1000)
+        self._cpu = cpu
         self._due = now + 0.005
         self._timer = self.loop.call_later(0.005, self._tick)
 
@@ -201,6 +208,7 @@ async def media_main(
         "reasons": reasons,
         "load": (load_before, os.getloadavg()[0]),
         "lag_ms": watch.lag_ms,
+        "busy_ms": watch.busy_ms,
         "gc_ms": watch.gc_ms,
         "gc_freeze": gc_freeze,
     }
@@ -243,6 +251,7 @@ def report(run: dict[str, Any]) -> None:
         ("agent hold (echo - read, in the peer)", holds),
         ("added latency (round trip - agent hold)", added),
         ("media loop lag (5 ms probe)", run["lag_ms"]),
+        ("media CPU between 5 ms probes", run["busy_ms"]),
     ):
         print(
             f"{name:<44}{_percentile(values, 0.5):>8.2f} {_percentile(values, 0.99):>8.2f}"
