@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="bench.media_bridge's callers and echo agent")
     parser.add_argument("--calls", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
-    parser.add_argument("--phases", type=int, default=10, help="caller groups per 20 ms")
+    parser.add_argument("--phases", type=int, default=20, help="caller groups per 20 ms")
     args = parser.parse_args(argv)
     import uvloop
 
