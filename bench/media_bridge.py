@@ -304,7 +304,9 @@ def report(run: dict[str, Any]) -> None:
     print(
         f"peer process (callers + echo agent) CPU: {peer_cpu:.2f} s"
         f" = {peer_cpu / call_seconds * 1000:.2f} ms per call-second"
-        f" ({peer_cpu / run['wall_s'] * 100:.0f}% of one core); cores: {os.cpu_count()}"
+        f" ({peer_cpu / run['wall_s'] * 100:.0f}% of one core;"
+        f" user {run['peer']['cpu_user_s']:.2f} s, system {run['peer']['cpu_sys_s']:.2f} s);"
+        f" cores: {os.cpu_count()}"
     )
     print(
         f"load average (1 min) before/after: {run['load'][0]:.2f}/{run['load'][1]:.2f}"

@@ -62,9 +62,10 @@ _ECHO_HEAD = b'{"event":"media","streamSid":"MZbench","media":{"payload":"'
 _ECHO_TAIL = b'"}}'
 
 
-def _cpu_s() -> float:
+def _cpu() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 class Record:
@@ -366,12 +367,14 @@ async def peer_main(calls: int, seconds: float, phases: int) -> None:
     hello = {"url": f"ws://{HOST}:{agent.port}/agent", "callers": [callers.port] * calls}
     print(json.dumps(hello), flush=True)
     sessions = json.loads(await reader.readline())["sessions"]
-    cpu0, t0 = _cpu_s(), loop.time() + 0.05
+    (user0, sys0), t0 = _cpu(), loop.time() + 0.05
     callers.start(sessions, t0, seconds, phases)
     await asyncio.sleep(seconds + 0.55)  # the last echoes come back
-    cpu = _cpu_s() - cpu0
+    user1, sys1 = _cpu()
     result: dict[str, Any] = {
-        "cpu_s": cpu,
+        "cpu_s": (user1 - user0) + (sys1 - sys0),
+        "cpu_user_s": user1 - user0,
+        "cpu_sys_s": sys1 - sys0,
         "to_agent_ms": record.to_agent_ms.tolist(),
         "calls": [
             {
