@@ -156,6 +156,8 @@ async def test_text_messages_go_to_the_callback_in_order_and_control_frames_stil
         await server.send(["frag", "mented", " é"])  # one message in three frames
         pong = await server.ping()  # answered by websockets inside the client
         await asyncio.wait_for(pong, 5)
+        own_pong = await ws.ping()  # the client's keepalive: the pong still reaches it
+        await asyncio.wait_for(own_pong, 5)
         await server.send('{"event":"mark"}')
         await wait_until(lambda: len(got) == 3, "three text messages")
         assert got == [b"first", "fragmented é".encode(), b'{"event":"mark"}']
