@@ -9,10 +9,10 @@ connection per caller, took as much CPU as the media process itself and fell beh
   ``k // phases`` of the callers in group ``k % phases``, so the callers' 20 ms grids are spread
   over the frame instead of arriving together. Packets are written into one prepared
   ``bytearray`` per caller (``pack_into``), no per-packet objects but the send time.
-* **agent**: a minimal WebSocket server on raw non-blocking sockets (RFC 6455: the upgrade,
-  masked client frames in, unmasked frames out; ping, close). A caller ``media`` frame is
-  echoed as agent ``media`` with the same base64 text, found by two ``find`` calls, not parsed
-  as JSON.
+* **agent** (:mod:`bench.media_echo`): a minimal WebSocket server on raw non-blocking sockets
+  (RFC 6455: the upgrade, masked client frames in, unmasked frames out; ping, close). A caller
+  ``media`` frame is echoed as agent ``media`` with the same base64 text, found by two ``find``
+  calls, not parsed as JSON.
 
 Timing, all on this machine's one realtime clock: *sent* is ``time.time()`` just before a
 caller's ``sendto``; the agent's *read* and *echo* times are taken around its reply, and the
@@ -33,9 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
-import hashlib
 import json
 import random
 import resource
@@ -46,37 +43,19 @@ import time
 from array import array
 from typing import Any
 
-FRAME_S = 0.020
-TAG = 0x01  # first payload byte of a caller frame (silence frames start with 0xFF)
-TAG_BYTES = 7  # TAG, caller index (16 bits), frame number (32 bits)
-HOST = "127.0.0.1"
+from bench.media_echo import FRAME_S, HOST, TAG, TAG_BYTES, EchoAgent, Record
+from bench.media_echo import TAG_STRUCT as _TAG
+
 # Linux: kernel receive timestamps as a struct timespec (Python 3.11 lacks the constant).
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_TAG = struct.Struct("!BHI")
 _SEQ_TS = struct.Struct("!HI")
 _TIMESPEC = struct.Struct("qq")
-_MEDIA_START = b'{"event":"media"'
-_PAYLOAD_KEY = b'"payload":"'
-_ECHO_HEAD = b'{"event":"media","streamSid":"MZbench","media":{"payload":"'
-_ECHO_TAIL = b'"}}'
 
 
 def _cpu() -> tuple[float, float]:
     """(user, system) CPU seconds of this process."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime, usage.ru_stime
-
-
-class Record:
-    """Per-frame times in flat arrays indexed ``caller * frames + n`` (no per-frame objects)."""
-
-    def __init__(self, calls: int, frames: int) -> None:
-        self.frames = frames
-        self.sent = array("d", bytes(8 * calls * frames))
-        self.agent_read = array("d", bytes(8 * calls * frames))
-        self.agent_echo = array("d", bytes(8 * calls * frames))
-        self.to_agent_ms = array("d")
 
 
 class Callers:
@@ -178,179 +157,6 @@ class Callers:
             self.latencies_ms[index].append((at - sent) * 1000)
             self.from_agent_ms[index].append((at - echo) * 1000)
             self.hold_ms[index].append((echo - record.agent_read[slot]) * 1000)
-
-    def close(self) -> None:
-        self.loop.remove_reader(self.sock.fileno())
-        self.sock.close()
-
-
-class _AgentConnection:
-    """One Trunkline → agent WebSocket, server side, on a raw non-blocking socket."""
-
-    def __init__(self, agent: EchoAgent, sock: socket.socket) -> None:
-        self.agent = agent
-        self.sock = sock
-        self.buffer = bytearray()
-        self.out = bytearray()  # what the socket did not take yet
-        self.upgraded = False
-        agent.loop.add_reader(sock.fileno(), self._readable)
-
-    def _readable(self) -> None:
-        try:
-            chunk = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self.close()
-            return
-        self.buffer += chunk
-        if not self.upgraded:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            self._upgrade(bytes(self.buffer[:end]))
-            del self.buffer[: end + 4]
-        self._frames()
-
-    def _upgrade(self, request: bytes) -> None:
-        key = b""
-        for line in request.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"sec-websocket-key":
-                key = value.strip()
-        accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
-        self._send(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-        )
-        self.upgraded = True
-
-    def _frames(self) -> None:
-        buffer = self.buffer
-        start = 0
-        while len(buffer) - start >= 6:
-            opcode = buffer[start] & 0x0F
-            length = buffer[start + 1] & 0x7F
-            head = start + 2
-            if length == 126:
-                if len(buffer) - start < 8:
-                    break
-                length = int.from_bytes(buffer[head : head + 2], "big")
-                head += 2
-            elif length == 127:
-                if len(buffer) - start < 14:
-                    break
-                length = int.from_bytes(buffer[head : head + 8], "big")
-                head += 8
-            if len(buffer) < head + 4 + length:
-                break
-            mask = bytes(buffer[head : head + 4])
-            body = buffer[head + 4 : head + 4 + length]
-            start = head + 4 + length
-            # Unmask (RFC 6455 §5.3) as one big-integer XOR: no per-byte Python loop.
-            key = (mask * (length // 4 + 1))[:length]
-            payload = (int.from_bytes(body, "big") ^ int.from_bytes(key, "big")).to_bytes(
-                length, "big"
-            )
-            if opcode == 1:
-                self._text(payload)
-            elif opcode == 8:
-                self._send(_frame(8, payload[:2]))
-                self.close()
-                return
-            elif opcode == 9:
-                self._send(_frame(10, payload))
-        del buffer[:start]
-
-    def _text(self, message: bytes) -> None:
-        if not message.startswith(_MEDIA_START):
-            return  # connected, start, stop: nothing to answer
-        read = time.time()
-        begin = message.find(_PAYLOAD_KEY) + len(_PAYLOAD_KEY)
-        payload = message[begin : message.find(b'"', begin)]
-        record = self.agent.record
-        tag = binascii.a2b_base64(payload[:12])
-        slot = -1
-        if tag[0] == TAG:
-            _, caller, n = _TAG.unpack_from(tag)
-            slot = caller * record.frames + n
-            sent = record.sent[slot]
-            if sent:
-                record.to_agent_ms.append((read - sent) * 1000)
-                record.agent_read[slot] = read
-        self._send(_frame(1, _ECHO_HEAD + payload + _ECHO_TAIL))
-        if slot >= 0:
-            record.agent_echo[slot] = time.time()
-
-    def _send(self, data: bytes) -> None:
-        if self.out:
-            self.out += data
-            return
-        try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            return
-        if sent < len(data):
-            self.out += data[sent:]
-            self.agent.loop.add_writer(self.sock.fileno(), self._writable)
-
-    def _writable(self) -> None:
-        try:
-            sent = self.sock.send(self.out)
-        except BlockingIOError:
-            return
-        except OSError:
-            sent = len(self.out)
-        del self.out[:sent]
-        if not self.out:
-            self.agent.loop.remove_writer(self.sock.fileno())
-
-    def close(self) -> None:
-        loop = self.agent.loop
-        loop.remove_reader(self.sock.fileno())
-        loop.remove_writer(self.sock.fileno())
-        self.sock.close()
-        self.agent.connections.discard(self)
-
-
-def _frame(opcode: int, payload: bytes) -> bytes:
-    """A server frame (unmasked, FIN set)."""
-    length = len(payload)
-    if length < 126:
-        return bytes((0x80 | opcode, length)) + payload
-    if length < 65536:
-        return bytes((0x80 | opcode, 126)) + length.to_bytes(2, "big") + payload
-    return bytes((0x80 | opcode, 127)) + length.to_bytes(8, "big") + payload
-
-
-class EchoAgent:
-    """The listening socket of the echo agent."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, record: Record) -> None:
-        self.loop = loop
-        self.record = record
-        self.connections: set[_AgentConnection] = set()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, 0))
-        self.sock.listen(1024)
-        self.sock.setblocking(False)
-        self.port = int(self.sock.getsockname()[1])
-        loop.add_reader(self.sock.fileno(), self._accept)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return
-            conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connections.add(_AgentConnection(self, conn))
 
     def close(self) -> None:
         self.loop.remove_reader(self.sock.fileno())
