@@ -20,6 +20,7 @@ import websockets
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 from websockets.streams import StreamReader
 
 from tests.media.conftest import wait_until
@@ -217,3 +218,84 @@ async def test_audio_the_agent_sends_before_start_is_played_first(port_pool: Por
         )
         played = [p.payload for p in call.far.packets if p.payload != bytes([0xFF]) * 160]
         assert played == [early]  # once, and nothing else but silence
+
+
+# -- the read fast path: whole text frames parsed here when websockets stands between frames ----
+
+
+def _server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    head = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    if n < 126:
+        return bytes((head, n)) + payload
+    if n < 65536:
+        return bytes((head, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((head, 127)) + n.to_bytes(8, "big") + payload
+
+
+STREAM = b"".join(
+    [
+        _server_frame(1, b'{"event":"media"}'),
+        _server_frame(1, ("é" * 150).encode()),  # a 16-bit length
+        _server_frame(2, b"binary, dropped"),
+        _server_frame(9, b"ping"),  # answered by websockets
+        _server_frame(1, b"frag", fin=False),
+        _server_frame(0, b"mented", fin=False),
+        _server_frame(0, b"", fin=True),
+        _server_frame(1, b""),  # an empty text message
+        _server_frame(1, b"last"),
+    ]
+)
+EXPECTED = [b'{"event":"media"}', ("é" * 150).encode(), b"fragmented", b"", b"last"]
+
+
+async def test_the_parser_is_seen_between_frames_and_not_inside_one() -> None:
+    async with agent_and_client() as (_agent, ws):
+        got: list[bytes] = []
+        ws.deliver_to(got.append)
+        # Pins websockets' parser layout (a generator waiting in StreamReader.at_eof between
+        # frames): were it to change, the fast path would silently never run.
+        assert ws._at_frame_boundary()
+        ws.data_received(_server_frame(1, b"x" * 300)[:5])  # a header, part of a payload
+        assert not ws._at_frame_boundary()
+        ws.data_received(_server_frame(1, b"x" * 300)[5:])
+        assert ws._at_frame_boundary()
+        assert got == [b"x" * 300]
+
+
+async def test_every_split_of_the_byte_stream_gives_the_same_messages() -> None:
+    async with agent_and_client() as (_agent, ws):
+        got: list[bytes] = []
+        ws.deliver_to(got.append)
+        for cut in range(len(STREAM) + 1):
+            got.clear()
+            ws.data_received(STREAM[:cut])
+            ws.data_received(STREAM[cut:])
+            assert got == EXPECTED, cut
+        for size in (1, 2, 3, 7):  # dribbled in small pieces
+            got.clear()
+            for at in range(0, len(STREAM), size):
+                ws.data_received(STREAM[at : at + size])
+            assert got == EXPECTED, size
+        got.clear()
+        big = b"y" * 70_000  # a 64-bit length: websockets parses it
+        ws.data_received(_server_frame(1, big) + STREAM)
+        assert got == [big, *EXPECTED]
+        assert ws.protocol.state is State.OPEN
+
+
+async def test_a_text_frame_over_max_size_still_fails_the_connection() -> None:
+    agent = Agent()
+    async with serve(agent.handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        ws = await connect(
+            f"ws://127.0.0.1:{port}", create_connection=AgentConnection, max_size=100
+        )
+        assert isinstance(ws, AgentConnection)
+        got: list[bytes] = []
+        ws.deliver_to(got.append)
+        ws.data_received(_server_frame(1, b"ok") + _server_frame(1, b"z" * 101))
+        assert got == [b"ok"]
+        assert ws.protocol.state is not State.OPEN
+        assert ws.protocol.close_sent is not None and ws.protocol.close_sent.code == 1009
+        await asyncio.wait_for(ws.wait_closed(), 10)
