@@ -5,44 +5,44 @@ Run: .venv/bin/python -m bench.media_bridge --calls 200 --seconds 10
 Two processes, so the figures are those of the media process alone:
 
 * this one plays the call worker: N ``RtpSession`` + ``AgentStream`` bridges (trunkline.media);
-* a peer process (``--peer``, started by this one) plays N callers and the agent: one UDP socket
-  per caller sending a 20 ms PCMU packet every 20 ms, and one ``websockets`` echo agent that
-  sends every caller frame straight back as agent audio.
+* a peer process (:mod:`bench.media_peer`, started by this one) plays N callers sending a 20 ms
+  PCMU packet every 20 ms and an echo agent that sends every caller frame straight back as
+  agent audio — written to cost far less CPU than the media process (its CPU is reported next
+  to the media process's; when it is not small, the figures measure the peer).
 
 Each caller frame carries a tag; when it comes back in the session's RTP the peer computes the
 round trip caller → session → agent → session → caller from the kernel's receive timestamp
-(SO_TIMESTAMPNS) and the send time. The gaps between the kernel timestamps of consecutive
-packets from the session are its send pacing (loopback delivers at once), reported as the
-deviation from 20 ms. CPU is ``getrusage`` of each process over the run. Nothing is asserted.
+(SO_TIMESTAMPNS) and the send time, and the *added latency* of the media path: the round trip
+minus the agent's own hold (its echo time - its read time, same clock). The gaps between the
+kernel timestamps of consecutive packets from a session are its send pacing (loopback delivers
+at once), reported as the deviation from 20 ms. CPU is ``getrusage`` of each process over the
+run. ``--server-src DIR`` runs the media side from another checkout's ``src/`` (a paired
+*before*; the peer is this checkout's). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
+import gc
 import json
 import os
-import random
 import resource
-import socket
-import struct
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "src"):
+# --server-src re-runs this module with the other checkout's src/ first on the path.
+SERVER_SRC = os.environ.get("TRUNKLINE_BENCH_SERVER_SRC")
+for extra in (ROOT, Path(SERVER_SRC) if SERVER_SRC else ROOT / "src"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from websockets.asyncio.server import ServerConnection, serve  # noqa: E402
-from websockets.exceptions import ConnectionClosed  # noqa: E402
-
+import trunkline.media  # noqa: E402
 from trunkline.media import (  # noqa: E402
     AgentStream,
     Codec,
@@ -51,18 +51,10 @@ from trunkline.media import (  # noqa: E402
     StreamWriter,
     new_sid,
 )
+from trunkline.media.pacer import pacer_for  # noqa: E402
 
 FRAME_S = 0.020
-TAG = 0x01  # first payload byte of a caller frame (silence frames start with 0xFF)
-TAG_BYTES = 7  # TAG, caller index (16 bits), frame number (32 bits)
 HOST = "127.0.0.1"
-# Linux: kernel receive timestamps as a struct timespec (Python 3.11 lacks the constant).
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _cpu_split() -> tuple[float, float]:
@@ -88,147 +80,6 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-# -- the peer process: callers and the echo agent ----------------------------------------------
-
-
-class Tags:
-    """When each tagged frame left its caller and left the agent (peer process, one clock)."""
-
-    def __init__(self) -> None:
-        self.caller_sent: dict[bytes, float] = {}
-        self.agent_sent: dict[bytes, float] = {}
-        self.to_agent_ms: list[float] = []
-
-
-class Caller:
-    """One caller's RTP socket: sends tagged 20 ms frames, timestamps what comes back."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, index: int, tags: Tags) -> None:
-        self.index = index
-        self.tags = tags
-        self.loop = loop
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        self.sock.bind((HOST, 0))
-        self.sock.setblocking(False)
-        self.port = int(self.sock.getsockname()[1])
-        self.remote: tuple[str, int] = (HOST, 0)
-        self.ssrc = random.getrandbits(32)
-        self.sent = 0
-        self.received = 0
-        self.echoed = 0
-        self.latencies_ms: list[float] = []
-        self.from_agent_ms: list[float] = []
-        self.gaps_ms: list[float] = []
-        self._last_rx: float | None = None
-        self._stop_at = 0.0
-        self._t0 = 0.0
-        loop.add_reader(self.sock.fileno(), self._readable)
-
-    def start(self, remote: tuple[str, int], t0: float, seconds: float) -> None:
-        self.remote = remote
-        self._t0 = t0 + random.random() * FRAME_S  # callers are not in phase with each other
-        self._stop_at = t0 + seconds
-        self.loop.call_at(self._t0, self._send)
-
-    def _send(self) -> None:
-        now = self.loop.time()
-        if now >= self._stop_at:
-            return
-        n = self.sent
-        tag = struct.pack("!BHI", TAG, self.index, n)
-        header = struct.pack("!BBHII", 0x80, 0, n & 0xFFFF, (n * 160) & 0xFFFFFFFF, self.ssrc)
-        self.tags.caller_sent[tag] = time.time()
-        self.sock.sendto(header + tag + b"\x55" * (160 - len(tag)), self.remote)
-        self.sent += 1
-        self.loop.call_at(self._t0 + self.sent * FRAME_S, self._send)
-
-    def _readable(self) -> None:
-        while True:
-            try:
-                data, ancdata, _, _ = self.sock.recvmsg(2048, socket.CMSG_SPACE(16))
-            except BlockingIOError:
-                return
-            rx = time.time()
-            for level, kind, value in ancdata:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                    sec, nsec = struct.unpack("qq", value[:16])
-                    rx = sec + nsec / 1e9
-            self.received += 1
-            if self._last_rx is not None:
-                self.gaps_ms.append((rx - self._last_rx) * 1000)
-            self._last_rx = rx
-            tag = data[12 : 12 + TAG_BYTES]
-            sent = self.tags.caller_sent.pop(tag, None)
-            if sent is not None:
-                self.echoed += 1
-                self.latencies_ms.append((rx - sent) * 1000)
-                self.from_agent_ms.append((rx - self.tags.agent_sent.pop(tag)) * 1000)
-
-    def close(self) -> None:
-        self.loop.remove_reader(self.sock.fileno())
-        self.sock.close()
-
-
-def _echo(tags: Tags) -> Callable[[ServerConnection], Awaitable[None]]:
-    prefix = '{"event":"media","media":{"payload":"'
-
-    async def handler(ws: ServerConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                message = json.loads(raw)
-                if message.get("event") != "media":
-                    continue
-                payload = message["media"]["payload"]
-                tag = base64.b64decode(payload)[:TAG_BYTES]
-                now = time.time()
-                sent = tags.caller_sent.get(tag)
-                if sent is not None:
-                    tags.to_agent_ms.append((now - sent) * 1000)
-                    tags.agent_sent[tag] = now
-                await ws.send(prefix + payload + '"}}')
-
-    return handler
-
-
-async def peer_main(calls: int) -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    tags = Tags()
-    callers = [Caller(loop, index, tags) for index in range(calls)]
-    async with serve(_echo(tags), HOST, 0, compression=None, max_size=None) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        hello = {"url": f"ws://{HOST}:{port}/agent", "callers": [c.port for c in callers]}
-        print(json.dumps(hello), flush=True)
-        plan = json.loads(await reader.readline())
-        seconds = float(plan["seconds"])
-        cpu0, t0 = _cpu_s(), loop.time()
-        for caller, session_port in zip(callers, plan["sessions"], strict=True):
-            caller.start((HOST, session_port), t0, seconds)
-        await asyncio.sleep(seconds + 0.5)  # the last echoes come back
-        cpu = _cpu_s() - cpu0
-        result = {
-            "cpu_s": cpu,
-            "to_agent_ms": tags.to_agent_ms,
-            "calls": [
-                {
-                    "sent": c.sent,
-                    "received": c.received,
-                    "echoed": c.echoed,
-                    "latencies_ms": c.latencies_ms,
-                    "from_agent_ms": c.from_agent_ms,
-                    "gaps_ms": c.gaps_ms,
-                }
-                for c in callers
-            ],
-        }
-        for caller in callers:
-            caller.close()
-        print(json.dumps(result), flush=True)
-        await reader.readline()  # the media side hangs up first (its bridges end caller_hangup)
-
-
 # -- the media process: sessions and agent streams ---------------------------------------------
 
 
@@ -248,14 +99,79 @@ async def _open_call(
     return session, stream
 
 
-async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, Any]:
+class LoopWatch:
+    """What can delay the pacer's tick: the loop's lag and the garbage collector's pauses.
+
+    Lag: a callback asked for every 5 ms records how late it ran (a blocked loop delays every
+    session's slot by as much). Busy: the process's own CPU time between two such callbacks —
+    on a shared machine a lag far above it is the scheduler's (the process was not running),
+    a busy time near it is the loop's own work. GC: ``gc.callbacks`` time every collection.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lag_ms: list[float] = []
+        self.busy_ms: list[float] = []
+        self.tick_ms: list[float] = []
+        self._cpu = 0.0
+        self.gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._gc_start = 0.0
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def time_ticks(self, pacer: Any) -> None:
+        """Record the CPU time of each pacer tick (every session's slot): its own cost, which
+        delays the last session's packet behind the first one's, whatever else the machine
+        does. The tick re-arms itself with ``self._tick``, so the wrapper stays in place."""
+        tick = pacer._tick
+
+        def timed() -> None:
+            cpu = time.thread_time()
+            tick()
+            self.tick_ms.append((time.thread_time() - cpu) * 1000)
+
+        pacer._tick = timed
+
+    def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        self._due = time.perf_counter() + 0.005
+        self._cpu = time.thread_time()
+        self._timer = self.loop.call_later(0.005, self._tick)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _tick(self) -> None:
+        # perf_counter, not loop.time(): uvloop's clock has 1 ms steps, cached per iteration.
+        now, cpu = time.perf_counter(), time.thread_time()
+        self.lag_ms.append(max(0.0, now - self._due) * 1000)
+        self.busy_ms.append((cpu - self._cpu) * 1000)
+        self._cpu = cpu
+        self._due = now + 0.005
+        self._timer = self.loop.call_later(0.005, self._tick)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gc_ms[info["generation"]].append((time.perf_counter() - self._gc_start) * 1000)
+
+
+async def media_main(
+    calls: int, seconds: float, first_port: int, phases: int, gc_freeze: bool
+) -> dict[str, Any]:
     peer = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.media_bridge",
-        "--peer",
+        "bench.media_peer",
         "--calls",
         str(calls),
+        "--seconds",
+        str(seconds),
+        "--phases",
+        str(phases),
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -271,8 +187,14 @@ async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, A
         opened += await asyncio.gather(
             *(_open_call(pool, hello["url"], port, bridges) for port in batch)
         )
-    plan = {"sessions": [s.local_port for s, _ in opened], "seconds": seconds}
+    plan = {"sessions": [s.local_port for s, _ in opened]}
     load_before = os.getloadavg()[0]
+    if gc_freeze:
+        gc.collect()
+        gc.freeze()  # what the app does after start-up (app.freeze_startup_objects)
+    watch = LoopWatch(asyncio.get_running_loop())
+    watch.time_ticks(pacer_for(asyncio.get_running_loop()))
+    watch.start()
     user0, sys0 = _cpu_split()
     wall0 = time.monotonic()
     peer.stdin.write((json.dumps(plan) + "\n").encode())
@@ -280,6 +202,7 @@ async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, A
     result = json.loads(await peer.stdout.readline())
     user1, sys1 = _cpu_split()
     wall = time.monotonic() - wall0
+    watch.stop()
     stats = [session.stats for session, _ in opened]
     for session, stream in opened:
         await stream.stop()
@@ -300,6 +223,11 @@ async def media_main(calls: int, seconds: float, first_port: int) -> dict[str, A
         "stats": stats,
         "reasons": reasons,
         "load": (load_before, os.getloadavg()[0]),
+        "lag_ms": watch.lag_ms,
+        "busy_ms": watch.busy_ms,
+        "tick_ms": watch.tick_ms,
+        "gc_ms": watch.gc_ms,
+        "gc_freeze": gc_freeze,
     }
 
 
@@ -327,11 +255,27 @@ def report(run: dict[str, Any]) -> None:
         print(f"{name:<44}{per_call([float(v) for v in values])}")
     print(f"{'measure (ms)':<44}{'p50':>8} {'p99':>8} {'max':>8}")
     from_agent = [x for c in peer_calls for x in c["from_agent_ms"]]
+    backlogs = [min(c["from_agent_ms"][-50:]) for c in peer_calls if c["from_agent_ms"]]
+    holds = [x for c in peer_calls for x in c["hold_ms"]]
+    # What the media path adds: the round trip minus the agent's own hold, frame by frame.
+    added = [
+        x - h for c in peer_calls for x, h in zip(c["latencies_ms"], c["hold_ms"], strict=True)
+    ]
     for name, values in (
         ("RTP send-interval jitter |gap - 20 ms|", jitter),
         ("caller -> agent (RTP in, WebSocket out)", run["peer"]["to_agent_ms"]),
         ("agent -> caller (incl. wait for the slot)", from_agent),
         ("round trip caller -> agent -> caller", latencies),
+        ("agent hold (echo - read, in the peer)", holds),
+        ("added latency (round trip - agent hold)", added),
+        # A loop stalled for k frames leaves k echoed frames queued behind the slots it missed
+        # (nothing is dropped): from then on each of them waits k frames more. The smallest
+        # agent -> caller time of a call's last 50 echoes is the backlog it ended with (0-20 ms
+        # when there is none).
+        ("per call: backlog at the end (least of last 50)", backlogs),
+        ("media loop lag (5 ms probe)", run["lag_ms"]),
+        ("media CPU between 5 ms probes", run["busy_ms"]),
+        ("media CPU of one pacer tick (all sessions)", run["tick_ms"]),
     ):
         print(
             f"{name:<44}{_percentile(values, 0.5):>8.2f} {_percentile(values, 0.99):>8.2f}"
@@ -356,14 +300,24 @@ def report(run: dict[str, Any]) -> None:
         f" {run['cpu_s'] / max(handled, 1) * 200 * 1000:.2f} ms"
         f" ({handled / max(call_seconds * 200, 1) * 100:.0f}% of the calls' packets were handled)"
     )
+    peer_cpu = run["peer"]["cpu_s"]
     print(
-        f"peer process (callers + echo agent) CPU: {run['peer']['cpu_s']:.2f} s"
-        f" ({run['peer']['cpu_s'] / run['wall_s'] * 100:.0f}% of one core); cores: {os.cpu_count()}"
+        f"peer process (callers + echo agent) CPU: {peer_cpu:.2f} s"
+        f" = {peer_cpu / call_seconds * 1000:.2f} ms per call-second"
+        f" ({peer_cpu / run['wall_s'] * 100:.0f}% of one core;"
+        f" user {run['peer']['cpu_user_s']:.2f} s, system {run['peer']['cpu_sys_s']:.2f} s);"
+        f" cores: {os.cpu_count()}"
     )
     print(
         f"load average (1 min) before/after: {run['load'][0]:.2f}/{run['load'][1]:.2f}"
         " (the machine is shared: above the core count, the figures measure the neighbours)"
     )
+    pauses = ", ".join(
+        f"gen{gen} {len(ms)} x, max {max(ms, default=0.0):.1f} ms"
+        for gen, ms in sorted(run["gc_ms"].items())
+    )
+    print(f"media process GC during the run: {pauses} (gc.freeze first: {run['gc_freeze']})")
+    print(f"media code: {Path(trunkline.media.__file__).parent}")
     ended = {reason: run["reasons"].count(reason) for reason in sorted(set(run["reasons"]))}
     print(f"bridges ended: {ended}")
 
@@ -380,25 +334,39 @@ def main(argv: list[str] | None = None) -> int:
         default="uvloop",
         help="the media process's event loop (the call worker's is uvloop)",
     )
-    parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=20,
+        help="caller groups spread over each 20 ms (peer; uvloop's timers have 1 ms steps)",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() the media process after the calls are set up (as the app does)",
+    )
+    parser.add_argument(
+        "--server-src",
+        type=Path,
+        help="run the media side from this src/ directory (another checkout: a paired before)",
+    )
     args = parser.parse_args(argv)
-    if args.peer:
-        # The peer is the machine's other half of the load: the fast loop leaves the media
-        # process more of a shared machine, whichever loop the media process runs.
-        _run(peer_main(args.calls), "uvloop")
-        return 0
+    if args.server_src is not None and SERVER_SRC is None:
+        argv = sys.argv[1:] if argv is None else argv
+        env = dict(os.environ, TRUNKLINE_BENCH_SERVER_SRC=str(args.server_src.resolve()))
+        command = [sys.executable, "-m", "bench.media_bridge", *argv]
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    media = media_main(args.calls, args.seconds, args.first_port, args.phases, args.gc_freeze)
     if args.profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
-        run = profiler.runcall(
-            _run, media_main(args.calls, args.seconds, args.first_port), args.loop
-        )
+        run = profiler.runcall(_run, media, args.loop)
         report(run)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return 0
-    report(_run(media_main(args.calls, args.seconds, args.first_port), args.loop))
+    report(_run(media, args.loop))
     return 0
 
 

@@ -24,10 +24,10 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Literal
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
-from websockets.protocol import State
 
+from trunkline.media.agent_socket import AgentConnection, can_write, write_text
 from trunkline.media.session import FRAME_S, RtpSession
 from trunkline.media.twilio import (
     AgentClear,
@@ -72,7 +72,7 @@ class AgentUnreachable(Exception):
 class AgentStream:
     """One open agent WebSocket speaking Twilio Media Streams for one call."""
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: AgentConnection) -> None:
         self._ws = ws
         self._outbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._audio_in_outbox = 0
@@ -80,6 +80,8 @@ class AgentStream:
         self._finished = asyncio.Event()
         self._running = False
         self._writer: StreamWriter | None = None  # set by run(): frames can go out
+        self._session: RtpSession | None = None  # set by run(): agent frames are played
+        self._emit: EventCallback = _ignore
         self._frames = 0  # caller frames sent to the agent
         self.dropped_frames = 0  # caller frames dropped because the agent did not keep up
 
@@ -113,6 +115,8 @@ class AgentStream:
                     # websockets would read HTTP(S)_PROXY from the environment; Trunkline is
                     # configured only through its settings object, so agents are dialled directly.
                     proxy=None,
+                    # Agent frames go straight to the session (see media/agent_socket.py).
+                    create_connection=AgentConnection,
                     **extra,
                 )
         except TimeoutError:
@@ -126,6 +130,7 @@ class AgentStream:
             raise AgentUnreachable(_os_reason(exc)) from None
         except WebSocketException as exc:
             raise AgentUnreachable(f"handshake failed: {exc}") from None
+        assert isinstance(ws, AgentConnection)
         return cls(ws)
 
     # -- MediaListener: called by the RtpSession on the event loop ----------------------------
@@ -179,13 +184,18 @@ class AgentStream:
             else:
                 emit("agent_connected", {"stream_sid": writer.stream_sid})
                 self._writer = writer
+                self._session, self._emit = session, emit
                 sender = asyncio.create_task(self._send_loop(writer, emit))
-                receiver = asyncio.create_task(self._receive_loop(session, emit))
+                # Agent frames are handled as they arrive (inside the socket's data_received),
+                # those that came before `start` first; this task only waits for the close.
+                self._ws.deliver_to(self._on_agent_text)
+                receiver = asyncio.create_task(self._wait_closed())
                 sender.add_done_callback(self._task_done)
                 receiver.add_done_callback(self._task_done)
             reason = await self._result
         finally:
             self._writer = None  # from here on, nothing but `stop` goes out
+            self._session = None  # and nothing the agent sends is played
             tasks = [task for task in (sender, receiver) if task is not None]
             for task in tasks:
                 task.cancel()
@@ -229,19 +239,12 @@ class AgentStream:
     def _writable(self) -> bool:
         """The socket takes a frame now: open, no fragmented send under way, and not paused
         by flow control (then frames wait in the outbox for the sending task)."""
-        ws = self._ws
-        return (
-            ws.protocol.state is State.OPEN
-            and not ws.paused
-            and ws.send_in_progress is None
-            and not self._result.done()
-        )
+        return can_write(self._ws) and not self._result.done()
 
     def _write(self, frame: str) -> None:
-        """What ``ws.send`` does for one text frame, minus the coroutine: frame it and hand the
-        bytes to the transport. Only when :meth:`_writable`."""
-        self._ws.protocol.send_text(frame.encode())
-        self._ws.send_data()
+        """What ``ws.send`` does for one text frame, minus the coroutine (media/agent_socket.py
+        says why and what it relies on). Only when :meth:`_writable`."""
+        write_text(self._ws, frame)
 
     async def _send_loop(self, writer: StreamWriter, emit: EventCallback) -> None:
         ws = self._ws
@@ -269,28 +272,35 @@ class AgentStream:
         except ConnectionClosed:
             self._end("agent_hangup")
 
-    async def _receive_loop(self, session: RtpSession, emit: EventCallback) -> None:
-        try:
-            async for message in self._ws:
-                if isinstance(message, bytes):
-                    continue  # Media Streams is text-only; ignore binary frames
-                try:
-                    parsed = parse_agent_message(message)
-                except ProtocolError as exc:
-                    log.warning("agent protocol error: %s", exc)
-                    emit("protocol_error", {"detail": str(exc)})
-                    self._end("error")
-                    return
-                if isinstance(parsed, AgentMedia):
-                    session.play(parsed.payload)
-                elif isinstance(parsed, AgentMark):
-                    session.mark(parsed.name)
-                elif isinstance(parsed, AgentClear):
-                    emit("clear", {"dropped_ms": session.queued_ms})
-                    session.clear()
-        except ConnectionClosed:
-            pass
+    async def _wait_closed(self) -> None:
+        await self._ws.wait_closed()
         self._end("agent_hangup")
+
+    def _on_agent_text(self, data: bytes) -> None:
+        """One text message from the agent, as it arrives (called inside data_received)."""
+        session, emit = self._session, self._emit
+        if session is None or self._result.done():
+            return  # the bridge is over (or ended on an error): nothing more is played
+        try:
+            try:
+                parsed = parse_agent_message(data.decode())
+            except UnicodeDecodeError:
+                raise ProtocolError("a text frame that is not UTF-8") from None
+            if isinstance(parsed, AgentMedia):
+                session.play(parsed.payload)
+            elif isinstance(parsed, AgentMark):
+                session.mark(parsed.name)
+            elif isinstance(parsed, AgentClear):
+                emit("clear", {"dropped_ms": session.queued_ms})
+                session.clear()
+        except ProtocolError as exc:
+            log.warning("agent protocol error: %s", exc)
+            emit("protocol_error", {"detail": str(exc)})
+            self._end("error")
+        except Exception:
+            # A bug here must end the call, not the agent socket's reader.
+            log.exception("agent frame failed")
+            self._end("error")
 
 
 def _os_reason(exc: OSError) -> str:
