@@ -65,6 +65,9 @@ async def insert_call(
 
 
 async def insert_events(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Events in one executemany. (A prebuilt multi-row INSERT, which SQLite would run on the
+    loop's thread, measured 0.5 ms of CPU *more* per call setup on both databases: SQLAlchemy
+    derives the cache key of its 35 bind parameters on every execution.)"""
     if len(events) == 1:
         await session.execute(_INSERT_EVENT, events[0])
     elif events:
