@@ -38,9 +38,10 @@ async def add(session: AsyncSession, call: Call, events: Sequence[CallEvent] = (
 
 # The call worker's writes as Core statements on the tables, each built once (module
 # constants; SQLAlchemy caches their compiled form): no ORM objects, identity map or unit of
-# work per call. Measured with the call-record transactions of one inbound call (open + lease,
-# answered, ended) on SQLite: 4.3-4.6 ms CPU per call through the ORM, see call/service.py
-# and bench/README.md "2026-12-01 (third session)" for the figures after.
+# work per call. Measured on the call-record transactions of one inbound call (open + lease,
+# answered, ended; SQLite, paired, loaded machine): 4.3-4.6 ms CPU per call through the ORM,
+# 2.9-3.1 ms with these; the whole setup 10.2-15.2 -> 8.2-11.4 ms per call (bench/README.md,
+# "2026-12-01 (third session)").
 _CALL = cast(Table, Call.__table__)
 _EVENT = cast(Table, CallEvent.__table__)
 _LEASE = cast(Table, CallLease.__table__)
@@ -235,7 +236,7 @@ async def count_live_leases(
 
 
 # On the table's columns, not the ORM entity's: a Core statement skips the ORM's compile and
-# loading steps (one call's routing decision spent ~0.1 ms of CPU in them on this read).
+# loading steps (this read alone: ~0.35 -> ~0.26 ms of CPU per transaction, one noisy run).
 _LIVE_LEASES_OF = key_read(
     select(_LEASE.c.line_id, func.sum(_INBOUND_OF_ROW), func.count())
     .where(
