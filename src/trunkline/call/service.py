@@ -373,8 +373,8 @@ class CallService:
         worker_id: str | None,
         custom_parameters: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        """A new call's columns, as a row for a Core INSERT (or an ORM object). ``dial_plan``
-        is left out, not None: a JSON column given None stores JSON ``null``, not SQL NULL."""
+        """A new call's columns, as a row for a Core INSERT (or an ORM object); those left out
+        are NULL (``dial_plan`` must be: a JSON column given None stores JSON ``null``)."""
         return {
             "id": uuid.uuid4(),
             "workspace_id": workspace_id,
@@ -387,17 +387,10 @@ class CallService:
             "via_kind": via[0].value if via else None,
             "via_id": via[1] if via else None,
             "sip_call_id": sip_call_id,
-            "sip_code": None,
-            "sip_reason": None,
-            "rejected_by": None,
-            "end_reason": None,
-            "hangup_requested_at": None,
             "worker_id": worker_id,
             "media": dict(timeline.EMPTY_MEDIA),
             "custom_parameters": dict(custom_parameters or {}),
             "created_at": utcnow(),
-            "answered_at": None,
-            "ended_at": None,
         }
 
 
