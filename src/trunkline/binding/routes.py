@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.rules import Channel, Via
-from trunkline.db import key_read
 from trunkline.models import (
     Agent,
     Binding,
@@ -361,24 +360,10 @@ async def call_sources(
         params["suffix"] = f"%{national_suffix}"
     if scoped:
         params["workspace_id"] = workspace_id
-    stmt = (
-        _ROUTES_KEY_READ[scoped]
-        if not (national or source_ids)
-        else _routes_stmt(national, scoped, bool(source_ids))
-    )
+    stmt = _routes_stmt(national, scoped, bool(source_ids))
     rows = list(await session.execute(stmt, params))
     routes = [_row(r) for r in rows if r[_KIND] != _MARKER]
     return CallSources(routes, len(routes) < len(rows))
-
-
-# An INVITE dialled in E.164 (not a national form, not through a registration) finds every
-# row through an index (tests/db/test_key_read_plans.py checks the plans): a key read, run on
-# SQLite's loop thread instead of a worker round trip (db.key_read): two reads measured 0.37 ms
-# of CPU inline vs 0.41-0.60 ms through the worker, and the trip is the routing step's longest
-# wait under load.
-_ROUTES_KEY_READ = {
-    scoped: key_read(_routes_stmt(False, scoped, False)) for scoped in (False, True)
-}
 
 
 @functools.cache

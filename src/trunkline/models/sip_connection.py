@@ -28,8 +28,6 @@ class SipConnection(IdMixin, TimestampMixin, SipStatusMixin, Base):
         Index("ix_sip_connection_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_sip_connection_workspace_e164", "workspace_id", "phone_number_e164"),
         not_null_index("sip_connection", "secondary_gateway"),
-        # An INVITE's routes read finds a connection by its number across workspaces.
-        not_null_index("sip_connection", "phone_number_e164"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
