@@ -196,6 +196,7 @@ def run(
     only: frozenset[str] = PARTS,
     server_src: Path | None = None,
     profile: Path | None = None,
+    loop: str = "asyncio",
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"trunkline-calls-{db}-"))
     api_port, sip_port, agent_port = free_port(), free_port(), free_port()
@@ -212,6 +213,7 @@ def run(
         TRUNKLINE_MEDIA__RTP_PORTS="40000-41999",
         TRUNKLINE_SECURITY__ALLOW_ADDRESSES='["127.0.0.0/8"]',
         TRUNKLINE_SERVER__LOG_LEVEL="warning",
+        TRUNKLINE_SERVER__LOOP=loop,
     )
     if pg_url:
         env["TRUNKLINE_DATABASE_URL"] = pg_url
@@ -407,6 +409,9 @@ def main() -> int:
         "--server-src", type=Path, help="run the server from this src/ (a paired before run)"
     )
     parser.add_argument("--profile", type=Path, help="py-spy the setup run into this folder")
+    parser.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the server's event loop"
+    )
     args = parser.parse_args()
     only = frozenset(args.only.split(","))
     if not only <= PARTS:
@@ -422,6 +427,7 @@ def main() -> int:
             only=only,
             server_src=args.server_src,
             profile=args.profile,
+            loop=args.loop,
         )
         for db in dbs
     ]

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import (
     String,
+    Table,
     and_,
     bindparam,
     cast,
@@ -82,6 +83,22 @@ class CallSources:
     names_are_gateways: bool  # some call source's gateway is one of the names asked
 
 
+# The tables, not the ORM entities: the statement is Core, so SQLAlchemy skips the ORM's
+# compile and row-loading steps on every INVITE (bench.routing: see bench/README.md
+# "2026-12-01 (third session)").
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_AGENT = _table(Agent)
+_BINDING = _table(Binding)
+_NUMBER = _table(PhoneNumber)
+_TRUNK = _table(Trunk)
+_CONNECTION = _table(SipConnection)
+_ASSIGNMENT = _table(SipConnectionAssignment)
+_PBX = _table(PbxConnector)
+
 _NUMBERS: BindParameter[list[str]] = bindparam("numbers", expanding=True)
 _NAMES: BindParameter[list[str]] = bindparam("names", expanding=True)
 _SOURCE_IDS: BindParameter[list[uuid.UUID]] = bindparam("source_ids", expanding=True)
@@ -112,42 +129,49 @@ def inventory_row(alias: Any, workspace_id: Any, number: Any) -> Any:
 
 @functools.cache
 def _routes_stmt(national: bool, scoped: bool, by_source: bool) -> Any:
-    agent_cols = (Agent.name, Agent.status, Agent.stream_url, Agent.stream_auth_token_secret)
+    agent_cols = (
+        _AGENT.c.name,
+        _AGENT.c.status,
+        _AGENT.c.stream_url,
+        _AGENT.c.stream_auth_token_secret,
+    )
     # Trunk rows and provisioned numbers: a binding row on call (a trunk row's number always
     # has its binding; the trunk row is joined for its gateways and direction).
-    trunk = Trunk.__table__.alias("route_trunk")
+    trunk = _TRUNK.alias("route_trunk")
     bindings = (
         select(
-            PhoneNumber.workspace_id,
-            PhoneNumber.number,
-            PhoneNumber.id,
-            PhoneNumber.country_code,
-            PhoneNumber.channel_settings,
-            Binding.kind,
-            Binding.phone_number_id,
+            _NUMBER.c.workspace_id,
+            _NUMBER.c.number,
+            _NUMBER.c.id,
+            _NUMBER.c.country_code,
+            _NUMBER.c.channel_settings,
+            _BINDING.c.kind,
+            _BINDING.c.phone_number_id,
             trunk.c.id,
             trunk.c.sip_gateway,
             trunk.c.sip_secondary_gateway,
             cast(null(), String),
             trunk.c.direction,
-            cast(null(), PbxConnector.normalizer.type),
-            Binding.agent_id,
+            cast(null(), _PBX.c.normalizer.type),
+            _BINDING.c.agent_id,
             *agent_cols,
-            Binding.created_at,
+            _BINDING.c.created_at,
         )
         .join(
-            Binding,
-            and_(Binding.phone_number_id == PhoneNumber.id, Binding.channel == Channel.call.value),
+            _BINDING,
+            and_(
+                _BINDING.c.phone_number_id == _NUMBER.c.id, _BINDING.c.channel == Channel.call.value
+            ),
         )
-        .join(Agent, Agent.id == Binding.agent_id)
+        .join(_AGENT, _AGENT.c.id == _BINDING.c.agent_id)
         .outerjoin(
             trunk,
-            and_(trunk.c.phone_number_id == PhoneNumber.id, trunk.c.channel == Channel.call.value),
+            and_(trunk.c.phone_number_id == _NUMBER.c.id, trunk.c.channel == Channel.call.value),
         )
         .where(
-            PhoneNumber.status == "active",
+            _NUMBER.c.status == "active",
             _number_in(
-                PhoneNumber.number,
+                _NUMBER.c.number,
                 (trunk.c.sip_gateway, trunk.c.sip_secondary_gateway),
                 national,
                 trunk.c.id,
@@ -156,86 +180,84 @@ def _routes_stmt(national: bool, scoped: bool, by_source: bool) -> Any:
         )
     )
     # A connection's number may also be in the inventory: its row gives the channel settings.
-    conn_number = PhoneNumber.__table__.alias("conn_number")
+    conn_number = _NUMBER.alias("conn_number")
     connections = (
         select(
-            SipConnection.workspace_id,
-            SipConnection.phone_number_e164,
+            _CONNECTION.c.workspace_id,
+            _CONNECTION.c.phone_number_e164,
             conn_number.c.id,
             conn_number.c.country_code,
             conn_number.c.channel_settings,
             literal(Via.connection.value),
-            SipConnection.id,
-            SipConnection.id,
-            SipConnection.gateway,
-            SipConnection.secondary_gateway,
+            _CONNECTION.c.id,
+            _CONNECTION.c.id,
+            _CONNECTION.c.gateway,
+            _CONNECTION.c.secondary_gateway,
             cast(null(), String),
             cast(null(), String),
-            cast(null(), PbxConnector.normalizer.type),
-            SipConnectionAssignment.agent_id,
+            cast(null(), _PBX.c.normalizer.type),
+            _ASSIGNMENT.c.agent_id,
             *agent_cols,
-            SipConnectionAssignment.created_at,
+            _ASSIGNMENT.c.created_at,
         )
-        .outerjoin(
-            SipConnectionAssignment, SipConnectionAssignment.connection_id == SipConnection.id
-        )
-        .outerjoin(Agent, Agent.id == SipConnectionAssignment.agent_id)
+        .outerjoin(_ASSIGNMENT, _ASSIGNMENT.c.connection_id == _CONNECTION.c.id)
+        .outerjoin(_AGENT, _AGENT.c.id == _ASSIGNMENT.c.agent_id)
         .outerjoin(
             conn_number,
-            inventory_row(conn_number, SipConnection.workspace_id, SipConnection.phone_number_e164),
+            inventory_row(conn_number, _CONNECTION.c.workspace_id, _CONNECTION.c.phone_number_e164),
         )
         .where(
-            SipConnection.phone_number_e164.is_not(None),
-            SipConnection.status != "disabled",
+            _CONNECTION.c.phone_number_e164.is_not(None),
+            _CONNECTION.c.status != "disabled",
             _number_in(
-                SipConnection.phone_number_e164,
-                (SipConnection.gateway, SipConnection.secondary_gateway),
+                _CONNECTION.c.phone_number_e164,
+                (_CONNECTION.c.gateway, _CONNECTION.c.secondary_gateway),
                 national,
-                SipConnection.id,
+                _CONNECTION.c.id,
                 by_source,
             ),
         )
     )
-    pbx_number = PhoneNumber.__table__.alias("pbx_number")
+    pbx_number = _NUMBER.alias("pbx_number")
     connectors = (
         select(
-            PbxConnector.workspace_id,
-            PbxConnector.phone_number,
+            _PBX.c.workspace_id,
+            _PBX.c.phone_number,
             pbx_number.c.id,
             pbx_number.c.country_code,
             pbx_number.c.channel_settings,
             literal(Via.pbx.value),
-            PbxConnector.id,
-            PbxConnector.id,
-            PbxConnector.registrar_server,
+            _PBX.c.id,
+            _PBX.c.id,
+            _PBX.c.registrar_server,
             cast(null(), String),
-            PbxConnector.allowed_ip,
-            PbxConnector.setup_mode,
-            PbxConnector.normalizer,
-            PbxConnector.agent_id,
+            _PBX.c.allowed_ip,
+            _PBX.c.setup_mode,
+            _PBX.c.normalizer,
+            _PBX.c.agent_id,
             *agent_cols,
-            PbxConnector.created_at,
+            _PBX.c.created_at,
         )
-        .join(Agent, Agent.id == PbxConnector.agent_id)
+        .join(_AGENT, _AGENT.c.id == _PBX.c.agent_id)
         .outerjoin(
             pbx_number,
-            inventory_row(pbx_number, PbxConnector.workspace_id, PbxConnector.phone_number),
+            inventory_row(pbx_number, _PBX.c.workspace_id, _PBX.c.phone_number),
         )
         .where(
-            PbxConnector.status != "disabled",
+            _PBX.c.status != "disabled",
             _number_in(
-                PbxConnector.phone_number,
-                (PbxConnector.registrar_server,),
+                _PBX.c.phone_number,
+                (_PBX.c.registrar_server,),
                 national,
-                PbxConnector.id,
+                _PBX.c.id,
                 by_source,
             ),
         )
     )
     if scoped:  # the dry run: one workspace's sources only
-        bindings = bindings.where(PhoneNumber.workspace_id == _WS)
-        connections = connections.where(SipConnection.workspace_id == _WS)
-        connectors = connectors.where(PbxConnector.workspace_id == _WS)
+        bindings = bindings.where(_NUMBER.c.workspace_id == _WS)
+        connections = connections.where(_CONNECTION.c.workspace_id == _WS)
+        connectors = connectors.where(_PBX.c.workspace_id == _WS)
     # Last, so the branches above have typed every column (PostgreSQL types a UNION's columns
     # from left to right): the marker row is NULL but for its kind.
     width = len(bindings.selected_columns)
@@ -254,18 +276,18 @@ def _gateway_marker(scoped: bool) -> Any:
     per column, each answered by that column's index (an OR of two columns in one EXISTS
     made SQLite scan the table once it had statistics of mostly-NULL secondary gateways)."""
     columns = (
-        (Trunk, Trunk.sip_gateway),
-        (Trunk, Trunk.sip_secondary_gateway),
-        (SipConnection, SipConnection.gateway),
-        (SipConnection, SipConnection.secondary_gateway),
-        (PbxConnector, PbxConnector.registrar_server),
-        (PbxConnector, PbxConnector.allowed_ip),
+        (_TRUNK, _TRUNK.c.sip_gateway),
+        (_TRUNK, _TRUNK.c.sip_secondary_gateway),
+        (_CONNECTION, _CONNECTION.c.gateway),
+        (_CONNECTION, _CONNECTION.c.secondary_gateway),
+        (_PBX, _PBX.c.registrar_server),
+        (_PBX, _PBX.c.allowed_ip),
     )
     checks = []
     for model, column in columns:
         where: Any = column.in_(_NAMES)
         if scoped:
-            where = and_(where, model.workspace_id == _WS)
+            where = and_(where, model.c.workspace_id == _WS)
         checks.append(exists().where(where))
     return or_(*checks)
 

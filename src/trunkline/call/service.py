@@ -58,8 +58,8 @@ class CallService:
         custom_parameters: Mapping[str, Any] | None = None,
     ) -> Call:
         """Record an accepted inbound INVITE: a ``ringing`` call, its INVITE and the routing
-        checks it passed as its first events."""
-        call = self._new_call(
+        checks it passed as its first events (Core INSERTs: the call worker's hot path)."""
+        row = self._call_row(
             workspace_id=workspace_id,
             direction=CallDirection.inbound,
             status=CallStatus.ringing,
@@ -73,13 +73,13 @@ class CallService:
             custom_parameters=custom_parameters,
         )
         invite = {"from": from_number, "to": to_number, "sip_call_id": sip_call_id}
-        events = timeline.events(
-            call.id,
-            call.created_at,
+        events = timeline.event_rows(
+            row["id"],
+            row["created_at"],
             [(EventKind.invite_received, invite), *timeline.check_events(checks)],
         )
-        await repo.add(session, call, events)
-        return call
+        await repo.insert_call(session, row, events)
+        return Call(**row)
 
     async def open_outbound(
         self,
@@ -140,7 +140,7 @@ class CallService:
         ``workspace_id`` is None when the call matched no workspace (untrusted source, unknown
         number): the row is then the operator's (logs, CLI) and no API lists it.
         """
-        call = self._new_call(
+        row = self._call_row(
             workspace_id=workspace_id,
             direction=direction,
             status=CallStatus.rejected,
@@ -153,9 +153,7 @@ class CallService:
             worker_id=worker_id,
             custom_parameters=None,
         )
-        call.rejected_by = rejected_by
-        call.sip_code = sip_code
-        call.sip_reason = reason
+        row.update(rejected_by=rejected_by.value, sip_code=sip_code, sip_reason=reason)
         first = (
             (
                 EventKind.invite_received,
@@ -166,10 +164,10 @@ class CallService:
         )
         refusal = {"rejected_by": rejected_by.value, "sip_code": sip_code, "reason": reason}
         items = [first, *timeline.check_events(checks), (EventKind.rejected, refusal)]
-        events = timeline.events(call.id, call.created_at, items)
-        call.ended_at = events[-1].at
-        await repo.add(session, call, events)
-        return call
+        events = timeline.event_rows(row["id"], row["created_at"], items)
+        row["ended_at"] = events[-1]["at"]
+        await repo.insert_call(session, row, events)
+        return Call(**row)
 
     async def record_event(
         self,
@@ -227,16 +225,11 @@ class CallService:
     ) -> bool:
         """The far end rings (an outbound 180/183, RFC 3261 §13.2.2.1); False when the call
         has moved past ringing (the transition table decides)."""
-        call = await timeline.live_call(session, call_id, CallStatus.ringing)
-        if call is None:
-            return False
-        call.status = CallStatus.ringing
-        if sip_code is not None:
-            call.sip_code, call.sip_reason = sip_code, sip_reason
-        await timeline.flush_with_event(
-            session, call, EventKind.ringing, {"sip_code": sip_code, "sip_reason": sip_reason}
+        values = {} if sip_code is None else {"sip_code": sip_code, "sip_reason": sip_reason}
+        detail = {"sip_code": sip_code, "sip_reason": sip_reason}
+        return await timeline.move(
+            session, call_id, CallStatus.ringing, values, EventKind.ringing, detail, at=utcnow()
         )
-        return True
 
     async def mark_answered(
         self,
@@ -248,18 +241,17 @@ class CallService:
         sip_reason: str = "OK",
     ) -> bool:
         """The call is answered (2xx sent or received): ``in_progress`` from now."""
-        call = await timeline.live_call(session, call_id, CallStatus.in_progress)
-        if call is None:
-            return False
         now = utcnow()
-        call.status = CallStatus.in_progress
-        call.answered_at = now
-        call.sip_code, call.sip_reason = sip_code, sip_reason
-        call.media = {**timeline.EMPTY_MEDIA, **call.media, "codec": codec}
-        await timeline.flush_with_event(
-            session, call, EventKind.answered, {"codec": codec, "sip_code": sip_code}, at=now
+        return await timeline.move(
+            session,
+            call_id,
+            CallStatus.in_progress,
+            {"answered_at": now, "sip_code": sip_code, "sip_reason": sip_reason},
+            EventKind.answered,
+            {"codec": codec, "sip_code": sip_code},
+            at=now,
+            media={"codec": codec},
         )
-        return True
 
     async def mark_ended(
         self,
@@ -277,19 +269,15 @@ class CallService:
         (and nothing written) when it had already ended: a call ends exactly once."""
         if is_live(status):
             raise ValueError(f"{status} is not a final status")
-        call = await timeline.live_call(session, call_id, status, strict=True)
-        if call is None:
-            return False
         now = utcnow()
-        call.status = status
-        call.end_reason = end_reason
-        call.ended_at = now
+        values: dict[str, Any] = {
+            "end_reason": end_reason.value if end_reason else None,
+            "ended_at": now,
+        }
         if sip_code is not None:
-            call.sip_code, call.sip_reason = sip_code, sip_reason
+            values.update(sip_code=sip_code, sip_reason=sip_reason)
         if rejected_by is not None:
-            call.rejected_by = rejected_by
-        if media is not None:
-            call.media = {**timeline.EMPTY_MEDIA, **call.media, **media}
+            values["rejected_by"] = rejected_by.value
         detail: dict[str, Any] = {
             "status": status.value,
             "end_reason": end_reason.value if end_reason else None,
@@ -299,9 +287,12 @@ class CallService:
         if rejected_by is not None:
             detail["rejected_by"] = rejected_by.value
         kind = EventKind.rejected if status is CallStatus.rejected else EventKind.ended
-        await timeline.flush_with_event(session, call, kind, detail, at=now)
-        await repo.delete_lease(session, call.id)
-        return True
+        moved = await timeline.move(
+            session, call_id, status, values, kind, detail, at=now, strict=True, media=media
+        )
+        if moved:
+            await repo.delete_lease(session, call_id)
+        return moved
 
     async def hangups_requested(
         self, session: AsyncSession, worker_id: str, call_ids: Collection[uuid.UUID]
@@ -363,7 +354,12 @@ class CallService:
     # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
-    def _new_call(
+    def _new_call(**fields: Any) -> Call:
+        """A call as an ORM object (outbound: the placement keeps its plan on it)."""
+        return Call(**CallService._call_row(**fields))
+
+    @staticmethod
+    def _call_row(
         *,
         workspace_id: uuid.UUID | None,
         direction: CallDirection,
@@ -376,24 +372,26 @@ class CallService:
         sip_call_id: str | None,
         worker_id: str | None,
         custom_parameters: Mapping[str, Any] | None,
-    ) -> Call:
-        return Call(
-            id=uuid.uuid4(),
-            workspace_id=workspace_id,
-            direction=direction.value,
-            status=status.value,
-            from_number=from_number,
-            to_number=to_number,
-            phone_number_id=phone_number_id,
-            agent_id=agent_id,
-            via_kind=via[0].value if via else None,
-            via_id=via[1] if via else None,
-            sip_call_id=sip_call_id,
-            worker_id=worker_id,
-            media=dict(timeline.EMPTY_MEDIA),
-            custom_parameters=dict(custom_parameters or {}),
-            created_at=utcnow(),
-        )
+    ) -> dict[str, Any]:
+        """A new call's columns, as a row for a Core INSERT (or an ORM object); those left out
+        are NULL (``dial_plan`` must be: a JSON column given None stores JSON ``null``)."""
+        return {
+            "id": uuid.uuid4(),
+            "workspace_id": workspace_id,
+            "direction": direction.value,
+            "status": status.value,
+            "from_number": from_number,
+            "to_number": to_number,
+            "phone_number_id": phone_number_id,
+            "agent_id": agent_id,
+            "via_kind": via[0].value if via else None,
+            "via_id": via[1] if via else None,
+            "sip_call_id": sip_call_id,
+            "worker_id": worker_id,
+            "media": dict(timeline.EMPTY_MEDIA),
+            "custom_parameters": dict(custom_parameters or {}),
+            "created_at": utcnow(),
+        }
 
 
 call_service = CallService()

@@ -36,6 +36,22 @@ def events(
     ]
 
 
+def event_rows(
+    call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
+) -> list[dict[str, Any]]:
+    """``events`` as rows for a Core INSERT (the call worker's path: no ORM objects)."""
+    return [
+        {
+            "id": uuid.uuid4(),
+            "call_id": call_id,
+            "at": at + i * _TICK,
+            "kind": kind,
+            "detail": dict(d),
+        }
+        for i, (kind, d) in enumerate(items)
+    ]
+
+
 def check_events(checks: Sequence[Check]) -> list[tuple[EventKind, Check]]:
     return [(EventKind.routing_check, check) for check in checks]
 
@@ -58,6 +74,43 @@ async def live_call(
         log.info("call %s: ignoring %s → %s", call_id, current.value, new.value)
         return None
     return call
+
+
+async def move(
+    session: AsyncSession,
+    call_id: uuid.UUID,
+    new: CallStatus,
+    values: Mapping[str, Any],
+    kind: EventKind,
+    detail: Mapping[str, Any],
+    *,
+    at: datetime,
+    strict: bool = False,
+    media: Mapping[str, Any] | None = None,
+) -> bool:
+    """Move a live call to ``new`` with ``values`` and its event, in Core statements: one key
+    read of its status, one UPDATE guarded by that status, one INSERT. False (logged, nothing
+    written) for a late or repeated move, or when another transaction moved it meanwhile.
+    ``media``: figures merged into the call's ``media`` column. ``strict`` as ``live_call``."""
+    state = await repo.call_state(session, call_id)
+    if state is None:
+        raise CallNotFound(field="call_uuid")
+    status, stored_media = state
+    current = CallStatus(status)
+    if not can_transition(current, new):
+        if strict and is_live(current):
+            raise ValueError(f"call {call_id} cannot go from {current} to {new}")
+        log.info("call %s: ignoring %s → %s", call_id, current.value, new.value)
+        return False
+    changes = {"status": new.value, **values}
+    if media is not None:
+        changes["media"] = {**EMPTY_MEDIA, **(stored_media or {}), **media}
+    if not await repo.move_call(session, call_id, status, changes):
+        log.info("call %s: moved meanwhile, not %s → %s", call_id, current.value, new.value)
+        return False
+    event = {"id": uuid.uuid4(), "call_id": call_id, "at": at, "kind": kind, "detail": dict(detail)}
+    await repo.insert_events(session, [event])
+    return True
 
 
 async def flush_with_event(
