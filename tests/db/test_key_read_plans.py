@@ -16,6 +16,7 @@ import importlib
 import pkgutil
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from trunkline.binding.routes import _routes_stmt
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
 from trunkline.kit.clock import utcnow
-from trunkline.models import Agent, PhoneNumber, Trunk, Workspace
+from trunkline.models import Agent, PbxConnector, PhoneNumber, Trunk, Workspace
 from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 # Importing every module marks every key read (they are marked at import).
@@ -103,6 +104,29 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         }
         for i, number in enumerate(numbers)
     ]
+    # PBX extension connectors of many PBXes (the inbound read finds a dialled number's
+    # connectors across workspaces by number). Without them the statistics would say whatever
+    # the tests before this module left in the table (a dozen rows: scanning them is the
+    # cheaper plan), so this module's verdict would depend on the order it runs in. Never due
+    # for a check: the monitor tests that run later must not meet them.
+    connectors = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "agent_id": agent["id"],
+            "name": f"x{i}",
+            "phone_number": f"+1628{7_000_000 + i}",
+            "registrar_server": f"pbx{i % 100}.invalid",
+            "port": 5060,
+            "username_extension": f"{1000 + i}",
+            "pbx_password_secret": "sealed",
+            "normalizer": {},
+            "next_check_at": now + timedelta(days=3650),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, agent in enumerate(agents)
+    ]
     async with engine.begin() as conn:
         await conn.execute(
             insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
@@ -110,6 +134,7 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         await conn.execute(insert(PhoneNumber), numbers)
         await conn.execute(insert(Agent), agents)
         await conn.execute(insert(Trunk), trunks)
+        await conn.execute(insert(PbxConnector), connectors)
         await conn.execute(text("ANALYZE"))
     return engine
 
