@@ -28,7 +28,15 @@ from trunkline.binding.routes import _routes_stmt
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
 from trunkline.kit.clock import utcnow
-from trunkline.models import Agent, PbxConnector, PhoneNumber, Trunk, Workspace
+from trunkline.models import (
+    Agent,
+    PbxConnector,
+    PhoneNumber,
+    SipConnection,
+    SipConnectionAssignment,
+    Trunk,
+    Workspace,
+)
 from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 # Importing every module marks every key read (they are marked at import).
@@ -127,6 +135,34 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         }
         for i, agent in enumerate(agents)
     ]
+    # SIP trunk connections (one per provider account), each assigned to an agent: the same
+    # reason as the connectors (the holdings reads join the assignments).
+    connections = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "name": f"c{i}",
+            "phone_number": f"+1737{7_000_000 + i}",
+            "phone_number_e164": f"+1737{7_000_000 + i}",
+            "gateway": f"sip{i % 100}.invalid",
+            "username_secret": "sealed",
+            "password_secret": "sealed",
+            "next_check_at": now + timedelta(days=3650),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(SEEDED // 10)
+    ]
+    assignments = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": BIG_WORKSPACE,
+            "connection_id": connection["id"],
+            "agent_id": agent["id"],
+            "created_at": now,
+        }
+        for connection, agent in zip(connections, agents, strict=False)
+    ]
     async with engine.begin() as conn:
         await conn.execute(
             insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
@@ -135,6 +171,8 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         await conn.execute(insert(Agent), agents)
         await conn.execute(insert(Trunk), trunks)
         await conn.execute(insert(PbxConnector), connectors)
+        await conn.execute(insert(SipConnection), connections)
+        await conn.execute(insert(SipConnectionAssignment), assignments)
         await conn.execute(text("ANALYZE"))
     return engine
 
