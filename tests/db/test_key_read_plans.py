@@ -25,9 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import trunkline
 from trunkline.binding.routes import _routes_stmt
+from trunkline.config import Settings
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
+from trunkline.keys import load_secret_box
 from trunkline.kit.clock import utcnow
+from trunkline.kit.crypto import aad_for
 from trunkline.models import (
     Agent,
     PbxConnector,
@@ -68,9 +71,12 @@ _SQLITE_SCAN = re.compile(r"^SCAN (?!CONSTANT ROW)(?!\(subquery)")
 
 
 @pytest.fixture(scope="module")
-async def analyzed(engine: AsyncEngine) -> AsyncEngine:
+async def analyzed(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     """The suite's database with one big workspace, its statistics up to date."""
     now = utcnow()
+    # Real sealed secrets: `trunkline keys rotate` (tests/cli) re-seals every secret of the
+    # database, these included.
+    box = load_secret_box(settings)
     numbers = [
         {
             "id": uuid.uuid4(),
@@ -113,21 +119,24 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         for i, number in enumerate(numbers)
     ]
     # PBX extension connectors of many PBXes (the inbound read finds a dialled number's
-    # connectors across workspaces by number). Without them the statistics would say whatever
+    # connectors across workspaces by number). IP literals, as the trunks: the call worker
+    # resolves every gateway name it knows. Without them the statistics would say whatever
     # the tests before this module left in the table (a dozen rows: scanning them is the
     # cheaper plan), so this module's verdict would depend on the order it runs in. Never due
     # for a check: the monitor tests that run later must not meet them.
     connectors = [
         {
-            "id": uuid.uuid4(),
+            "id": (connector_id := uuid.uuid4()),
             "workspace_id": BIG_WORKSPACE,
             "agent_id": agent["id"],
             "name": f"x{i}",
             "phone_number": f"+1628{7_000_000 + i}",
-            "registrar_server": f"pbx{i % 100}.invalid",
+            "registrar_server": f"10.7.{i // 200}.{i % 200}",
             "port": 5060,
             "username_extension": f"{1000 + i}",
-            "pbx_password_secret": "sealed",
+            "pbx_password_secret": box.encrypt(
+                "pbx", aad_for("pbx_connector", "pbx_password_secret", connector_id)
+            ),
             "normalizer": {},
             "next_check_at": now + timedelta(days=3650),
             "created_at": now,
@@ -139,14 +148,18 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
     # reason as the connectors (the holdings reads join the assignments).
     connections = [
         {
-            "id": uuid.uuid4(),
+            "id": (connection_id := uuid.uuid4()),
             "workspace_id": BIG_WORKSPACE,
             "name": f"c{i}",
             "phone_number": f"+1737{7_000_000 + i}",
             "phone_number_e164": f"+1737{7_000_000 + i}",
-            "gateway": f"sip{i % 100}.invalid",
-            "username_secret": "sealed",
-            "password_secret": "sealed",
+            "gateway": f"10.6.{i // 200}.{i % 200}",
+            "username_secret": box.encrypt(
+                "u", aad_for("sip_connection", "username_secret", connection_id)
+            ),
+            "password_secret": box.encrypt(
+                "p", aad_for("sip_connection", "password_secret", connection_id)
+            ),
             "next_check_at": now + timedelta(days=3650),
             "created_at": now,
             "updated_at": now,
@@ -164,8 +177,12 @@ async def analyzed(engine: AsyncEngine) -> AsyncEngine:
         for connection, agent in zip(connections, agents, strict=False)
     ]
     async with engine.begin() as conn:
+        # Many tenants besides the big one, as on a shared install (the suite alone may have
+        # made only a few: scanning those would be the cheaper plan to join a token to).
         await conn.execute(
-            insert(Workspace), [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
+            insert(Workspace),
+            [{"id": BIG_WORKSPACE, "slug": f"plans-{BIG_WORKSPACE.hex[:12]}"}]
+            + [{"id": (w := uuid.uuid4()), "slug": f"plans-{w.hex[:12]}"} for _ in range(999)],
         )
         await conn.execute(insert(PhoneNumber), numbers)
         await conn.execute(insert(Agent), agents)
