@@ -83,8 +83,10 @@ def scenarios(work: Path, token: str) -> dict[str, Callable[[int], tuple[str, st
     }  # fmt: skip
 
 
-async def run(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="trunkline-inproc-"))
+async def seeded(args: argparse.Namespace, prefix: str, post_pool: int) -> tuple[Path, str]:
+    """A seeded database (``args.numbers``, ``post_pool`` POST trunk pairs) and this process's
+    environment set for it, as the HTTP bench's server gets it: the work dir and the token."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     url = args.postgres_url if args.db == "postgres" else None
     if url:
         harness.prepare_postgres(url)
@@ -95,16 +97,20 @@ async def run(args: argparse.Namespace) -> None:
     )  # fmt: skip
     env = harness.server_env(settings, keyring, "asyncio")
     ns = argparse.Namespace(
-        numbers=args.numbers, post_pool=args.requests * 3 + 100, sqlite_analyze=False,
+        numbers=args.numbers, post_pool=post_pool, sqlite_analyze=False,
         warmup=0, duration=1, rounds=1, profile=None,
     )  # fmt: skip
     harness.MAX_POST_RATE = ns.post_pool  # one slice holds every POST trunk pair of this run
     data = await harness.prepare_data(settings, SecretBox.from_spec(keyring), env, work, ns)
     os.environ.update(env)
+    return work, str(data["token"])
+
+
+async def run(args: argparse.Namespace) -> None:
+    work, token = await seeded(args, "trunkline-inproc-", args.requests * 3 + 100)
     from trunkline.app import create_app
 
     app = create_app(Settings())
-    token = str(data["token"])
     only = args.only.split(",") if args.only else None
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from bench import harness
-from bench.inproc import _scope, call, scenarios
+from bench.inproc import _scope, call, scenarios, seeded
 from trunkline.config import Settings
-from trunkline.kit.crypto import SecretBox, generate_key
 
 
 @contextmanager
@@ -78,30 +73,13 @@ def nothing() -> Iterator[None]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="trunkline-inproc-ab-"))
-    url = args.postgres_url if args.db == "postgres" else None
-    if url:
-        harness.prepare_postgres(url)
-    keyring = generate_key()
-    settings = Settings(
-        env="production", data_dir=work / "data", database_url=url,
-        encryption_keys=keyring, _env_file=None,
-    )  # fmt: skip
-    env = harness.server_env(settings, keyring, "asyncio")
     per_side = args.block * args.rounds + args.warmup
-    ns = argparse.Namespace(
-        numbers=args.numbers, post_pool=2 * per_side + 100, sqlite_analyze=False,
-        warmup=0, duration=1, rounds=1, profile=None,
-    )  # fmt: skip
-    harness.MAX_POST_RATE = ns.post_pool
-    data = await harness.prepare_data(settings, SecretBox.from_spec(keyring), env, work, ns)
-    os.environ.update(env)
+    work, token = await seeded(args, "trunkline-inproc-ab-", 2 * per_side + 100)
     import trunkline.app as app_module
 
     with built_as_before():
         before = app_module.create_app(Settings())
     after = app_module.create_app(Settings())
-    token = str(data["token"])
     makers = scenarios(work, token)
     only = args.only.split(",") if args.only else list(makers)
     cpu: dict[tuple[str, str], list[float]] = {}
