@@ -82,6 +82,18 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} never answered; see {log}")
 
 
+def carrier(
+    scenario: str, target: str, number: str, rate: int, calls: int, limit: int, *extra: str
+) -> list[str]:
+    """SIPp's arguments as the carrier: built-in ``scenario`` calling ``number`` (E.164) at
+    ``target`` from a free loopback port, ``calls`` calls at ``rate`` a second, at most
+    ``limit`` at once, plus ``extra``."""
+    return [
+        "-sn", scenario, target, "-s", number[1:], "-i", "127.0.0.1", "-p", str(free_port()),
+        "-r", str(rate), "-m", str(calls), "-l", str(limit), *extra,
+    ]  # fmt: skip
+
+
 def sipp(args: list[str], work: Path, timeout_s: float) -> Path:
     """Run SIPp in ``work`` (where ./pcap points at the bundled recordings); its rtt file."""
     pcap = work / "pcap"
@@ -267,25 +279,7 @@ def run(
             rtt = work / "none.csv"
             if "setup" in only:
                 rtt = sipp(
-                    [
-                        "-sn",
-                        "uac",
-                        target,
-                        "-s",
-                        number[1:],
-                        "-i",
-                        "127.0.0.1",
-                        "-p",
-                        str(free_port()),
-                        "-r",
-                        str(rate),
-                        "-m",
-                        str(calls),
-                        "-l",
-                        str(max(rate * 2, 10)),
-                        "-d",
-                        "500",
-                    ],
+                    carrier("uac", target, number, rate, calls, max(rate * 2, 10), "-d", "500"),
                     work,
                     600,
                 )
@@ -301,26 +295,11 @@ def run(
             recent: list[dict[str, Any]] = []
             if "bridged" in only:
                 cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                media_port = str(free_port() & ~1)
                 bridged_rtt = sipp(
-                    [
-                        "-sn",
-                        "uac_pcap",
-                        target,
-                        "-s",
-                        number[1:],
-                        "-i",
-                        "127.0.0.1",
-                        "-p",
-                        str(free_port()),
-                        "-mp",
-                        str(free_port() & ~1),
-                        "-r",
-                        "50",
-                        "-m",
-                        str(concurrent),
-                        "-l",
-                        str(concurrent),
-                    ],
+                    carrier(
+                        "uac_pcap", target, number, 50, concurrent, concurrent, "-mp", media_port
+                    ),
                     work,
                     600,
                 )

@@ -27,19 +27,10 @@ EMPTY_MEDIA: dict[str, Any] = {"codec": None, "packets_in": 0, "packets_out": 0,
 _TICK = timedelta(microseconds=1)
 
 
-def events(
-    call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
-) -> list[CallEvent]:
-    return [
-        CallEvent(id=uuid.uuid4(), call_id=call_id, at=at + i * _TICK, kind=kind, detail=dict(d))
-        for i, (kind, d) in enumerate(items)
-    ]
-
-
 def event_rows(
     call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
 ) -> list[dict[str, Any]]:
-    """``events`` as rows for a Core INSERT (the call worker's path: no ORM objects)."""
+    """A call's events as rows for a Core INSERT (the call worker's path: no ORM objects)."""
     return [
         {
             "id": uuid.uuid4(),
@@ -50,6 +41,13 @@ def event_rows(
         }
         for i, (kind, d) in enumerate(items)
     ]
+
+
+def events(
+    call_id: uuid.UUID, at: datetime, items: Sequence[tuple[EventKind, Check]]
+) -> list[CallEvent]:
+    """``event_rows`` as ORM objects (the paths that keep the unit of work)."""
+    return [CallEvent(**row) for row in event_rows(call_id, at, items)]
 
 
 def check_events(checks: Sequence[Check]) -> list[tuple[EventKind, Check]]:
@@ -108,8 +106,7 @@ async def move(
     if not await repo.move_call(session, call_id, status, changes):
         log.info("call %s: moved meanwhile, not %s → %s", call_id, current.value, new.value)
         return False
-    event = {"id": uuid.uuid4(), "call_id": call_id, "at": at, "kind": kind, "detail": dict(detail)}
-    await repo.insert_events(session, [event])
+    await repo.insert_events(session, event_rows(call_id, at, [(kind, detail)]))
     return True
 
 
