@@ -30,7 +30,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    exists,
     literal,
     null,
     or_,
@@ -41,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.rules import Channel, Via
+from trunkline.db.one_of import list_param, one_of
 from trunkline.models import (
     Agent,
     Binding,
@@ -99,8 +99,10 @@ _CONNECTION = _table(SipConnection)
 _ASSIGNMENT = _table(SipConnectionAssignment)
 _PBX = _table(PbxConnector)
 
-_NUMBERS: BindParameter[list[str]] = bindparam("numbers", expanding=True)
-_NAMES: BindParameter[list[str]] = bindparam("names", expanding=True)
+# One parameter per list, not an expanding IN: the SQL stays the same for any count of values
+# (db/one_of.py), so it is compiled once and PostgreSQL prepares it once.
+_NUMBERS = list_param("numbers")
+_NAMES = list_param("names")
 _SOURCE_IDS: BindParameter[list[uuid.UUID]] = bindparam("source_ids", expanding=True)
 _SUFFIX = bindparam("suffix", type_=String)
 _WS: BindParameter[uuid.UUID] = bindparam("workspace_id")
@@ -113,11 +115,11 @@ def _number_in(
     the caller's own gateways; or the source itself (reached through its registration). Only
     the clauses the INVITE needs: an OR the planner cannot serve from one index (the source
     of a trunk row is an outer-joined table) makes SQLite scan every binding."""
-    clauses = [column.in_(_NUMBERS)]
+    clauses: list[Any] = [one_of(column, _NUMBERS)]
     if by_source:
         clauses.append(source.in_(_SOURCE_IDS))
     if national:
-        clauses.append(and_(or_(*(g.in_(_NAMES) for g in gateways)), column.like(_SUFFIX)))
+        clauses.append(and_(or_(*(one_of(g, _NAMES) for g in gateways)), column.like(_SUFFIX)))
     return or_(*clauses)
 
 
@@ -272,9 +274,18 @@ _KIND = 5  # the kind column's place in every branch
 
 
 def _gateway_marker(scoped: bool) -> Any:
-    """Whether any call source's gateway (or PBX allowed IP) is one of the names: one EXISTS
-    per column, each answered by that column's index (an OR of two columns in one EXISTS
-    made SQLite scan the table once it had statistics of mostly-NULL secondary gateways)."""
+    """Whether any call source's gateway (or PBX allowed IP) is one of the names: one check
+    per column, each answered by that column's index (an OR of two columns in one check made
+    SQLite scan the table once it had statistics of mostly-NULL secondary gateways).
+
+    Each check is "the first such gateway in index order" (``ORDER BY … LIMIT 1``), not an
+    ``EXISTS``: PostgreSQL switches a prepared statement to a generic plan after five
+    executions, and that plan cannot see the names. When one gateway holds most trunks (one
+    carrier, 100,000 numbers), the generic estimate of "gateway = any name" is "nearly every
+    row", so an ``EXISTS`` became a sequential scan expecting to stop at once — and read all
+    100,000 trunks for a caller that is nobody's gateway (a SIP scanner: 21-27 ms of database
+    time per INVITE). The ordered first row is an index scan in every plan, generic or custom
+    (tests/db/test_routes_plan.py); SQLite plans it as the same index search."""
     columns = (
         (_TRUNK, _TRUNK.c.sip_gateway),
         (_TRUNK, _TRUNK.c.sip_secondary_gateway),
@@ -285,10 +296,10 @@ def _gateway_marker(scoped: bool) -> Any:
     )
     checks = []
     for model, column in columns:
-        where: Any = column.in_(_NAMES)
+        first = select(column).where(one_of(column, _NAMES))
         if scoped:
-            where = and_(where, model.c.workspace_id == _WS)
-        checks.append(exists().where(where))
+            first = first.where(model.c.workspace_id == _WS)
+        checks.append(first.order_by(column).limit(1).scalar_subquery().is_not(None))
     return or_(*checks)
 
 
