@@ -4,7 +4,39 @@ from __future__ import annotations
 
 import pytest
 
-from trunkline.routing.numbers import apply_normalizer, candidates, clean, national_suffix
+from trunkline.kit.e164 import parse_e164
+from trunkline.routing.numbers import (
+    apply_normalizer,
+    candidates,
+    clean,
+    national_suffix,
+    valid_e164,
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+12025550123",
+        "+14155550100",
+        "+442079460123",
+        "+33612345678",
+        "+61291234567",
+        "+18005550123",
+        "+19995550123",  # invalid area code
+        "+1202555012",  # too short
+        "+4420794601234567",  # too long
+        "+0012025550123",
+        "12025550123",  # no "+"
+        "+12025550123\n",
+        "+",
+        "",
+    ],
+)
+def test_the_lean_check_agrees_with_the_full_parse(value: str) -> None:
+    """Routing's own validity check skips the region and type (the trick's guard)."""
+    info = parse_e164(value)
+    assert valid_e164(value) == (info.e164 if info else None)
 
 
 class TestCandidates:
