@@ -33,7 +33,6 @@ class StringList(TypeDecorator[list[str]]):
         return described
 
 
-
 def list_param(name: str) -> BindParameter[list[str]]:
     """A named parameter that takes a list of strings as one value (for ``one_of``)."""
     return bindparam(name, type_=StringList())
