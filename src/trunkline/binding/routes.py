@@ -100,8 +100,8 @@ _CONNECTION = _table(SipConnection)
 _ASSIGNMENT = _table(SipConnectionAssignment)
 _PBX = _table(PbxConnector)
 
-# One parameter per list, not an expanding IN: the SQL stays the same for any count of values
-# (db/one_of.py), so it is compiled once and PostgreSQL prepares it once.
+# On PostgreSQL one array parameter per list, not an expanding IN: the SQL stays the same for
+# any count of values (db/one_of.py), so PostgreSQL prepares it once. SQLite expands as before.
 _NUMBERS = list_param("numbers")
 _NAMES = list_param("names")
 _SOURCE_IDS: BindParameter[list[uuid.UUID]] = bindparam("source_ids", expanding=True)
@@ -296,7 +296,10 @@ def _gateway_marker(scoped: bool) -> Any:
     row", so an ``EXISTS`` became a sequential scan expecting to stop at once — and read all
     100,000 trunks for a caller that is nobody's gateway (a SIP scanner: 21-27 ms of database
     time per INVITE). The ordered first row is an index scan in every plan, generic or custom
-    (tests/db/test_routes_plan.py); SQLite plans it as the same index search."""
+    (tests/db/test_routes_plan.py); SQLite plans it as the same index search. bench.routing,
+    PostgreSQL, 100,000 trunks on one gateway, scanner INVITEs: 80-89 -> 8-10 ms of wall per
+    decision (paired, load 5-6). Cheaper than ``plan_cache_mode = force_custom_plan``, which
+    replans this UNION per INVITE: 2.9-3.7 ms of planning against 0.05 ms."""
     columns = (
         (_TRUNK, _TRUNK.c.sip_gateway),
         (_TRUNK, _TRUNK.c.sip_secondary_gateway),
