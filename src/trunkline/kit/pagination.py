@@ -204,14 +204,14 @@ class Pager:
             page = {**values, "page_offset": offset, "page_limit": limit}
             return list((await conn.execute(stmt, page)).all()), known
         page = {**values, "page_offset": offset, "page_limit": limit}
-        if self._counted is not None:
-            rows = list((await conn.execute(self._counted, page)).all())
-            if rows:
-                return rows, int(rows[0][-1] or 0)
-        else:
-            rows = list((await conn.execute(self._forward, page)).all())
-        told = total_from_page(params, len(rows))
-        return rows, told if told is not None else await total()
+        stmt = self._forward if self._counted is None else self._counted
+        rows = list((await conn.execute(stmt, page)).all())
+        told = total_from_page(params, len(rows))  # a partial page tells it exactly
+        if told is not None:
+            return rows, told
+        if self._counted is not None and rows:
+            return rows, int(rows[0][-1] or 0)
+        return rows, await total()
 
 
 class Pagination(BaseModel):
