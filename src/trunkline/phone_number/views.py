@@ -105,6 +105,16 @@ _CHANNEL_KEYS = tuple((ch, ch.value) for ch in Channel)
 _UNBOUND = _binding(None)
 
 
+def _billing(number: Any, is_external: bool, currency: str) -> dict[str, Any]:
+    if is_external:
+        return {"monthly_fee": 0.0, "currency": currency}
+    fee = number.monthly_fee
+    return {
+        "monthly_fee": float(fee) if fee is not None else 0.0,
+        "currency": number.currency or currency,
+    }
+
+
 def item_data(
     number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
@@ -118,14 +128,6 @@ def item_data(
         for h in holdings:
             by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities
-    if is_external:
-        billing = {"monthly_fee": 0.0, "currency": currency}
-    else:
-        fee = number.monthly_fee
-        billing = {
-            "monthly_fee": float(fee) if fee is not None else 0.0,
-            "currency": number.currency or currency,
-        }
     created_at = number.created_at
     return {
         "phone_number_uuid": number.id,
@@ -138,7 +140,7 @@ def item_data(
         "status": number.status,
         "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
         "channel_settings": shown_channel_settings(number.channel_settings),
-        "billing": billing,
+        "billing": _billing(number, is_external, currency),
         "bindings": {
             key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
             for ch, key in _CHANNEL_KEYS
@@ -169,41 +171,86 @@ _SETTING_KEYS = {
     for key, field in ChannelSettingsRead.model_fields.items()
 }
 _REQUIREMENT_KEYS = tuple(RequirementRead.model_fields)
+_LIMIT = "channel_limit"
 
 
-def _trunk_json(trunk: dict[str, Any]) -> dict[str, Any]:
-    sip = trunk["sip"]
-    if sip is not None:
-        sip["status"] = SipStatus(sip["status"]).value
-        sip["last_checked_at"] = iso_z(sip["last_checked_at"])
-    trunk["created_at"] = iso_z(trunk["created_at"])
-    trunk["updated_at"] = iso_z(trunk["updated_at"])
-    return trunk
+def _trunk_json(trunk: Trunk | Row[Any]) -> dict[str, Any]:
+    """``_trunk_data`` JSON-ready (``TrunkRead``'s dump)."""
+    sip = None
+    endpoint = endpoint_of(TargetKind.trunk, trunk)
+    if endpoint.gateway is not None:
+        sip = {
+            "gateway": endpoint.gateway,
+            "port": endpoint.port or 5060,
+            "secondary_gateway": endpoint.secondary_gateway,
+            "transport": endpoint.transport or "udp",
+            "has_username": trunk.sip_username_secret is not None,
+            "has_password": trunk.sip_password_secret is not None,
+            "status": SipStatus(trunk.status).value,
+            "status_detail": trunk.status_detail,
+            "last_checked_at": iso_z(trunk.last_checked_at),
+        }
+    return {
+        "channel": trunk.channel,
+        "name": trunk.name,
+        "direction": trunk.direction,
+        "sip": sip,
+        "additional_settings": trunk.additional_settings,
+        "created_at": iso_z(trunk.created_at),
+        "updated_at": iso_z(trunk.updated_at),
+    }
 
 
 def item_json(
     number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
-    """The PhoneNumber item ``item_data`` describes, JSON-ready: exactly what
+    """The PhoneNumber item of ``item_data``, JSON-ready: exactly what
     ``PhoneNumberRead.model_validate(item_data(...)).model_dump(mode="json")`` gives
     (tests/phone_number/test_item_json.py holds it to that over a table of rows), built
-    without the model. A list page of 50 items: validating them into models and serializing
-    them cost ~1.5 ms of CPU of a ~7 ms request (bench/README.md, fourth session)."""
-    item = item_data(number, holdings, trunks, currency)
-    item["phone_number_uuid"] = str(item["phone_number_uuid"])
-    item["source"] = Source(item["source"]).value
-    item["status"] = NumberStatus(item["status"]).value
-    shown = item["channel_settings"]
-    item["channel_settings"] = {
-        key: {k: shown[key][k] for k in keys} for key, keys in _SETTING_KEYS.items()
+    without the model, for the lists (``kit.pagination.page_response``). A list page of 50
+    items: validating them into models and serializing them cost ~1.5 ms of CPU of a ~7 ms
+    request (bench/README.md, fourth session)."""
+    is_external = number.source == Source.external
+    by_channel: dict[Channel, list[Holding]] = {}
+    if number.status == NumberStatus.active:
+        for h in holdings:
+            by_channel.setdefault(h.channel, []).append(h)
+    caps = number.capabilities
+    stored = number.channel_settings
+    compliance = number.compliance
+    created_at = iso_z(number.created_at)
+    purchased_at = number.purchased_at
+    return {
+        "phone_number_uuid": str(number.id),
+        "number": number.number,
+        "country_code": number.country_code,
+        "location": number.location or "",
+        "type": number.type,
+        "is_external": is_external,
+        "source": Source(number.source).value,
+        "status": NumberStatus(number.status).value,
+        "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
+        # shown_channel_settings, keyed as ChannelSettingsRead: "no limit" (null) shows as 0
+        "channel_settings": {
+            key: {k: stored[key].get(k) or 0 if k == _LIMIT else stored[key][k] for k in keys}
+            for key, keys in _SETTING_KEYS.items()
+        },
+        "billing": _billing(number, is_external, currency),
+        "bindings": {
+            key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
+            for ch, key in _CHANNEL_KEYS
+        },
+        "compliance": {
+            "status": compliance["status"],
+            "requirements": [
+                {k: r[k] for k in _REQUIREMENT_KEYS} for r in compliance["requirements"]
+            ],
+        },
+        "address": number.address or {},
+        "requirements": number.requirements or [],
+        "trunks": [_trunk_json(t) for t in trunks] if is_external else None,
+        "purchased_at": iso_z(purchased_at) if purchased_at is not None else created_at,
+        "released_at": iso_z(number.released_at),
+        "created_at": created_at,
+        "updated_at": iso_z(number.updated_at),
     }
-    compliance = item["compliance"]
-    item["compliance"] = {
-        "status": compliance["status"],
-        "requirements": [{k: r[k] for k in _REQUIREMENT_KEYS} for r in compliance["requirements"]],
-    }
-    if item["trunks"] is not None:
-        item["trunks"] = [_trunk_json(t) for t in item["trunks"]]
-    for key in ("purchased_at", "released_at", "created_at", "updated_at"):
-        item[key] = iso_z(item[key])
-    return item
