@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.db import insert_new
-from trunkline.kit.pagination import PageParams, page_of
+from trunkline.kit.pagination import PageParams, Pager
 from trunkline.models import Agent, AgentTally
 
 
@@ -34,30 +35,25 @@ async def add(session: AsyncSession, agent: Agent) -> None:
 # which ORM loading cost more than building them (bench/README.md "2026-12-01 (third
 # session)"). Every column but workspace_id, which the page's filter already fixed.
 _ROW = select(*(c for c in Agent.__table__.c if c.name != "workspace_id"))
+_A = Agent.__table__.c
+_WS: BindParameter[Any] = bindparam("workspace_id")
+_TOTAL = select(func.coalesce(func.sum(AgentTally.n), 0)).where(AgentTally.workspace_id == _WS)
+# Built once; page 1 carries the total from agent_tally (kit.pagination.Pager).
+_PAGER = Pager(
+    _ROW, key=_A.id, order=(_A.created_at, _A.id), where=[_A.workspace_id == _WS], total=_TOTAL
+)
 
 
 async def count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     """The workspace's exact agent count, from agent_tally (at most 16 rows; triggers keep it)."""
-    total = await session.scalar(
-        select(func.sum(AgentTally.n)).where(AgentTally.workspace_id == workspace_id)
-    )
-    return int(total or 0)
+    return int(await session.scalar(_TOTAL, {"workspace_id": workspace_id}) or 0)
 
 
 async def page(
     session: AsyncSession, workspace_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Row[Any]], int]:
     """A page of the workspace's agents (Core rows), oldest first, and the exact total."""
-    return await page_of(
-        session,
-        _ROW,
-        lambda: count(session, workspace_id),
-        params,
-        where=[Agent.workspace_id == workspace_id],
-        key=Agent.id,
-        order=(Agent.created_at, Agent.id),
-        scalars=False,
-    )
+    return await _PAGER.fetch(session, params, {"workspace_id": workspace_id})
 
 
 async def remove(session: AsyncSession, agent_id: uuid.UUID) -> None:

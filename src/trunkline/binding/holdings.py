@@ -238,11 +238,14 @@ def holdings_select(lookup: Lookup, channel: Channel | None, itself: bool = Fals
 
 
 def held_condition(
-    workspace_id: uuid.UUID, channel: Channel | None, agent_id: uuid.UUID | None
+    workspace_id: uuid.UUID | BindParameter[Any],
+    channel: Channel | None,
+    agent_id: uuid.UUID | BindParameter[Any] | None,
 ) -> ColumnElement[bool]:
     """The same three sources as a filter correlated to ``phone_number`` rows: some agent
     (``agent_id`` if given) answers the row's number on ``channel`` (or any). Used by the
-    inventory lists, whose pages and counts it must not slow down (EXISTS per row)."""
+    inventory lists, whose pages and counts it must not slow down (EXISTS per row). The ids may
+    be bind parameters: a list's page statements are built once per filter shape."""
     binding = select(Binding.id).where(Binding.phone_number_id == PhoneNumber.id)
     if channel is not None:
         binding = binding.where(Binding.channel == channel.value)

@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
+import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, UnaryExpression
+from sqlalchemy import ColumnElement, Integer, Row, Select, UnaryExpression, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import operators
+from starlette.responses import Response
 
 T = TypeVar("T")
 
@@ -131,6 +133,87 @@ async def _total(session: AsyncSession, count: Count) -> int:
     return int(await count() if callable(count) else await session.scalar(count) or 0)
 
 
+# The OFFSET and LIMIT of a prebuilt page statement, bound per request.
+_OFFSET = bindparam("page_offset", type_=Integer)
+_LIMIT = bindparam("page_limit", type_=Integer)
+# The label of the total a Pager's page statement carries on each of its rows.
+TOTAL = "page_total"
+
+
+class Pager:
+    """One list's page statements, built once (at import, or once per filter shape) and executed
+    with the request's values bound by name: what ``page_of`` does, without building a
+    statement per request. Building the deferred join, and generating its cache key, cost more
+    than running it: a page of 50 numbers, in-process on SQLite, 6.3 -> 1.7 ms of CPU (shared
+    machine under load; the statement itself takes 0.4 ms inside SQLite).
+
+    ``rows`` are the list's columns, ``where`` its filter (with bind parameters), ``key`` the
+    primary key and ``order`` a total order (as ``page_of`` takes them). ``total``, a cheap
+    count of the same filter (a tally: a handful of rows), rides on the first pages' statement
+    as a scalar subquery (``TOTAL``, computed once per statement), which spares a page its
+    second round trip; a list without a cheap count passes ``count`` to ``fetch`` instead."""
+
+    def __init__(
+        self,
+        rows: Select[Any],
+        *,
+        key: ColumnElement[Any],
+        order: Sequence[Order],
+        where: Sequence[ColumnElement[bool]],
+        total: Select[Any] | None = None,
+    ) -> None:
+        picked = rows.with_only_columns(key).where(*where)
+        forward = picked.order_by(*order).offset(_OFFSET).limit(_LIMIT)
+        backward = picked.order_by(*(_reverse(c) for c in order)).offset(_OFFSET).limit(_LIMIT)
+        self._total = total
+        self._forward = rows.where(key.in_(forward)).order_by(*order)
+        self._backward = rows.where(key.in_(backward)).order_by(*order)
+        self._counted = (
+            self._forward.add_columns(total.scalar_subquery().label(TOTAL))
+            if total is not None
+            else None
+        )
+
+    async def fetch(
+        self,
+        session: AsyncSession,
+        params: PageParams,
+        values: dict[str, Any],
+        count: Callable[[], Awaitable[int]] | None = None,
+    ) -> tuple[list[Row[Any]], int]:
+        """One page (Core rows) and the list's exact total, for the filter ``values``; the
+        rules of ``page_of``: a deep page in the second half of the list walks from the end."""
+        conn = await session.connection()  # Core statements: no ORM execution step
+
+        async def total() -> int:
+            if self._total is not None:
+                return int((await conn.execute(self._total, values)).scalar() or 0)
+            assert count is not None, "a Pager without a total needs count"
+            return await count()
+
+        offset, limit = params.offset, params.per_page
+        if params.offset >= DEEP_OFFSET:
+            known = await total()
+            from_end = known - params.offset - params.per_page  # rows after this page
+            if params.offset >= known:
+                return [], known  # past the end: nothing to walk
+            stmt = self._forward
+            if from_end < params.offset:
+                offset, limit = max(0, from_end), min(params.per_page, known - params.offset)
+                stmt = self._backward
+            page = {**values, "page_offset": offset, "page_limit": limit}
+            return list((await conn.execute(stmt, page)).all()), known
+        page = {**values, "page_offset": offset, "page_limit": limit}
+        stmt = self._forward if self._counted is None else self._counted
+        rows = list((await conn.execute(stmt, page)).all())
+        told = total_from_page(params, len(rows))  # a partial page tells it exactly
+        if told is not None:
+            return rows, told
+        if self._counted is not None and rows:
+            return rows, int(rows[0][-1] or 0)
+        return rows, await total()
+
+
 class Pagination(BaseModel):
     current_page: int
     per_page: int
@@ -164,3 +247,33 @@ def make_page(items: list[T], total: int, params: PageParams) -> Page[T]:
             has_more=params.page < last_page,
         ),
     )
+
+
+def page_response(
+    items: list[dict[str, Any]], total: int, params: PageParams, message: str
+) -> Response:
+    """The success envelope of a page (``Envelope[Page[...]]``) as a finished JSON response,
+    for lists whose items are built JSON-ready (what the item model's ``model_dump(mode=
+    "json")`` gives; each builder has a test that holds it to that). The same bytes as FastAPI's
+    ``response_model`` serialization (tests compare), without validating and serializing the
+    items through Pydantic a second time: ~50 ``model_validate`` calls and a ``dump_json`` that
+    calls the timestamp serializer 300 times (trunks page 1: 4.1 + 2.2 ms of CPU on the loaded
+    machine, vs 0.15 ms for orjson)."""
+    last_page = max(1, -(-total // params.per_page))
+    body = {
+        "success": True,
+        "message": message,
+        "data": {
+            "items": items,
+            "pagination": {
+                "current_page": params.page,
+                "per_page": params.per_page,
+                "total": total,
+                "last_page": last_page,
+                "from": params.offset + 1 if items else None,
+                "to": params.offset + len(items) if items else None,
+                "has_more": params.page < last_page,
+            },
+        },
+    }
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -10,6 +10,7 @@ import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.binding.rules import NumberStatus, Source
+from trunkline.binding.service import binding_service
 from trunkline.db import lock_workspace
 from trunkline.errors import (
     NumberInInventory,
@@ -28,10 +29,12 @@ from trunkline.phone_number.rules import purchased_channel_settings
 from trunkline.phone_number.schemas import (
     AvailableNumber,
     CapabilitiesRead,
+    NumberFilters,
     PhoneNumberPurchase,
     PhoneNumberRead,
 )
 from trunkline.phone_number.service import phone_number_service
+from trunkline.phone_number.views import item_json
 from trunkline.workspace.service import workspace_service
 
 
@@ -67,6 +70,29 @@ def _supplied(body: PhoneNumberPurchase) -> tuple[dict[str, Any], list[dict[str,
 
 
 class InventoryService:
+    async def page(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        filters: NumberFilters,
+        params: PageParams,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the inventory (numbers or trunks lists), oldest first, as JSON-ready
+        PhoneNumber items (``views.item_json``, for ``kit.pagination.page_response``), and the
+        exact filtered total: the page (its total riding on it), then its holdings and its
+        trunk rows, a read each."""
+        rows, total = await repo.page(session, workspace_id, filters, params)
+        if not rows:
+            return [], total
+        currency = await workspace_service.currency(session, workspace_id)
+        holdings = await binding_service.holdings_for_numbers(
+            session, workspace_id, [n.number for n in rows]
+        )
+        external = [n.id for n in rows if n.source == Source.external]
+        trunks = await binding_service.trunks_for_numbers(session, external)
+        items = [item_json(n, holdings[n.number], trunks.get(n.id, []), currency) for n in rows]
+        return items, total
+
     async def search(
         self,
         session: AsyncSession,

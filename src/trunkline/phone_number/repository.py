@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from trunkline.binding.holdings import has_trunk_row, held_condition
-from trunkline.binding.rules import NumberStatus, Source
+from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.db import insert_ignoring_conflicts, key_read
-from trunkline.kit.pagination import PageParams, page_of
+from trunkline.kit.pagination import PageParams, Pager
 from trunkline.models import PhoneNumber, PhoneNumberTally
 from trunkline.phone_number.schemas import NumberFilters
 
@@ -114,24 +117,83 @@ async def count(session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters
 # but workspace_id, which the page's filter already fixed.
 _ROW = select(*(c for c in PhoneNumber.__table__.c if c.name != "workspace_id"))
 _ORDER = (PhoneNumber.__table__.c.created_at, PhoneNumber.__table__.c.id)  # oldest first
+_T = PhoneNumberTally.__table__.c
+_WS: BindParameter[Any] = bindparam("workspace_id")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a list request uses (their values are bound per request): one Pager each."""
+
+    source: bool
+    status: bool
+    digits: bool
+    trunk_channel: Channel | None
+    channel: Channel | None
+    agent: bool
+
+
+def _shape(f: NumberFilters) -> _Shape:
+    return _Shape(
+        f.source is not None,
+        f.status is not None,
+        f.number_digits is not None,
+        f.trunk_channel,
+        f.channel,
+        f.agent_id is not None,
+    )
+
+
+def _values(workspace_id: uuid.UUID, f: NumberFilters) -> dict[str, Any]:
+    values: dict[str, Any] = {"workspace_id": workspace_id}
+    if f.source is not None:
+        values["source"] = f.source.value
+    if f.status is not None:
+        values["status"] = f.status.value
+    if f.number_digits is not None:
+        values["number_prefix"] = f"+{f.number_digits}%"
+    if f.agent_id is not None:
+        values["agent_id"] = f.agent_id
+    return values
+
+
+@functools.cache
+def _pager(shape: _Shape) -> Pager:
+    """The page statements of one filter shape, built once. The filters only by source and
+    status carry their total from phone_number_tally on the page statement itself."""
+    conds: list[Any] = [_C.workspace_id == _WS]
+    total = None
+    if shape.source:
+        conds.append(_C.source == bindparam("source"))
+    if shape.status:
+        conds.append(_C.status == bindparam("status"))
+    if shape.digits:
+        # Digits only (validated), so no LIKE wildcard can sneak in.
+        conds.append(_C.number.like(bindparam("number_prefix")))
+    if shape.trunk_channel is not None:
+        conds.append(has_trunk_row(shape.trunk_channel))
+    if shape.channel is not None or shape.agent:
+        agent: BindParameter[Any] | None = bindparam("agent_id") if shape.agent else None
+        conds.append(held_condition(_WS, shape.channel, agent))
+    if not (shape.digits or shape.agent or shape.trunk_channel or shape.channel):
+        total = select(func.coalesce(func.sum(_T.n), 0)).where(_T.workspace_id == _WS)
+        if shape.source:
+            total = total.where(_T.source == bindparam("source"))
+        if shape.status:
+            total = total.where(_T.status == bindparam("status"))
+    return Pager(_ROW, key=_C.id, order=_ORDER, where=conds, total=total)
 
 
 async def page(
     session: AsyncSession, workspace_id: uuid.UUID, f: NumberFilters, params: PageParams
 ) -> tuple[list[Row[Any]], int]:
     """One page of rows (Core rows with the model's column names), oldest first, and the exact
-    filtered total (``count``, asked only when the page cannot tell it). The page's ids are
-    picked from the (workspace_id[, source], created_at, id) index alone and only its rows are
-    read (``kit.pagination.page_of``'s deferred join), so deep pages stay cheap."""
-    return await page_of(
-        session,
-        _ROW,
-        lambda: count(session, workspace_id, f),
-        params,
-        where=_conditions(workspace_id, f),
-        key=_C.id,
-        order=_ORDER,
-        scalars=False,
+    filtered total (from the tally on the page statement itself, else ``count``, asked only
+    when the page cannot tell it). The page's ids are picked from the (workspace_id[, source],
+    created_at, id) index alone and only its rows are read (``kit.pagination.Pager``'s
+    deferred join), so deep pages stay cheap."""
+    return await _pager(_shape(f)).fetch(
+        session, params, _values(workspace_id, f), lambda: count(session, workspace_id, f)
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from trunkline.binding.rules import Channel, NumberStatus, Source
 from trunkline.deps import AuthDep, SessionDep
@@ -16,7 +16,7 @@ from trunkline.errors import (
     PhoneNumberNotFound,
     PurchaseLimitReached,
 )
-from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.kit.pagination import Page, PageParams, make_page, page_params, page_response
 from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
 from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.provider import NumberType
@@ -126,13 +126,13 @@ async def list_numbers(
     ] = None,
     agent_uuid: AgentQuery = None,
     number: NumberQuery = None,
-) -> Envelope[Page[PhoneNumberRead]]:
+) -> Response:
     """List the inventory, purchased and external (paginated, oldest first)."""
     filters = NumberFilters(
         source=source, status=status, channel=channel, agent_id=agent_uuid, number_digits=number
     )
-    items, total = await phone_number_service.page(session, auth.workspace_id, filters, params)
-    return ok(make_page(items, total, params), "Phone numbers retrieved.")
+    items, total = await inventory_service.page(session, auth.workspace_id, filters, params)
+    return page_response(items, total, params, "Phone numbers retrieved.")
 
 
 @router.post(

@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import Row
 
 from trunkline.binding.rules import Channel, Holding, NumberStatus, Source, current_holder
-from trunkline.kit.sip_status import TargetKind, endpoint_of
+from trunkline.kit.clock import iso_z
+from trunkline.kit.sip_status import SipStatus, TargetKind, endpoint_of
 from trunkline.models import PhoneNumber, Trunk
+from trunkline.phone_number.compliance import RequirementRead
 from trunkline.phone_number.rules import shown_channel_settings
 from trunkline.phone_number.schemas import (
     BindingState,
     CapabilitiesRead,
     CapableChannelState,
+    ChannelSettingsRead,
     ChannelsSnapshot,
     InboundState,
     PhoneNumberRead,
@@ -102,6 +105,16 @@ _CHANNEL_KEYS = tuple((ch, ch.value) for ch in Channel)
 _UNBOUND = _binding(None)
 
 
+def _billing(number: Any, is_external: bool, currency: str) -> dict[str, Any]:
+    if is_external:
+        return {"monthly_fee": 0.0, "currency": currency}
+    fee = number.monthly_fee
+    return {
+        "monthly_fee": float(fee) if fee is not None else 0.0,
+        "currency": number.currency or currency,
+    }
+
+
 def item_data(
     number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
@@ -115,14 +128,6 @@ def item_data(
         for h in holdings:
             by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities
-    if is_external:
-        billing = {"monthly_fee": 0.0, "currency": currency}
-    else:
-        fee = number.monthly_fee
-        billing = {
-            "monthly_fee": float(fee) if fee is not None else 0.0,
-            "currency": number.currency or currency,
-        }
     created_at = number.created_at
     return {
         "phone_number_uuid": number.id,
@@ -135,7 +140,7 @@ def item_data(
         "status": number.status,
         "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
         "channel_settings": shown_channel_settings(number.channel_settings),
-        "billing": billing,
+        "billing": _billing(number, is_external, currency),
         "bindings": {
             key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
             for ch, key in _CHANNEL_KEYS
@@ -157,3 +162,95 @@ def build_item(
     """One PhoneNumber item (``item_data``), validated once. (Validating a page's dicts in one
     TypeAdapter call measured the same CPU as this per item, within the noise: not kept.)"""
     return PhoneNumberRead.model_validate(item_data(number, holdings, trunks, currency))
+
+
+# The keys of the JSON columns' sub-objects as the read models list them (in their order): a
+# JSON-ready item shows what the model would, and drops what the model would drop.
+_SETTING_KEYS = {
+    key: tuple(field.annotation.model_fields)  # type: ignore[union-attr]
+    for key, field in ChannelSettingsRead.model_fields.items()
+}
+_REQUIREMENT_KEYS = tuple(RequirementRead.model_fields)
+_LIMIT = "channel_limit"
+
+
+def _trunk_json(trunk: Trunk | Row[Any]) -> dict[str, Any]:
+    """``_trunk_data`` JSON-ready (``TrunkRead``'s dump)."""
+    sip = None
+    endpoint = endpoint_of(TargetKind.trunk, trunk)
+    if endpoint.gateway is not None:
+        sip = {
+            "gateway": endpoint.gateway,
+            "port": endpoint.port or 5060,
+            "secondary_gateway": endpoint.secondary_gateway,
+            "transport": endpoint.transport or "udp",
+            "has_username": trunk.sip_username_secret is not None,
+            "has_password": trunk.sip_password_secret is not None,
+            "status": SipStatus(trunk.status).value,
+            "status_detail": trunk.status_detail,
+            "last_checked_at": iso_z(trunk.last_checked_at),
+        }
+    return {
+        "channel": trunk.channel,
+        "name": trunk.name,
+        "direction": trunk.direction,
+        "sip": sip,
+        "additional_settings": trunk.additional_settings,
+        "created_at": iso_z(trunk.created_at),
+        "updated_at": iso_z(trunk.updated_at),
+    }
+
+
+def item_json(
+    number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
+) -> dict[str, Any]:
+    """The PhoneNumber item of ``item_data``, JSON-ready: exactly what
+    ``PhoneNumberRead.model_validate(item_data(...)).model_dump(mode="json")`` gives
+    (tests/phone_number/test_item_json.py holds it to that over a table of rows), built
+    without the model, for the lists (``kit.pagination.page_response``). A list page of 50
+    items: validating them into models and serializing them cost ~1.5 ms of CPU of a ~7 ms
+    request (bench/README.md, fourth session)."""
+    is_external = number.source == Source.external
+    by_channel: dict[Channel, list[Holding]] = {}
+    if number.status == NumberStatus.active:
+        for h in holdings:
+            by_channel.setdefault(h.channel, []).append(h)
+    caps = number.capabilities
+    stored = number.channel_settings
+    compliance = number.compliance
+    created_at = iso_z(number.created_at)
+    purchased_at = number.purchased_at
+    return {
+        "phone_number_uuid": str(number.id),
+        "number": number.number,
+        "country_code": number.country_code,
+        "location": number.location or "",
+        "type": number.type,
+        "is_external": is_external,
+        "source": Source(number.source).value,
+        "status": NumberStatus(number.status).value,
+        "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
+        # shown_channel_settings, keyed as ChannelSettingsRead: "no limit" (null) shows as 0
+        "channel_settings": {
+            key: {k: stored[key].get(k) or 0 if k == _LIMIT else stored[key][k] for k in keys}
+            for key, keys in _SETTING_KEYS.items()
+        },
+        "billing": _billing(number, is_external, currency),
+        "bindings": {
+            key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
+            for ch, key in _CHANNEL_KEYS
+        },
+        "compliance": {
+            "status": compliance["status"],
+            "requirements": [
+                {k: r[k] for k in _REQUIREMENT_KEYS} for r in compliance["requirements"]
+            ],
+        },
+        "address": number.address or {},
+        "requirements": number.requirements or [],
+        "trunks": [_trunk_json(t) for t in trunks] if is_external else None,
+        "purchased_at": iso_z(purchased_at) if purchased_at is not None else created_at,
+        "released_at": iso_z(number.released_at),
+        "created_at": created_at,
+        "updated_at": iso_z(number.updated_at),
+    }

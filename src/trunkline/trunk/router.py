@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from trunkline.binding.rules import Channel
 from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
@@ -18,7 +18,7 @@ from trunkline.errors import (
     SmsNotSupported,
     TrunkNotFound,
 )
-from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.kit.pagination import Page, PageParams, page_params, page_response
 from trunkline.phone_number.schemas import ChannelsSnapshot, Digits, PhoneNumberRead
 from trunkline.trunk.schemas import (
     TrunkAssign,
@@ -68,7 +68,7 @@ async def list_trunks(
     number: Annotated[
         Digits | None, Query(description="Prefix of the E.164 digits, with or without +")
     ] = None,
-) -> Envelope[Page[PhoneNumberRead]]:
+) -> Response:
     """List external numbers with their trunks (paginated, oldest first)."""
     items, total = await trunk_service.page(
         session,
@@ -78,7 +78,7 @@ async def list_trunks(
         agent_id=agent_uuid,
         number_digits=number,
     )
-    return ok(make_page(items, total, params), "Trunks retrieved.")
+    return page_response(items, total, params, "Trunks retrieved.")
 
 
 @router.patch(

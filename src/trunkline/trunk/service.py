@@ -30,12 +30,13 @@ from trunkline.kit.e164 import normalize_query, parse_e164
 from trunkline.kit.pagination import PageParams
 from trunkline.kit.sip_status import SipStatus, reset_status
 from trunkline.models import PhoneNumber, Trunk
+from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.rules import (
     EXTERNAL_CAPABILITIES,
     apply_call_direction,
     default_channel_settings,
 )
-from trunkline.phone_number.schemas import ChannelsSnapshot, NumberFilters, PhoneNumberRead
+from trunkline.phone_number.schemas import ChannelsSnapshot, NumberFilters
 from trunkline.phone_number.service import phone_number_service
 from trunkline.phone_number.views import build_snapshot
 from trunkline.trunk import repository as repo
@@ -205,8 +206,9 @@ class TrunkService:
         channel: Channel | None,
         agent_id: uuid.UUID | None,
         number_digits: str | None,
-    ) -> tuple[list[PhoneNumberRead], int]:
-        """External numbers with their trunks; ``channel`` = has a trunk row on that channel."""
+    ) -> tuple[list[dict[str, Any]], int]:
+        """External numbers with their trunks (JSON-ready items, ``inventory_service.page``);
+        ``channel`` = has a trunk row on that channel."""
         filters = NumberFilters(
             source=Source.external,
             status=NumberStatus.active,
@@ -215,7 +217,7 @@ class TrunkService:
             agent_id=agent_id,
             number_digits=number_digits,
         )
-        return await phone_number_service.page(session, workspace_id, filters, params)
+        return await inventory_service.page(session, workspace_id, filters, params)
 
     async def update(
         self, session: AsyncSession, workspace_id: uuid.UUID, box: SecretBox, body: TrunkUpdate
