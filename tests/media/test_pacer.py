@@ -189,3 +189,13 @@ async def test_one_pacer_per_loop() -> None:
         assert pacer_for(other) is not pacer_for(loop)
     finally:
         other.close()
+
+
+async def test_now_reads_the_clock_afresh_when_the_loops_reading_is_old() -> None:
+    clock = FakeClock(now=50.0)
+    readings = iter([50.0042, 49.0])
+    pacer = Pacer(clock, fresh=lambda: next(readings))
+    assert pacer.now() == 50.0042  # the loop's clock was read when its iteration began
+    assert pacer.now() == 50.0  # never behind the loop's own clock
+    loop = asyncio.get_running_loop()
+    assert abs(pacer_for(loop).now() - loop.time()) < 0.05

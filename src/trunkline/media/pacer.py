@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 import weakref
 from collections.abc import Callable
 from typing import Protocol
@@ -82,8 +83,12 @@ class _Bucket:
 class Pacer:
     """Calls ``_pace(now)`` on each session once per 20 ms, at its bucket's phase, in join order."""
 
-    def __init__(self, clock: _Clock) -> None:
+    def __init__(self, clock: _Clock, fresh: Callable[[], float] | None = None) -> None:
         self._clock = clock
+        # The loop's clock is read once per loop iteration (uvloop's, in whole milliseconds):
+        # by the time a busy iteration hands a session its agent's audio, it may be some ms
+        # behind. ``fresh`` reads the same clock now (time.monotonic, for asyncio and uvloop).
+        self._fresh = fresh if fresh is not None else clock.time
         self._t0 = 0.0
         self._buckets: dict[int, _Bucket] = {}  # the non-empty ones, by phase 0..19
         self._bucket_of: dict[PacedSession, _Bucket] = {}
@@ -98,7 +103,8 @@ class Pacer:
         return len(self._buckets)
 
     def now(self) -> float:
-        return self._clock.time()
+        """The loop's clock, read now (not when the loop iteration began)."""
+        return max(self._fresh(), self._clock.time())
 
     def join(self, session: PacedSession) -> float:
         """Start pacing ``session``; returns the loop time of its first slot (≤ 1 ms away)."""
@@ -184,5 +190,8 @@ def pacer_for(loop: asyncio.AbstractEventLoop) -> Pacer:
     """The pacer of ``loop``, created on first use (one per loop, so per worker process)."""
     pacer = _PACERS.get(loop)
     if pacer is None:
-        pacer = _PACERS[loop] = Pacer(loop)
+        # asyncio's loop.time() is time.monotonic(); uvloop's is the same clock (CLOCK_MONOTONIC,
+        # libuv's uv_now) cached per iteration. Any other loop clock is used as it is.
+        same_clock = abs(time.monotonic() - loop.time()) < 0.1
+        pacer = _PACERS[loop] = Pacer(loop, time.monotonic if same_clock else None)
     return pacer
