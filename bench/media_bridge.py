@@ -253,6 +253,7 @@ def report(run: dict[str, Any]) -> None:
         ("skipped send slots", [s.skipped_sends for s in stats]),
         # Talkspurt starts that moved the send grid (absent before the phase buckets: 0).
         ("send grid re-phases (talkspurt starts)", [getattr(s, "rephases", 0) for s in stats]),
+        ("send grid moved earlier mid-talkspurt", [getattr(s, "grid_advances", 0) for s in stats]),
     ]
     for name, values in rows:
         print(f"{name:<44}{per_call([float(v) for v in values])}")

@@ -17,6 +17,7 @@ from tests.media.conftest import FarEnd, Recorder, wait_until
 from tests.media.fake_clock import FakeClock
 from trunkline.media import session as session_module
 from trunkline.media.g711 import ULAW_SILENCE
+from trunkline.media.grid import ADVANCE_FRAMES
 from trunkline.media.pacer import Pacer
 from trunkline.media.rtp import RtpPacket
 from trunkline.media.session import MAX_BURST, TALKSPURT_MARGIN_S, Codec, RtpSession
@@ -204,3 +205,33 @@ async def test_a_late_loop_still_bursts_at_most_max_burst_after_a_talkspurt(
     # no audio is lost.
     assert _ts_steps(sent) == [320] + [160] * 8
     assert session.stats.rephases == 1
+
+
+async def test_a_talkspurt_that_began_late_moves_earlier_mid_stream(
+    session: RtpSession, far_end: FarEnd, clock: FakeClock
+) -> None:
+    _start(session, far_end)
+    # Its first frame arrives 9 ms late (a stall): the grid follows it, 9 + margin after its
+    # nominal time; the frames after it come on time and wait 9 ms more than they need.
+    _at(clock, 9)
+    session.play(_frame(0))
+    for n in range(1, ADVANCE_FRAMES + 1):
+        _at(clock, n * 20)
+        session.play(_frame(n))
+    # The window's 25th frame moved the grid 9 ms earlier (whole ms), once.
+    assert session.stats.grid_advances == 1
+    for n in range(ADVANCE_FRAMES + 1, 3 * ADVANCE_FRAMES):
+        _at(clock, n * 20)
+        session.play(_frame(n))
+        # Each frame now leaves the margin after it arrived, not 9 ms more.
+        _at(clock, n * 20 + MARGIN_MS - 0.01)
+        before = session.stats.packets_out
+        _at(clock, n * 20 + MARGIN_MS)
+        assert session.stats.packets_out == before + 1
+    _at(clock, 3 * ADVANCE_FRAMES * 20 + 40)
+    assert session.stats.grid_advances == 1 and session.stats.rephases == 1
+    packets = await _packets(far_end, session)
+    sent = [p for p in packets if p.payload != SILENT]
+    assert [p.payload for p in sent] == [_frame(n) for n in range(3 * ADVANCE_FRAMES)]
+    assert [p.marker for p in sent] == [True] + [False] * (3 * ADVANCE_FRAMES - 1)
+    assert set(_ts_steps(sent)) == {160}  # contiguous: the early packet just leaves early

@@ -55,6 +55,7 @@ from dataclasses import replace
 
 from trunkline.media.dtmf import DtmfReceiver
 from trunkline.media.g711 import ULAW_SILENCE, ulaw_to_alaw
+from trunkline.media.grid import MARGIN_S, SlackWatch, fit_grid
 from trunkline.media.pacer import Pacer, pacer_for
 from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool
@@ -80,12 +81,8 @@ __all__ = [
 ]
 
 MAX_BURST = 3  # packets sent back-to-back at most when the loop was late
-# A talkspurt's first packet leaves this long after its audio arrived; the frames after it
-# arriving up to this much later than their 20 ms spacing still make their slots. Measured at
-# 200 bridged calls (bench/README.md, fourth session): added latency p99 22.3 → MEASURED ms.
-TALKSPURT_MARGIN_S = 0.004
-# A grid whose next slot is already this close to the margin is kept (no re-phase for ≤ 1 ms).
-_KEEP_S = 0.001
+# A talkspurt's first packet leaves this long after its audio arrived (trunkline.media.grid).
+TALKSPURT_MARGIN_S = MARGIN_S
 _EARLY_S = 0.0005  # a timer may fire a hair before its deadline: count the slot as due anyway
 _HEADER = struct.Struct("!BBHII")
 
@@ -145,6 +142,7 @@ class RtpSession(RtpReceiver):
         self._ts_t0 = secrets.randbits(32)  # RTP timestamp of the current grid's slot 0
         self._marker_next = True
         self._idle = True  # the last slot went out as silence (or none went out yet)
+        self._slack = SlackWatch()
         self._playout = PlayQueue(max_bytes=60 * 1000 * BYTES_PER_MS)
         self._pacer: Pacer | None = None
         self._held = False
@@ -202,8 +200,8 @@ class RtpSession(RtpReceiver):
         Audio arriving after silence starts a talkspurt: the send grid moves so its first
         packet leaves ``TALKSPURT_MARGIN_S`` from now (see the module's docstring).
         """
-        if self._idle and ulaw and self._playout.queued_bytes == 0:
-            self._start_talkspurt()
+        if ulaw and self._playout.queued_bytes == 0 and self._pacer is not None:
+            self._fit_grid(self._pacer)
         dropped, marks = self._playout.push(ulaw)
         if dropped or marks:
             listener = self._require_listener()
@@ -287,28 +285,34 @@ class RtpSession(RtpReceiver):
             for name in marks:
                 listener.on_mark(name)
 
-    def _start_talkspurt(self) -> None:
-        """Move the send grid so the next packet leaves the margin after now (if it is far)."""
-        pacer = self._pacer
-        if pacer is None or self._held or self._closed:
+    def _fit_grid(self, pacer: Pacer) -> None:
+        """Audio for an empty queue: move the send grid if it is far from where it should be."""
+        if self._held or self._closed:
             return
         now = pacer.now()
-        wait = self._t0 + self._slot * FRAME_S - now  # until the current grid's next slot
-        if abs(wait - TALKSPURT_MARGIN_S) <= _KEEP_S:
+        next_slot = self._t0 + self._slot * FRAME_S
+        at = fit_grid(next_slot - now, self._idle, self._slack)
+        if at is None:
             return
-        t0 = pacer.move(self, now + TALKSPURT_MARGIN_S)
-        last = self._slot - 1  # the current grid's last slot (sent, or passed while held)
-        if last >= 0:
-            # The timestamp advances by the real time between the two slots (RFC 3550 §5.1;
-            # both are whole milliseconds of the pacer's grid), but by one frame at least: a
-            # talkspurt moved earlier must not start inside the silence packet just sent (a
-            # jitter buffer would drop it as already played, or overlap the two).
+        t0 = pacer.move(self, now + at)
+        if not self._idle:
+            # Mid-talkspurt, moved earlier: the timestamps go on by 160 a packet (this one
+            # merely leaves early, which every jitter buffer absorbs); no marker.
+            self._ts_t0 += self._slot * FRAME_BYTES
+            self._stats.grid_advances += 1
+        elif self._slot > 0:
+            # A talkspurt: the timestamp advances by the real time between the two slots
+            # (RFC 3550 §5.1; both whole milliseconds of the pacer's grid), but by one frame
+            # at least: a talkspurt moved earlier must not start inside the silence packet just
+            # sent (a jitter buffer would drop it as already played, or overlap the two).
+            last = self._slot - 1  # sent, or passed while held
             elapsed = round((t0 - self._t0 - last * FRAME_S) * 1000) * BYTES_PER_MS
             self._ts_t0 += last * FRAME_BYTES + max(elapsed, FRAME_BYTES)
+        if self._idle:
+            self._marker_next = True  # RFC 3551 §4.1: the first packet of a talkspurt
+            self._stats.rephases += 1
         self._t0 = t0
         self._slot = 0
-        self._marker_next = True  # RFC 3551 §4.1: the first packet of a talkspurt
-        self._stats.rephases += 1
 
     def _pace(self, now: float) -> None:
         """The pacer's tick: send every slot due at ``now`` (at most MAX_BURST of them)."""
