@@ -87,8 +87,9 @@ class Pacer:
         self._clock = clock
         # The loop's clock is read once per loop iteration (uvloop's, in whole milliseconds):
         # by the time a busy iteration hands a session its agent's audio, it may be some ms
-        # behind. ``fresh`` reads the same clock now (time.monotonic, for asyncio and uvloop).
-        self._fresh = fresh if fresh is not None else clock.time
+        # behind. ``fresh`` reads the same clock now (time.monotonic, for asyncio and uvloop),
+        # and is called directly (a C function: no Python frame per agent frame).
+        self.now: Callable[[], float] = fresh if fresh is not None else clock.time
         self._t0 = 0.0
         self._buckets: dict[int, _Bucket] = {}  # the non-empty ones, by phase 0..19
         self._bucket_of: dict[PacedSession, _Bucket] = {}
@@ -101,10 +102,6 @@ class Pacer:
     def timers(self) -> int:
         """Ticks pending: one per non-empty phase bucket (at most 20)."""
         return len(self._buckets)
-
-    def now(self) -> float:
-        """The loop's clock, read now (not when the loop iteration began)."""
-        return max(self._fresh(), self._clock.time())
 
     def join(self, session: PacedSession) -> float:
         """Start pacing ``session``; returns the loop time of its first slot (≤ 1 ms away)."""
