@@ -14,7 +14,16 @@ keep the grid:
   than the margin (+ ``KEEP_S``) for its slot — e.g. the talkspurt began during a stall of the
   loop, so its first frame arrived late and the grid with it — and then by whole milliseconds,
   so that the least-waiting of them would have had the margin. A jitter buffer shrinks the
-  same way: on the evidence of a window of arrivals, not of one.
+  same way: on the evidence of a window of arrivals, not of one. The timestamps go on by 160 a
+  packet, so the far end sees one packet come early: an adaptive jitter buffer shrinks by as
+  much, a fixed one holds it longer (the caller hears it when it would have anyway).
+
+Frames that arrive while audio is queued are not asked about: they go out when the queue
+ahead of them has, whatever the grid. A stall of the loop that leaves a frame standing in the
+queue ahead of each new one keeps it there until the agent pauses (nothing is dropped to catch
+up; docs/calls.md): the grid cannot move before now, so draining it would take two packets
+within a few ms (audio faster than real time, which a fixed jitter buffer must hold or drop) —
+left out.
 
 The margin absorbs the arrival jitter of the frames that follow a talkspurt's first: the lower
 it is, the lower the latency and the more often a late frame underruns (each underrun is one
