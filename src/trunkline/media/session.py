@@ -37,9 +37,13 @@ played), while a packet that arrives early is something every jitter buffer abso
 timestamps never overlap nor run backwards; they run ahead of the wall clock by up to 16 ms
 per such talkspurt, which nothing reads (Trunkline sends no RTCP sender reports mapping them
 to wall-clock time; Asterisk's RTP stack likewise keeps a frame's timestamp contiguous when it
-comes a little early). A grid already within 1 ms of the margin is kept. While audio is
-queued the grid never moves: a steady stream keeps its 20 ms spacing (no drift, no burst).
-Re-phases are counted (``rephases``); each makes one send interval other than 20 ms.
+comes a little early). A grid already within 1 ms of the margin is kept. Mid-talkspurt the
+grid never moves later, and moves earlier only when every frame of the last half second waited
+longer than the margin (its first frame came during a stall): then by whole milliseconds, with
+contiguous timestamps and no marker (``grid_advances``; the rule is
+:func:`trunkline.media.grid.fit_grid`). Frames arriving while audio is queued never move it: a
+steady stream keeps its 20 ms spacing (no drift, no burst). Re-phases are counted
+(``rephases``); each move makes one send interval other than 20 ms.
 
 The receive path is :class:`~trunkline.media.receive.RtpReceiver`, which RtpSession inherits;
 this module holds the session's lifecycle, the agent audio queue and the paced send path.
@@ -198,7 +202,8 @@ class RtpSession(RtpReceiver):
         """Queue μ-law audio of any length; it goes out re-cut into 20 ms packets, in order.
 
         Audio arriving after silence starts a talkspurt: the send grid moves so its first
-        packet leaves ``TALKSPURT_MARGIN_S`` from now (see the module's docstring).
+        packet leaves ``TALKSPURT_MARGIN_S`` from now; audio for an empty queue mid-talkspurt
+        may move it earlier (see the module's docstring).
         """
         if ulaw and self._playout.queued_bytes == 0 and self._pacer is not None:
             self._fit_grid(self._pacer)
