@@ -1,57 +1,33 @@
-"""The pacer: one 20 ms tick per loop, on a grid that never drifts, for every session on it.
+"""The pacer: twenty 1 ms phase buckets per loop, each one 20 ms tick on a grid that never drifts.
 
-A stand-in clock runs the ticks: each test says when each tick really fires (on time, early,
-late), so the grid and what the sessions are told are exact, with no real time involved.
+A stand-in clock (tests/media/fake_clock.py) runs the ticks: each test says when each tick
+really fires (on time, early, late), so the grid and what the sessions are told are exact.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import random
+import time
 
 import pytest
 
-from trunkline.media.pacer import FRAME_S, Pacer, pacer_for
-
-
-class FakeClock:
-    """Holds the one pending timer; ``fire(at=…)`` runs it as if the loop got there then."""
-
-    def __init__(self, now: float = 100.0) -> None:
-        self.now = now
-        self.scheduled: list[float] = []  # every call_at deadline, in order
-        self._pending: tuple[float, Callable[[], object]] | None = None
-
-    def time(self) -> float:
-        return self.now
-
-    def call_at(self, when: float, callback: Callable[[], object]) -> FakeClock:
-        self.scheduled.append(when)
-        self._pending = (when, callback)
-        return self  # the handle: cancel() drops the pending tick
-
-    def cancel(self) -> None:
-        self._pending = None
-
-    @property
-    def pending(self) -> float | None:
-        return None if self._pending is None else self._pending[0]
-
-    def fire(self, lateness: float = 0.0) -> None:
-        assert self._pending is not None, "no tick is pending"
-        when, callback = self._pending
-        self._pending = None
-        self.now = when + lateness
-        callback()
+from tests.media.fake_clock import FakeClock
+from trunkline.media.pacer import BUCKET_S, FRAME_S, Pacer, pacer_for
 
 
 class Session:
     def __init__(self, fail: bool = False) -> None:
         self.told: list[float] = []
         self.fail = fail
+        self.on_pace: list[object] = []  # callables run inside the next _pace
 
     def _pace(self, now: float) -> None:
         self.told.append(now)
+        while self.on_pace:
+            action = self.on_pace.pop()
+            assert callable(action)
+            action()
         if self.fail:
             raise RuntimeError("a listener bug")
 
@@ -67,6 +43,24 @@ def test_ticks_stay_on_the_grid_when_some_fire_late() -> None:
     assert clock.scheduled == pytest.approx([100.0 + k * FRAME_S for k in range(6)])
 
 
+def test_no_drift_over_many_ticks_in_several_buckets() -> None:
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    sessions = [Session() for _ in range(3)]
+    for offset, session in zip((0.0, 0.0032, 0.0151), sessions, strict=True):
+        pacer.join(session)
+        pacer.move(session, offset)
+    rng = random.Random(11)
+    for _ in range(3 * 20_000):  # 400 s of ticks, each up to 15 ms late or 0.9 ms early
+        clock.fire(lateness=rng.uniform(-0.0009, 0.015))
+    # Every session was told its own grid point every 20 ms: 0, 4 and 16 ms past t0.
+    for phase_ms, session in zip((0, 4, 16), sessions, strict=True):
+        assert len(session.told) >= 19_999
+        for k in (0, 1, 9_999, 19_998):
+            expected = phase_ms * BUCKET_S + k * FRAME_S
+            assert expected <= session.told[k] <= expected + 0.015 + 1e-9
+
+
 def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
     clock = FakeClock(now=0.0)
     pacer = Pacer(clock)
@@ -77,7 +71,7 @@ def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
     # The session is told the real time (it skips or bursts its own slots); the next tick
     # is the next grid point after it, 80 ms, not 70 + 20 ms.
     assert session.told == pytest.approx([0.0, 0.070])
-    assert clock.pending == pytest.approx(0.080)
+    assert clock.pending == pytest.approx([0.080])
 
 
 def test_an_early_timer_tells_the_tick_its_own_time() -> None:
@@ -90,34 +84,87 @@ def test_an_early_timer_tells_the_tick_its_own_time() -> None:
     assert session.told == pytest.approx([0.0, FRAME_S])
 
 
-def test_sessions_joining_later_start_at_the_next_tick() -> None:
+def test_a_session_joins_at_the_next_millisecond_in_that_phase_bucket() -> None:
     clock = FakeClock(now=10.0)
     pacer = Pacer(clock)
-    early, late = Session(), Session()
+    early, late, later = Session(), Session(), Session()
     pacer.join(early)
     clock.fire()
-    clock.now = 10.005  # between ticks
-    assert pacer.join(late) == pytest.approx(10.020)
-    clock.fire()
-    assert len(early.told) == 2
-    assert late.told == pytest.approx([10.020])
+    clock.now = 10.0052  # between grid points: the next one is 6 ms past t0
+    assert pacer.join(late) == pytest.approx(10.006)
+    clock.now = 10.0058  # the same phase: the same bucket, the same timer
+    assert pacer.join(later) == pytest.approx(10.006)
+    assert pacer.timers == 2
+    clock.run_until(10.030)
+    assert early.told == pytest.approx([10.0, 10.020])
+    assert late.told == later.told == pytest.approx([10.006, 10.026])
 
 
-def test_the_tick_stops_with_the_last_session_and_restarts_on_a_fresh_grid() -> None:
+def test_buckets_come_and_go_with_their_sessions() -> None:
     clock = FakeClock(now=5.0)
     pacer = Pacer(clock)
-    one, two = Session(), Session()
+    one, two, three = Session(), Session(), Session()
     pacer.join(one)
     pacer.join(two)
-    clock.fire()
+    clock.now = 5.0031
+    pacer.join(three)  # phase 4 ms
+    assert pacer.timers == 2 and len(pacer) == 3
+    clock.run_until(5.020)
+    pacer.leave(three)
+    pacer.leave(three)  # idempotent
+    assert pacer.timers == 1  # its bucket's timer was cancelled with its last session
+    assert clock.pending == pytest.approx([5.040])
+    clock.run_until(5.100)
+    assert three.told == pytest.approx([5.004])
     pacer.leave(one)
-    pacer.leave(one)  # idempotent
-    assert clock.pending is not None and len(pacer) == 1
+    assert pacer.timers == 1
     pacer.leave(two)
-    assert clock.pending is None and len(pacer) == 0
-    clock.now = 7.013
-    assert pacer.join(Session()) == 7.013
-    assert clock.pending == 7.013
+    assert clock.pending == [] and len(pacer) == 0 and pacer.timers == 0
+    clock.now = 7.0137
+    assert pacer.join(Session()) == 7.0137  # an empty pacer starts a fresh grid at now
+    assert clock.pending == [7.0137]
+
+
+def test_move_changes_the_phase_and_returns_the_next_slot() -> None:
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    stays, moves = Session(), Session()
+    pacer.join(stays)
+    pacer.join(moves)
+    clock.run_until(0.0205)  # ticks at 0 and 20 ms
+    # Its audio arrives at 20.5 ms: it moves so its next slot is 24 ms, not 40 ms.
+    assert pacer.move(moves, 0.0245) == pytest.approx(0.025)
+    assert pacer.timers == 2
+    clock.run_until(0.070)
+    assert stays.told == pytest.approx([0.0, 0.020, 0.040, 0.060])
+    assert moves.told == pytest.approx([0.0, 0.020, 0.025, 0.045, 0.065])
+    # Moving to a time already past means the next grid point from now.
+    clock.now = 0.0712
+    assert pacer.move(moves, 0.050) == pytest.approx(0.072)
+    # Its old bucket (5 ms) is gone with it.
+    assert pacer.timers == 2 and clock.pending == pytest.approx([0.072, 0.080])
+
+
+def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    first, second = Session(), Session()
+    pacer.join(first)
+    pacer.join(second)
+    # While the bucket's tick runs, the first session moves the second one 3 ms on (it is
+    # not told this tick again), and a third joins at the tick's own point (already run): its
+    # first slot is the next point, not this one again.
+    third = Session()
+    first.on_pace.append(lambda: pacer.move(second, 0.003))
+    first.on_pace.append(lambda: pacer.join(third))
+    clock.fire()
+    # The same after the tick when its timer ran a hair early (the clock is before it).
+    clock.now = -0.0008
+    assert pacer.move(first, -0.0008) == pytest.approx(0.001)
+    clock.run_until(0.025)
+    assert first.told == pytest.approx([0.0, 0.001, 0.021])
+    assert second.told == pytest.approx([0.003, 0.023])
+    assert third.told == pytest.approx([0.001, 0.021])
 
 
 def test_one_failing_session_does_not_silence_the_others(
@@ -131,7 +178,7 @@ def test_one_failing_session_does_not_silence_the_others(
     clock.fire()
     clock.fire()
     assert len(fine.told) == 2
-    assert clock.pending is not None
+    assert clock.pending
     assert "RTP session failed" in caplog.text
 
 
@@ -143,3 +190,11 @@ async def test_one_pacer_per_loop() -> None:
         assert pacer_for(other) is not pacer_for(loop)
     finally:
         other.close()
+
+
+async def test_now_reads_the_clock_afresh_when_the_loops_reading_is_old() -> None:
+    clock = FakeClock(now=50.0)
+    assert Pacer(clock).now() == 50.0  # the loop's own clock, when nothing fresher is given
+    assert Pacer(clock, fresh=lambda: 50.0042).now() == 50.0042
+    loop = asyncio.get_running_loop()
+    assert pacer_for(loop).now is time.monotonic  # asyncio's loop.time() is time.monotonic()

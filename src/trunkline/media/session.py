@@ -11,14 +11,39 @@ a negotiated payload type arrives, then to that packet's source, and from then o
 only from it (so a stray sender on the same port cannot inject audio). ``update_remote`` (a
 re-INVITE) starts the latching again.
 
-Sending: packet *n* goes out at ``t0 + n·20 ms`` on the loop's clock, where ``t0`` is the first
-tick of the loop's :class:`~trunkline.media.pacer.Pacer` after ``start`` (one 20 ms timer for
-every session of the process), so lateness of one tick never accumulates into drift. A late
-tick sends what is due (counted in ``late_sends``),
-but at most :data:`MAX_BURST` packets at once; older slots are skipped (``skipped_sends``) and
-their timestamps with them, since an RTP timestamp tells the sampling instant (§5.1) and a burst
-would only overflow the far end's jitter buffer. With nothing queued we send codec silence, which
-keeps NAT bindings open and the far end's jitter buffer fed.
+Sending: packet *n* goes out at ``t0 + n·20 ms`` on the loop's clock, where ``t0`` is a point
+of the loop's :class:`~trunkline.media.pacer.Pacer` grid (twenty 1 ms phase buckets, one timer
+per non-empty bucket), so lateness of one tick never accumulates into drift. A late tick sends
+what is due (counted in ``late_sends``), but at most :data:`MAX_BURST` packets at once; older
+slots are skipped (``skipped_sends``) and their timestamps with them, since an RTP timestamp
+tells the sampling instant (§5.1) and a burst would only overflow the far end's jitter buffer.
+With nothing queued we send codec silence, which keeps NAT bindings open and the far end's
+jitter buffer fed.
+
+Talkspurts (the latency decision): agent audio arrives at a phase of its own, unrelated to the
+session's grid, so on a fixed grid each frame would wait 0-20 ms for its slot (p99 ≈ 20 ms of
+added latency at 200 calls; issue 11 asks ≤ 20). A talkspurt starts when agent audio arrives
+while the previous slot went out as silence and nothing is queued; then, and only then, the
+session *re-phases*: its grid moves so the next packet leaves :data:`TALKSPURT_MARGIN_S` after
+now (the margin absorbs the arrival jitter of the frames that follow, so they keep making their
+slots; a frame later than that underruns into one silence packet and starts a talkspurt of its
+own). As any sender starting a talkspurt does, the first packet carries the marker bit
+(RFC 3551 §4.1), so the far end's jitter buffer re-syncs its playout point to it and the gain
+reaches the caller's ear. Its timestamp advances by the real time since the previous slot
+(RFC 3550 §5.1) when the grid moves later, and by one frame (160) when it moves earlier: with
+the real time it would start inside the silence packet sent just before, whose samples a
+receiver has already scheduled (WebRTC's NetEq, for one, drops a packet older than what it
+played), while a packet that arrives early is something every jitter buffer absorbs. So
+timestamps never overlap nor run backwards; they run ahead of the wall clock by up to 16 ms
+per such talkspurt, which nothing reads (Trunkline sends no RTCP sender reports mapping them
+to wall-clock time; Asterisk's RTP stack likewise keeps a frame's timestamp contiguous when it
+comes a little early). A grid already within 1 ms of the margin is kept. Mid-talkspurt the
+grid never moves later, and moves earlier only when every frame of the last half second waited
+longer than the margin (its first frame came during a stall): then by whole milliseconds, with
+contiguous timestamps and no marker (``grid_advances``; the rule is
+:func:`trunkline.media.grid.fit_grid`). Frames arriving while audio is queued never move it: a
+steady stream keeps its 20 ms spacing (no drift, no burst). Re-phases are counted
+(``rephases``); each move makes one send interval other than 20 ms.
 
 The receive path is :class:`~trunkline.media.receive.RtpReceiver`, which RtpSession inherits;
 this module holds the session's lifecycle, the agent audio queue and the paced send path.
@@ -27,12 +52,14 @@ this module holds the session's lifecycle, the agent audio queue and the paced s
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import struct
 from dataclasses import replace
 
 from trunkline.media.dtmf import DtmfReceiver
 from trunkline.media.g711 import ULAW_SILENCE, ulaw_to_alaw
+from trunkline.media.grid import MARGIN_S, SlackWatch, fit_grid
 from trunkline.media.pacer import Pacer, pacer_for
 from trunkline.media.playout import PlayQueue
 from trunkline.media.ports import PortPool
@@ -50,6 +77,7 @@ __all__ = [
     "FRAME_BYTES",
     "FRAME_S",
     "MAX_BURST",
+    "TALKSPURT_MARGIN_S",
     "Codec",
     "MediaListener",
     "MediaStats",
@@ -57,6 +85,8 @@ __all__ = [
 ]
 
 MAX_BURST = 3  # packets sent back-to-back at most when the loop was late
+# A talkspurt's first packet leaves this long after its audio arrived (trunkline.media.grid).
+TALKSPURT_MARGIN_S = MARGIN_S
 _EARLY_S = 0.0005  # a timer may fire a hair before its deadline: count the slot as due anyway
 _HEADER = struct.Struct("!BBHII")
 
@@ -111,10 +141,12 @@ class RtpSession(RtpReceiver):
         # Send side (RFC 3550 §5.1: random initial sequence number, timestamp and SSRC).
         self.ssrc = secrets.randbits(32)
         self._seq0 = secrets.randbits(16)
-        self._ts0 = secrets.randbits(32)
-        self._slot = 0
-        self._t0 = 0.0
+        self._slot = 0  # the next slot of the current grid
+        self._t0 = 0.0  # loop time of the current grid's slot 0
+        self._ts_t0 = secrets.randbits(32)  # RTP timestamp of the current grid's slot 0
         self._marker_next = True
+        self._idle = True  # the last slot went out as silence (or none went out yet)
+        self._slack = SlackWatch()
         self._playout = PlayQueue(max_bytes=60 * 1000 * BYTES_PER_MS)
         self._pacer: Pacer | None = None
         self._held = False
@@ -167,7 +199,14 @@ class RtpSession(RtpReceiver):
     # -- agent audio -------------------------------------------------------------------------
 
     def play(self, ulaw: bytes) -> None:
-        """Queue μ-law audio of any length; it goes out re-cut into 20 ms packets, in order."""
+        """Queue μ-law audio of any length; it goes out re-cut into 20 ms packets, in order.
+
+        Audio arriving after silence starts a talkspurt: the send grid moves so its first
+        packet leaves ``TALKSPURT_MARGIN_S`` from now; audio for an empty queue mid-talkspurt
+        may move it earlier (see the module's docstring).
+        """
+        if ulaw and self._playout.queued_bytes == 0 and self._pacer is not None:
+            self._fit_grid(self._pacer)
         dropped, marks = self._playout.push(ulaw)
         if dropped or marks:
             listener = self._require_listener()
@@ -251,9 +290,40 @@ class RtpSession(RtpReceiver):
             for name in marks:
                 listener.on_mark(name)
 
+    def _fit_grid(self, pacer: Pacer) -> None:
+        """Audio for an empty queue: move the send grid if it is far from where it should be."""
+        if self._held or self._closed:
+            return
+        now = pacer.now()
+        next_slot = self._t0 + self._slot * FRAME_S
+        at = fit_grid(next_slot - now, self._idle, self._slack)
+        if at is None:
+            return
+        t0 = pacer.move(self, now + at)
+        if not self._idle:
+            # Mid-talkspurt, moved earlier: the timestamps go on by 160 a packet (this one
+            # merely leaves early, which every jitter buffer absorbs); no marker.
+            self._ts_t0 += self._slot * FRAME_BYTES
+            self._stats.grid_advances += 1
+        elif self._slot > 0:
+            # A talkspurt: the timestamp advances by the real time between the two slots
+            # (RFC 3550 §5.1; both whole milliseconds of the pacer's grid), but by one frame
+            # at least: a talkspurt moved earlier must not start inside the silence packet just
+            # sent (a jitter buffer would drop it as already played, or overlap the two).
+            last = self._slot - 1  # sent, or passed while held
+            elapsed = round((t0 - self._t0 - last * FRAME_S) * 1000) * BYTES_PER_MS
+            self._ts_t0 += last * FRAME_BYTES + max(elapsed, FRAME_BYTES)
+        if self._idle:
+            self._marker_next = True  # RFC 3551 §4.1: the first packet of a talkspurt
+            self._stats.rephases += 1
+        self._t0 = t0
+        self._slot = 0
+
     def _pace(self, now: float) -> None:
         """The pacer's tick: send every slot due at ``now`` (at most MAX_BURST of them)."""
-        due = int((now - self._t0 + _EARLY_S) / FRAME_S) + 1  # slots 0..due-1 are due
+        # Floor, not int(): a session that moved to a later point is told an earlier tick's
+        # time at most once (its bucket's tick running), and no slot of it is due then.
+        due = math.floor((now - self._t0 + _EARLY_S) / FRAME_S) + 1  # slots 0..due-1 are due
         behind = due - self._slot
         if behind <= 0:
             return  # started after this tick's time: the first slot is the next tick
@@ -274,6 +344,7 @@ class RtpSession(RtpReceiver):
 
     def _send_slot(self) -> None:
         frame, marks = self._playout.next_frame()
+        self._idle = frame is None
         if frame is None:
             payload = self._silence_payload
         elif self._codec is Codec.PCMA:
@@ -288,7 +359,7 @@ class RtpSession(RtpReceiver):
             0x80,
             second,
             (self._seq0 + self._stats.packets_out) & 0xFFFF,
-            (self._ts0 + self._slot * FRAME_BYTES) & 0xFFFFFFFF,
+            (self._ts_t0 + self._slot * FRAME_BYTES) & 0xFFFFFFFF,
             self.ssrc,
         )
         self._transport.sendto(header + payload, self._send_to)

@@ -66,6 +66,8 @@ class MediaStats:
     dtmf: list[str] = field(default_factory=list)
     late_sends: int = 0  # packets sent one period or more after their slot
     skipped_sends: int = 0  # slots skipped because the loop was more than MAX_BURST late
+    rephases: int = 0  # talkspurts that moved the send grid (each one interval other than 20 ms)
+    grid_advances: int = 0  # mid-talkspurt moves earlier (agent audio kept arriving early)
     malformed: int = 0  # datagrams that are not RTP
     ignored: int = 0  # RTP with a payload type we did not negotiate, or from a foreign source
     out_of_order: int = 0  # duplicate or late packets dropped to keep the stream in order
