@@ -1,13 +1,13 @@
-"""This session's three changes A/B in one process: the app as it was and as it is, side by side.
+"""This session's changes A/B in one process: the app as it was and as it is, side by side.
 
 ``python -m bench.inproc_ab [--db sqlite|postgres]`` builds two apps on the same seeded
-database: "before" with the three changes of 2026-12-01 (third session) undone in-process (the
-PostgreSQL listeners not installed, the API routers nested under an /api/v1 router, agents and
-SIP connections created with add + flush while the before app serves), "after" as shipped. It
-alternates blocks of requests between them, scenario by scenario, and prints the median and the
-lowest CPU per request of each.
+database: "before" with the changes of 2026-12-01 (fourth session) undone in-process (the
+request's session through ``session_scope``'s ``async with``, and ``ok()`` building
+``Envelope[T]``), "after" as shipped. It alternates blocks of requests between them, scenario
+by scenario, and prints the median and the lowest CPU per request of each.
 Alternating in one process makes both sides share whatever load the machine has, which separate
-runs minutes apart on a shared machine do not.
+runs minutes apart on a shared machine do not. (The third session's version of this file, which
+undid that session's changes, is in git history: d2e6164.)
 """
 
 from __future__ import annotations
@@ -15,56 +15,56 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import Request
 
 from bench.inproc import _scope, call, scenarios, seeded
 from trunkline.config import Settings
 
 
-@contextmanager
-def built_as_before() -> Iterator[None]:
-    """While an app is built and its lifespan starts (the engine): routers nested under an
-    /api/v1 router, and no PostgreSQL listeners."""
-    import trunkline.api as api
-    import trunkline.app as app_module
-    import trunkline.db.engine as engine
+async def session_as_before(request: Request) -> AsyncIterator[Any]:
+    """``deps.get_session`` as it was: ``session_scope`` (``async with`` the session)."""
+    from trunkline.db import session_scope
 
-    def nested(app: FastAPI) -> None:
-        root = APIRouter(prefix=api.API_PREFIX)
-        for router in api.API_ROUTERS:
-            root.include_router(router)
-        app.include_router(root)
+    async with session_scope(request.app.state.trunkline.sessionmaker) as session:
+        yield session
 
-    saved = (engine.pg_driver.install, app_module.include_api)
-    engine.pg_driver.install = lambda _engine: None  # type: ignore[assignment]
-    app_module.include_api = nested
-    try:
-        yield
-    finally:
-        engine.pg_driver.install, app_module.include_api = saved
+
+def _ok_as_before(data: Any, message: str) -> Any:
+    from trunkline.envelope import Envelope, T
+
+    return Envelope[T](message=message, data=data)  # type: ignore[valid-type]
 
 
 @contextmanager
-def creating_as_before() -> Iterator[None]:
-    """While the before app serves: agents and SIP connections created with add + flush."""
-    import trunkline.agent.repository as agents
-    import trunkline.sip_connection.repository as connections
+def serving_as_before() -> Iterator[None]:
+    """While the before app serves: ``get_session`` runs its old body, and every router's
+    ``ok`` is the one that built Envelope[T]. The body is swapped in place (``__code__``), not
+    through ``app.dependency_overrides``: FastAPI rebuilds an overridden dependency's dependant
+    on every request, which would make the before side pay for the override itself."""
+    import trunkline.deps as deps
+    import trunkline.envelope as envelope
 
-    async def add_and_flush(session: Any, row: Any) -> None:
-        session.add(row)
-        await session.flush()
-
-    saved = (agents.insert_new, connections.insert_new)
-    agents.insert_new = connections.insert_new = add_and_flush  # type: ignore[assignment]
+    modules = [
+        m for m in list(sys.modules.values())
+        if getattr(m, "__name__", "").startswith("trunkline.")
+        and getattr(m, "ok", None) is envelope.ok
+    ]  # fmt: skip
+    shipped = deps.get_session.__code__
+    deps.get_session.__code__ = session_as_before.__code__
+    for module in modules:
+        module.ok = _ok_as_before  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        agents.insert_new, connections.insert_new = saved
+        deps.get_session.__code__ = shipped
+        for module in modules:
+            module.ok = envelope.ok  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -77,21 +77,19 @@ async def run(args: argparse.Namespace) -> None:
     work, token = await seeded(args, "trunkline-inproc-ab-", 2 * per_side + 100)
     import trunkline.app as app_module
 
-    with built_as_before():
-        before = app_module.create_app(Settings())
+    before = app_module.create_app(Settings())
     after = app_module.create_app(Settings())
     makers = scenarios(work, token)
     only = args.only.split(",") if args.only else list(makers)
     cpu: dict[tuple[str, str], list[float]] = {}
-    with built_as_before():
-        ctx_before = before.router.lifespan_context(before)
-        await ctx_before.__aenter__()  # the engine is created here: undone too
+    ctx_before = before.router.lifespan_context(before)
+    await ctx_before.__aenter__()
     async with after.router.lifespan_context(after):
         try:
             for name in only:
                 make = makers[name]
                 sides = {"before": (before, 0), "after": (after, per_side)}
-                modes = {"before": creating_as_before, "after": nothing}
+                modes = {"before": serving_as_before, "after": nothing}
                 for side, (app, base) in sides.items():
                     with modes[side]():
                         for i in range(args.warmup):
