@@ -11,6 +11,7 @@ import random
 import time
 
 import pytest
+import uvloop
 
 from tests.media.fake_clock import FakeClock
 from trunkline.media.pacer import BUCKET_S, FRAME_S, Pacer, pacer_for
@@ -198,3 +199,19 @@ async def test_now_reads_the_clock_afresh_when_the_loops_reading_is_old() -> Non
     assert Pacer(clock, fresh=lambda: 50.0042).now() == 50.0042
     loop = asyncio.get_running_loop()
     assert pacer_for(loop).now is time.monotonic  # asyncio's loop.time() is time.monotonic()
+
+
+def test_uvloops_clock_is_time_monotonic_in_whole_milliseconds() -> None:
+    # pacer_for reads uvloop's clock through time.monotonic: the same clock, a little ahead
+    # (uvloop floors it to whole milliseconds; it is not a reading cached per loop iteration).
+    async def readings() -> tuple[float, float, float, object]:
+        loop = asyncio.get_running_loop()
+        before = time.monotonic()
+        while time.monotonic() - before < 0.008:  # busy, inside one loop iteration
+            pass
+        return loop.time(), time.monotonic(), before, pacer_for(loop).now
+
+    loop_time, fresh, before, now = uvloop.run(readings())
+    assert now is time.monotonic
+    assert 0.0 <= fresh - loop_time < 0.0025  # the floor, and libuv may read the coarse clock
+    assert loop_time - before > 0.005  # read afresh, not at the iteration's start
