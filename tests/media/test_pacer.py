@@ -168,6 +168,33 @@ def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
     assert third.told == pytest.approx([0.001, 0.021])
 
 
+def test_sessions_leaving_during_a_tick_leave_no_timer_behind() -> None:
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    first, second, other = Session(), Session(), Session()
+    pacer.join(first)
+    pacer.join(second)
+    clock.fire()  # their tick at 0
+    clock.now = 0.0052
+    pacer.join(other)  # another bucket (6 ms)
+    clock.run_until(0.006)
+    assert other.told == pytest.approx([0.006])
+    # Inside the 20 ms tick the first session ends its call, ends the second's (not told
+    # after it left) and the other bucket's: every session gone from inside one tick.
+    first.on_pace.append(lambda: pacer.leave(other))
+    first.on_pace.append(lambda: pacer.leave(second))
+    first.on_pace.append(lambda: pacer.leave(first))
+    clock.fire()
+    assert first.told == pytest.approx([0.0, 0.020])
+    assert second.told == pytest.approx([0.0])
+    assert other.told == pytest.approx([0.006])
+    assert clock.pending == [] and len(pacer) == 0 and pacer.timers == 0
+    # The pacer is empty: the next session starts a fresh grid at its own time.
+    clock.now = 0.0303
+    assert pacer.join(Session()) == 0.0303
+    assert clock.pending == [0.0303]
+
+
 def test_one_failing_session_does_not_silence_the_others(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
