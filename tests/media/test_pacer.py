@@ -33,6 +33,16 @@ class Session:
             raise RuntimeError("a listener bug")
 
 
+def _joined_at_zero(count: int) -> tuple[FakeClock, Pacer, list[Session]]:
+    """A pacer on a clock at 0 with ``count`` sessions joined (all in the 0 ms bucket)."""
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    sessions = [Session() for _ in range(count)]
+    for session in sessions:
+        pacer.join(session)
+    return clock, pacer, sessions
+
+
 def test_ticks_stay_on_the_grid_when_some_fire_late() -> None:
     clock = FakeClock(now=100.0)
     pacer = Pacer(clock)
@@ -63,10 +73,7 @@ def test_no_drift_over_many_ticks_in_several_buckets() -> None:
 
 
 def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    session = Session()
-    pacer.join(session)
+    clock, _, (session,) = _joined_at_zero(1)
     clock.fire()  # tick 0 at 0 ms
     clock.fire(lateness=0.050)  # tick 1 due at 20 ms runs at 70 ms
     # The session is told the real time (it skips or bursts its own slots); the next tick
@@ -76,10 +83,7 @@ def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
 
 
 def test_an_early_timer_tells_the_tick_its_own_time() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    session = Session()
-    pacer.join(session)
+    clock, _, (session,) = _joined_at_zero(1)
     clock.fire()
     clock.fire(lateness=-0.0009)  # uvloop's 1 ms clock may run a timer a hair early
     assert session.told == pytest.approx([0.0, FRAME_S])
@@ -127,11 +131,7 @@ def test_buckets_come_and_go_with_their_sessions() -> None:
 
 
 def test_move_changes_the_phase_and_returns_the_next_slot() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    stays, moves = Session(), Session()
-    pacer.join(stays)
-    pacer.join(moves)
+    clock, pacer, (stays, moves) = _joined_at_zero(2)
     clock.run_until(0.0205)  # ticks at 0 and 20 ms
     # Its audio arrives at 20.5 ms: it moves so its next slot is 24 ms, not 40 ms.
     assert pacer.move(moves, 0.0245) == pytest.approx(0.025)
@@ -147,11 +147,7 @@ def test_move_changes_the_phase_and_returns_the_next_slot() -> None:
 
 
 def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    first, second = Session(), Session()
-    pacer.join(first)
-    pacer.join(second)
+    clock, pacer, (first, second) = _joined_at_zero(2)
     # While the bucket's tick runs, the first session moves the second one 3 ms on (it is
     # not told this tick again), and a third joins at the tick's own point (already run): its
     # first slot is the next point, not this one again.
@@ -169,11 +165,8 @@ def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
 
 
 def test_sessions_leaving_during_a_tick_leave_no_timer_behind() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    first, second, other = Session(), Session(), Session()
-    pacer.join(first)
-    pacer.join(second)
+    clock, pacer, (first, second) = _joined_at_zero(2)
+    other = Session()
     clock.fire()  # their tick at 0
     clock.now = 0.0052
     pacer.join(other)  # another bucket (6 ms)
