@@ -66,9 +66,8 @@ async def remove(session: AsyncSession, phone_number_id: uuid.UUID) -> None:
 # --- lists ----------------------------------------------------------------------------------
 
 
-# The table's columns, not the model's attributes: a list statement made of them alone (the
-# trunks list, and any list filtered by source and status only) is executed as Core, without
-# the ORM's compile and loading steps (1.62 -> 1.50 ms of CPU for the page statement).
+# The table's columns, not the model's attributes: the list statements are Core, without the
+# ORM's compile and loading steps (1.62 -> 1.50 ms of CPU for the page statement).
 _C = PhoneNumber.__table__.c
 
 
