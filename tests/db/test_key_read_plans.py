@@ -24,6 +24,7 @@ from sqlalchemy import Executable, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import trunkline
+from tests.db.seed import call_trunks, external_numbers
 from trunkline.binding.routes import _routes_stmt
 from trunkline.config import Settings
 from trunkline.db import key_read
@@ -40,7 +41,6 @@ from trunkline.models import (
     Trunk,
     Workspace,
 )
-from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 # Importing every module marks every key read (they are marked at import).
 for _module in pkgutil.walk_packages(trunkline.__path__, "trunkline."):
@@ -77,47 +77,14 @@ async def analyzed(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     # Real sealed secrets: `trunkline keys rotate` (tests/cli) re-seals every secret of the
     # database, these included.
     box = load_secret_box(settings)
-    numbers = [
-        {
-            "id": uuid.uuid4(),
-            "workspace_id": BIG_WORKSPACE,
-            "number": f"+1415{7_000_000 + i}",
-            "country_code": "US",
-            "type": "local",
-            "source": "external",
-            "status": "active",
-            "capabilities": EXTERNAL_CAPABILITIES,
-            "channel_settings": default_channel_settings("US"),
-            "compliance": {},
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(SEEDED)
-    ]
+    numbers = external_numbers(BIG_WORKSPACE, 7_000_000, SEEDED, now)
     agents = [
         {"id": uuid.uuid4(), "workspace_id": BIG_WORKSPACE, "name": f"a{i}", "status": "active"}
         for i in range(SEEDED)
     ]
     # Each number's call trunk, from one of many carriers' gateways (the inbound trust check
     # looks a gateway up across every trunk).
-    trunks = [
-        {
-            "id": uuid.uuid4(),
-            "workspace_id": BIG_WORKSPACE,
-            "phone_number_id": number["id"],
-            "channel": "call",
-            "name": f"t{i}",
-            "direction": "both",
-            "sip_gateway": f"10.9.{i // 200}.{i % 200}",
-            "sip_port": 5060,
-            "sip_transport": "udp",
-            "additional_settings": {},
-            "status": "pending",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i, number in enumerate(numbers)
-    ]
+    trunks = call_trunks(numbers, lambda i: f"10.9.{i // 200}.{i % 200}", now)
     # PBX extension connectors of many PBXes (the inbound read finds a dialled number's
     # connectors across workspaces by number). IP literals, as the trunks: the call worker
     # resolves every gateway name it knows. Without them the statistics would say whatever

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.db.seed import call_trunks, external_numbers
 from tests.support.private_pg import PrivateCluster, require_postgres_binaries
 from trunkline.binding.routes import _routes_stmt, call_sources
 from trunkline.config import Settings
@@ -32,7 +33,6 @@ from trunkline.db import create_engine, create_sessionmaker, session_scope
 from trunkline.kit.clock import utcnow
 from trunkline.migrate import upgrade
 from trunkline.models import PhoneNumber, Trunk, Workspace
-from trunkline.phone_number.rules import EXTERNAL_CAPABILITIES, default_channel_settings
 
 TRUNKS = 3_000
 CARRIER = "10.99.0.1"  # the one gateway of every trunk (one carrier: the bench's shape)
@@ -74,41 +74,8 @@ async def pg(settings: Settings, backend: str, engine: AsyncEngine) -> AsyncIter
 
 async def _seed(engine: AsyncEngine) -> None:
     now = utcnow()
-    numbers = [
-        {
-            "id": uuid.uuid4(),
-            "workspace_id": WORKSPACE,
-            "number": f"+1415{8_000_000 + i}",
-            "country_code": "US",
-            "type": "local",
-            "source": "external",
-            "status": "active",
-            "capabilities": EXTERNAL_CAPABILITIES,
-            "channel_settings": default_channel_settings("US"),
-            "compliance": {},
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(TRUNKS)
-    ]
-    trunks = [
-        {
-            "id": uuid.uuid4(),
-            "workspace_id": WORKSPACE,
-            "phone_number_id": number["id"],
-            "channel": "call",
-            "name": f"t{i}",
-            "direction": "both",
-            "sip_gateway": CARRIER,
-            "sip_port": 5060,
-            "sip_transport": "udp",
-            "additional_settings": {},
-            "status": "pending",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i, number in enumerate(numbers)
-    ]
+    numbers = external_numbers(WORKSPACE, 8_000_000, TRUNKS, now)
+    trunks = call_trunks(numbers, lambda i: CARRIER, now)
     async with engine.begin() as conn:
         await conn.execute(
             insert(Workspace), [{"id": WORKSPACE, "slug": f"plan-{WORKSPACE.hex[:12]}"}]

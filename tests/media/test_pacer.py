@@ -11,6 +11,7 @@ import random
 import time
 
 import pytest
+import uvloop
 
 from tests.media.fake_clock import FakeClock
 from trunkline.media.pacer import BUCKET_S, FRAME_S, Pacer, pacer_for
@@ -30,6 +31,16 @@ class Session:
             action()
         if self.fail:
             raise RuntimeError("a listener bug")
+
+
+def _joined_at_zero(count: int) -> tuple[FakeClock, Pacer, list[Session]]:
+    """A pacer on a clock at 0 with ``count`` sessions joined (all in the 0 ms bucket)."""
+    clock = FakeClock(now=0.0)
+    pacer = Pacer(clock)
+    sessions = [Session() for _ in range(count)]
+    for session in sessions:
+        pacer.join(session)
+    return clock, pacer, sessions
 
 
 def test_ticks_stay_on_the_grid_when_some_fire_late() -> None:
@@ -62,10 +73,7 @@ def test_no_drift_over_many_ticks_in_several_buckets() -> None:
 
 
 def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    session = Session()
-    pacer.join(session)
+    clock, _, (session,) = _joined_at_zero(1)
     clock.fire()  # tick 0 at 0 ms
     clock.fire(lateness=0.050)  # tick 1 due at 20 ms runs at 70 ms
     # The session is told the real time (it skips or bursts its own slots); the next tick
@@ -75,10 +83,7 @@ def test_a_tick_more_than_a_frame_late_moves_to_the_next_grid_point() -> None:
 
 
 def test_an_early_timer_tells_the_tick_its_own_time() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    session = Session()
-    pacer.join(session)
+    clock, _, (session,) = _joined_at_zero(1)
     clock.fire()
     clock.fire(lateness=-0.0009)  # uvloop's 1 ms clock may run a timer a hair early
     assert session.told == pytest.approx([0.0, FRAME_S])
@@ -126,11 +131,7 @@ def test_buckets_come_and_go_with_their_sessions() -> None:
 
 
 def test_move_changes_the_phase_and_returns_the_next_slot() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    stays, moves = Session(), Session()
-    pacer.join(stays)
-    pacer.join(moves)
+    clock, pacer, (stays, moves) = _joined_at_zero(2)
     clock.run_until(0.0205)  # ticks at 0 and 20 ms
     # Its audio arrives at 20.5 ms: it moves so its next slot is 24 ms, not 40 ms.
     assert pacer.move(moves, 0.0245) == pytest.approx(0.025)
@@ -146,11 +147,7 @@ def test_move_changes_the_phase_and_returns_the_next_slot() -> None:
 
 
 def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
-    clock = FakeClock(now=0.0)
-    pacer = Pacer(clock)
-    first, second = Session(), Session()
-    pacer.join(first)
-    pacer.join(second)
+    clock, pacer, (first, second) = _joined_at_zero(2)
     # While the bucket's tick runs, the first session moves the second one 3 ms on (it is
     # not told this tick again), and a third joins at the tick's own point (already run): its
     # first slot is the next point, not this one again.
@@ -165,6 +162,30 @@ def test_a_session_moving_during_its_buckets_tick_is_told_once() -> None:
     assert first.told == pytest.approx([0.0, 0.001, 0.021])
     assert second.told == pytest.approx([0.003, 0.023])
     assert third.told == pytest.approx([0.001, 0.021])
+
+
+def test_sessions_leaving_during_a_tick_leave_no_timer_behind() -> None:
+    clock, pacer, (first, second) = _joined_at_zero(2)
+    other = Session()
+    clock.fire()  # their tick at 0
+    clock.now = 0.0052
+    pacer.join(other)  # another bucket (6 ms)
+    clock.run_until(0.006)
+    assert other.told == pytest.approx([0.006])
+    # Inside the 20 ms tick the first session ends its call, ends the second's (not told
+    # after it left) and the other bucket's: every session gone from inside one tick.
+    first.on_pace.append(lambda: pacer.leave(other))
+    first.on_pace.append(lambda: pacer.leave(second))
+    first.on_pace.append(lambda: pacer.leave(first))
+    clock.fire()
+    assert first.told == pytest.approx([0.0, 0.020])
+    assert second.told == pytest.approx([0.0])
+    assert other.told == pytest.approx([0.006])
+    assert clock.pending == [] and len(pacer) == 0 and pacer.timers == 0
+    # The pacer is empty: the next session starts a fresh grid at its own time.
+    clock.now = 0.0303
+    assert pacer.join(Session()) == 0.0303
+    assert clock.pending == [0.0303]
 
 
 def test_one_failing_session_does_not_silence_the_others(
@@ -198,3 +219,19 @@ async def test_now_reads_the_clock_afresh_when_the_loops_reading_is_old() -> Non
     assert Pacer(clock, fresh=lambda: 50.0042).now() == 50.0042
     loop = asyncio.get_running_loop()
     assert pacer_for(loop).now is time.monotonic  # asyncio's loop.time() is time.monotonic()
+
+
+def test_uvloops_clock_is_time_monotonic_in_whole_milliseconds() -> None:
+    # pacer_for reads uvloop's clock through time.monotonic: the same clock, a little ahead
+    # (uvloop floors it to whole milliseconds; it is not a reading cached per loop iteration).
+    async def readings() -> tuple[float, float, float, object]:
+        loop = asyncio.get_running_loop()
+        before = time.monotonic()
+        while time.monotonic() - before < 0.008:  # busy, inside one loop iteration
+            pass
+        return loop.time(), time.monotonic(), before, pacer_for(loop).now
+
+    loop_time, fresh, before, now = uvloop.run(readings())
+    assert now is time.monotonic
+    assert 0.0 <= fresh - loop_time < 0.0025  # the floor, and libuv may read the coarse clock
+    assert loop_time - before > 0.005  # read afresh, not at the iteration's start

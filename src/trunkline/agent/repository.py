@@ -37,16 +37,12 @@ async def add(session: AsyncSession, agent: Agent) -> None:
 _ROW = select(*(c for c in Agent.__table__.c if c.name != "workspace_id"))
 _A = Agent.__table__.c
 _WS: BindParameter[Any] = bindparam("workspace_id")
+# The workspace's exact agent count, from agent_tally (at most 16 rows; triggers keep it).
 _TOTAL = select(func.coalesce(func.sum(AgentTally.n), 0)).where(AgentTally.workspace_id == _WS)
 # Built once; page 1 carries the total from agent_tally (kit.pagination.Pager).
 _PAGER = Pager(
     _ROW, key=_A.id, order=(_A.created_at, _A.id), where=[_A.workspace_id == _WS], total=_TOTAL
 )
-
-
-async def count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
-    """The workspace's exact agent count, from agent_tally (at most 16 rows; triggers keep it)."""
-    return int(await session.scalar(_TOTAL, {"workspace_id": workspace_id}) or 0)
 
 
 async def page(

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from trunkline.binding.gateways import gateway_marker
 from trunkline.binding.rules import Channel, Via
 from trunkline.db.one_of import list_param, one_of
 from trunkline.db.sqlite_driver import KEY_READ
@@ -265,7 +266,7 @@ def _routes_stmt(national: bool, scoped: bool, by_source: bool) -> Any:
     # from left to right): the marker row is NULL but for its kind.
     width = len(bindings.selected_columns)
     marker = select(*(literal(_MARKER) if i == _KIND else null() for i in range(width))).where(
-        _gateway_marker(scoped)
+        gateway_marker(_NAMES, _WS if scoped else None)
     )
     statement = union_all(bindings, connections, connectors, marker)
     if national or by_source:
@@ -282,39 +283,6 @@ def _routes_stmt(national: bool, scoped: bool, by_source: bool) -> Any:
 
 _MARKER = "gateway_marker"  # the kind column of the marker row
 _KIND = 5  # the kind column's place in every branch
-
-
-def _gateway_marker(scoped: bool) -> Any:
-    """Whether any call source's gateway (or PBX allowed IP) is one of the names: one check
-    per column, each answered by that column's index (an OR of two columns in one check made
-    SQLite scan the table once it had statistics of mostly-NULL secondary gateways).
-
-    Each check is "the first such gateway in index order" (``ORDER BY … LIMIT 1``), not an
-    ``EXISTS``: PostgreSQL switches a prepared statement to a generic plan after five
-    executions, and that plan cannot see the names. When one gateway holds most trunks (one
-    carrier, 100,000 numbers), the generic estimate of "gateway = any name" is "nearly every
-    row", so an ``EXISTS`` became a sequential scan expecting to stop at once — and read all
-    100,000 trunks for a caller that is nobody's gateway (a SIP scanner: 21-27 ms of database
-    time per INVITE). The ordered first row is an index scan in every plan, generic or custom
-    (tests/db/test_routes_plan.py); SQLite plans it as the same index search. bench.routing,
-    PostgreSQL, 100,000 trunks on one gateway, scanner INVITEs: 80-89 -> 8-10 ms of wall per
-    decision (paired, load 5-6). Cheaper than ``plan_cache_mode = force_custom_plan``, which
-    replans this UNION per INVITE: 2.9-3.7 ms of planning against 0.05 ms."""
-    columns = (
-        (_TRUNK, _TRUNK.c.sip_gateway),
-        (_TRUNK, _TRUNK.c.sip_secondary_gateway),
-        (_CONNECTION, _CONNECTION.c.gateway),
-        (_CONNECTION, _CONNECTION.c.secondary_gateway),
-        (_PBX, _PBX.c.registrar_server),
-        (_PBX, _PBX.c.allowed_ip),
-    )
-    checks = []
-    for model, column in columns:
-        first = select(column).where(one_of(column, _NAMES))
-        if scoped:
-            first = first.where(model.c.workspace_id == _WS)
-        checks.append(first.order_by(column).limit(1).scalar_subquery().is_not(None))
-    return or_(*checks)
 
 
 def _row(r: Any) -> RouteRow:

@@ -231,21 +231,23 @@ class Page(BaseModel, Generic[T]):
     pagination: Pagination
 
 
-def make_page(items: list[T], total: int, params: PageParams) -> Page[T]:
+def _pagination(count: int, total: int, params: PageParams) -> dict[str, Any]:
+    """The ``pagination`` object of a page of ``count`` items, keyed as clients see it."""
     last_page = max(1, -(-total // params.per_page))
-    first = params.offset + 1 if items else None
-    last = params.offset + len(items) if items else None
+    return {
+        "current_page": params.page,
+        "per_page": params.per_page,
+        "total": total,
+        "last_page": last_page,
+        "from": params.offset + 1 if count else None,
+        "to": params.offset + count if count else None,
+        "has_more": params.page < last_page,
+    }
+
+
+def make_page(items: list[T], total: int, params: PageParams) -> Page[T]:
     return Page[T](
-        items=items,
-        pagination=Pagination(
-            current_page=params.page,
-            per_page=params.per_page,
-            total=total,
-            last_page=last_page,
-            from_=first,
-            to=last,
-            has_more=params.page < last_page,
-        ),
+        items=items, pagination=Pagination.model_validate(_pagination(len(items), total, params))
     )
 
 
@@ -259,21 +261,9 @@ def page_response(
     items through Pydantic a second time: ~50 ``model_validate`` calls and a ``dump_json`` that
     calls the timestamp serializer 300 times (trunks page 1: 4.1 + 2.2 ms of CPU on the loaded
     machine, vs 0.15 ms for orjson)."""
-    last_page = max(1, -(-total // params.per_page))
     body = {
         "success": True,
         "message": message,
-        "data": {
-            "items": items,
-            "pagination": {
-                "current_page": params.page,
-                "per_page": params.per_page,
-                "total": total,
-                "last_page": last_page,
-                "from": params.offset + 1 if items else None,
-                "to": params.offset + len(items) if items else None,
-                "has_more": params.page < last_page,
-            },
-        },
+        "data": {"items": items, "pagination": _pagination(len(items), total, params)},
     }
     return Response(orjson.dumps(body), media_type="application/json")

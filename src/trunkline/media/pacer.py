@@ -88,10 +88,10 @@ class Pacer:
 
     def __init__(self, clock: _Clock, fresh: Callable[[], float] | None = None) -> None:
         self._clock = clock
-        # The loop's clock is read once per loop iteration (uvloop's, in whole milliseconds):
-        # by the time a busy iteration hands a session its agent's audio, it may be some ms
-        # behind. ``fresh`` reads the same clock now (time.monotonic, for asyncio and uvloop),
-        # and is called directly (a C function: no Python frame per agent frame).
+        # ``fresh`` reads the loop's clock at full resolution: uvloop's loop.time() is libuv's
+        # uv_now() after uv_update_time(), CLOCK_MONOTONIC floored to whole milliseconds (a
+        # reading up to 1 ms old: the grid's KEEP_S), asyncio's is time.monotonic() itself.
+        # time.monotonic is called directly (a C function: no Python frame per agent frame).
         self.now: Callable[[], float] = fresh if fresh is not None else clock.time
         self._t0 = 0.0
         self._buckets: dict[int, _Bucket] = {}  # the non-empty ones, by phase 0..19
@@ -191,7 +191,7 @@ def pacer_for(loop: asyncio.AbstractEventLoop) -> Pacer:
     pacer = _PACERS.get(loop)
     if pacer is None:
         # asyncio's loop.time() is time.monotonic(); uvloop's is the same clock (CLOCK_MONOTONIC,
-        # libuv's uv_now) cached per iteration. Any other loop clock is used as it is.
+        # libuv's uv_now) in whole milliseconds. Any other loop clock is used as it is.
         same_clock = abs(time.monotonic() - loop.time()) < 0.1
         pacer = _PACERS[loop] = Pacer(loop, time.monotonic if same_clock else None)
     return pacer

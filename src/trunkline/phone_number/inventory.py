@@ -1,4 +1,5 @@
-"""Purchased inventory (docs/api-decisions.md §4.3): search the provider's offers, buy a number."""
+"""The inventory (docs/api-decisions.md §4.3): its list pages (the numbers and trunks lists), the
+provider's offers searched, a number bought."""
 
 from __future__ import annotations
 

@@ -13,14 +13,12 @@ from trunkline.binding.service import binding_service
 from trunkline.errors import NumberIsExternal, PhoneNumberNotFound
 from trunkline.kit.clock import utcnow
 from trunkline.kit.e164 import normalize_query
-from trunkline.kit.pagination import PageParams
 from trunkline.models import PhoneNumber
 from trunkline.phone_number import repository as repo
 from trunkline.phone_number.rules import check_capable
 from trunkline.phone_number.rules import merge_channel_settings as merge
 from trunkline.phone_number.schemas import (
     ChannelsSnapshot,
-    NumberFilters,
     PhoneNumberRead,
     PhoneNumberUpdate,
 )
@@ -87,51 +85,25 @@ class PhoneNumberService:
             raise PhoneNumberNotFound(field="number")
         return await self.snapshot(session, number)
 
-    async def items(
-        self, session: AsyncSession, workspace_id: uuid.UUID, numbers: Sequence[Any]
-    ) -> list[PhoneNumberRead]:
-        """PhoneNumber items for number rows (models, or a list page's Core rows), with holdings
-        and trunks loaded in two queries in all."""
-        currency = await workspace_service.currency(session, workspace_id)
-        if len(numbers) == 1:
-            # One item (GET/PATCH by id, a purchase): the two key reads built once, instead of
-            # the batch reads' IN-list statements built per request.
-            number = numbers[0]
-            held = await binding_service.holdings_for_number(session, workspace_id, number.number)
-            own = (
-                await binding_service.trunks_for_number(session, number.id)
-                if number.source == Source.external
-                else []
-            )
-            return [build_item(number, held, own, currency)]
-        holdings = await binding_service.holdings_for_numbers(
-            session, workspace_id, [n.number for n in numbers]
-        )
-        external = [n.id for n in numbers if n.source == Source.external]
-        trunks = await binding_service.trunks_for_numbers(session, external)
-        return [build_item(n, holdings[n.number], trunks.get(n.id, []), currency) for n in numbers]
-
     async def item(self, session: AsyncSession, number: PhoneNumber) -> PhoneNumberRead:
-        """The PhoneNumber item of one row."""
-        return (await self.items(session, number.workspace_id, [number]))[0]
+        """The PhoneNumber item of one row (GET/PATCH by id, a purchase): its holdings and
+        trunks by two key reads built once. (The lists build theirs JSON-ready in batches:
+        ``InventoryService.page``.)"""
+        workspace_id = number.workspace_id
+        currency = await workspace_service.currency(session, workspace_id)
+        held = await binding_service.holdings_for_number(session, workspace_id, number.number)
+        own = (
+            await binding_service.trunks_for_number(session, number.id)
+            if number.source == Source.external
+            else []
+        )
+        return build_item(number, held, own, currency)
 
     async def read(
         self, session: AsyncSession, workspace_id: uuid.UUID, phone_number_id: uuid.UUID
     ) -> PhoneNumberRead:
         """One PhoneNumber item by uuid."""
         return await self.item(session, await self.get(session, workspace_id, phone_number_id))
-
-    async def page(
-        self,
-        session: AsyncSession,
-        workspace_id: uuid.UUID,
-        filters: NumberFilters,
-        params: PageParams,
-    ) -> tuple[list[PhoneNumberRead], int]:
-        """A page of the inventory, oldest first, and the exact filtered total
-        (``kit.pagination.page_of``)."""
-        rows, total = await repo.page(session, workspace_id, filters, params)
-        return await self.items(session, workspace_id, rows), total
 
     async def update(
         self,

@@ -3,7 +3,8 @@ from the row, its holdings and its trunk rows)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -69,9 +70,17 @@ def build_snapshot(number: PhoneNumber, holdings: Sequence[Holding]) -> Channels
     )
 
 
-def _trunk_data(trunk: Trunk | Row[Any]) -> dict[str, Any]:
+def _as_is(value: datetime | None) -> datetime | None:
+    return value
+
+
+def _trunk_data(
+    trunk: Trunk | Row[Any],
+    stamp: Callable[[datetime | None], datetime | str | None] = _as_is,
+) -> dict[str, Any]:
     """A trunk row (the model, or a list page's Core row) as shown to clients: SIP credentials
-    only as ``has_*`` flags."""
+    only as ``has_*`` flags. ``stamp`` writes its timestamps (``iso_z``: JSON-ready, as
+    ``TrunkRead``'s dump)."""
     sip = None
     endpoint = endpoint_of(TargetKind.trunk, trunk)
     if endpoint.gateway is not None:
@@ -82,9 +91,9 @@ def _trunk_data(trunk: Trunk | Row[Any]) -> dict[str, Any]:
             "transport": endpoint.transport or "udp",
             "has_username": trunk.sip_username_secret is not None,
             "has_password": trunk.sip_password_secret is not None,
-            "status": trunk.status,
+            "status": SipStatus(trunk.status).value,
             "status_detail": trunk.status_detail,
-            "last_checked_at": trunk.last_checked_at,
+            "last_checked_at": stamp(trunk.last_checked_at),
         }
     return {
         "channel": trunk.channel,
@@ -92,8 +101,8 @@ def _trunk_data(trunk: Trunk | Row[Any]) -> dict[str, Any]:
         "direction": trunk.direction,
         "sip": sip,
         "additional_settings": trunk.additional_settings,
-        "created_at": trunk.created_at,
-        "updated_at": trunk.updated_at,
+        "created_at": stamp(trunk.created_at),
+        "updated_at": stamp(trunk.updated_at),
     }
 
 
@@ -115,6 +124,18 @@ def _billing(number: Any, is_external: bool, currency: str) -> dict[str, Any]:
     }
 
 
+def _bindings(number: Any, holdings: Sequence[Holding]) -> dict[str, dict[str, Any]]:
+    """Who answers each channel of the number; a released number is bound to no one."""
+    by_channel: dict[Channel, list[Holding]] = {}
+    if number.status == NumberStatus.active:
+        for h in holdings:
+            by_channel.setdefault(h.channel, []).append(h)
+    return {
+        key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
+        for ch, key in _CHANNEL_KEYS
+    }
+
+
 def item_data(
     number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
@@ -123,10 +144,6 @@ def item_data(
     no one. An external number is never billed: ``monthly_fee`` 0 in the workspace's
     ``currency``, and its ``purchased_at`` is when it was registered."""
     is_external = number.source == Source.external
-    by_channel: dict[Channel, list[Holding]] = {}
-    if number.status == NumberStatus.active:
-        for h in holdings:
-            by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities
     created_at = number.created_at
     return {
@@ -141,10 +158,7 @@ def item_data(
         "capabilities": {k: bool(caps.get(k)) for k in _CAPABILITIES},
         "channel_settings": shown_channel_settings(number.channel_settings),
         "billing": _billing(number, is_external, currency),
-        "bindings": {
-            key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
-            for ch, key in _CHANNEL_KEYS
-        },
+        "bindings": _bindings(number, holdings),
         "compliance": number.compliance,
         "address": number.address or {},
         "requirements": number.requirements or [],
@@ -174,33 +188,6 @@ _REQUIREMENT_KEYS = tuple(RequirementRead.model_fields)
 _LIMIT = "channel_limit"
 
 
-def _trunk_json(trunk: Trunk | Row[Any]) -> dict[str, Any]:
-    """``_trunk_data`` JSON-ready (``TrunkRead``'s dump)."""
-    sip = None
-    endpoint = endpoint_of(TargetKind.trunk, trunk)
-    if endpoint.gateway is not None:
-        sip = {
-            "gateway": endpoint.gateway,
-            "port": endpoint.port or 5060,
-            "secondary_gateway": endpoint.secondary_gateway,
-            "transport": endpoint.transport or "udp",
-            "has_username": trunk.sip_username_secret is not None,
-            "has_password": trunk.sip_password_secret is not None,
-            "status": SipStatus(trunk.status).value,
-            "status_detail": trunk.status_detail,
-            "last_checked_at": iso_z(trunk.last_checked_at),
-        }
-    return {
-        "channel": trunk.channel,
-        "name": trunk.name,
-        "direction": trunk.direction,
-        "sip": sip,
-        "additional_settings": trunk.additional_settings,
-        "created_at": iso_z(trunk.created_at),
-        "updated_at": iso_z(trunk.updated_at),
-    }
-
-
 def item_json(
     number: Any, holdings: Sequence[Holding], trunks: Sequence[Trunk | Row[Any]], currency: str
 ) -> dict[str, Any]:
@@ -211,10 +198,6 @@ def item_json(
     items: validating them into models and serializing them cost ~1.5 ms of CPU of a ~7 ms
     request (bench/README.md, fourth session)."""
     is_external = number.source == Source.external
-    by_channel: dict[Channel, list[Holding]] = {}
-    if number.status == NumberStatus.active:
-        for h in holdings:
-            by_channel.setdefault(h.channel, []).append(h)
     caps = number.capabilities
     stored = number.channel_settings
     compliance = number.compliance
@@ -236,10 +219,7 @@ def item_json(
             for key, keys in _SETTING_KEYS.items()
         },
         "billing": _billing(number, is_external, currency),
-        "bindings": {
-            key: _binding(current_holder(by_channel[ch])) if ch in by_channel else _UNBOUND
-            for ch, key in _CHANNEL_KEYS
-        },
+        "bindings": _bindings(number, holdings),
         "compliance": {
             "status": compliance["status"],
             "requirements": [
@@ -248,7 +228,7 @@ def item_json(
         },
         "address": number.address or {},
         "requirements": number.requirements or [],
-        "trunks": [_trunk_json(t) for t in trunks] if is_external else None,
+        "trunks": [_trunk_data(t, iso_z) for t in trunks] if is_external else None,
         "purchased_at": iso_z(purchased_at) if purchased_at is not None else created_at,
         "released_at": iso_z(number.released_at),
         "created_at": created_at,

@@ -72,10 +72,12 @@ def apply_normalizer(digits: str, normalizer: Mapping[str, str | None] | None) -
     return f"{normalizer['default_prefix']}{digits}".lstrip("+")
 
 
-@functools.lru_cache(maxsize=4096)
-def _national(digits: str, region: str) -> str | None:
+@functools.lru_cache(maxsize=8192)
+def _e164(text: str, region: str | None) -> str | None:
+    """``text`` (national digits read in ``region``, or ``+digits`` with ``region`` None) in
+    E.164 if it is a valid number, else None."""
     try:
-        parsed = phonenumbers.parse(digits, region)
+        parsed = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
     if not phonenumbers.is_valid_number(parsed):
@@ -87,18 +89,9 @@ def _national(digits: str, region: str) -> str | None:
 # parse_e164 also works out the number's region and type, which walks the numbering plan's
 # descriptors twice more: 68-70 -> 42-43 us of CPU per number not yet cached (a NANP number,
 # 2,700 seeded numbers, 3 rounds). Same verdicts (tests/routing/test_numbers.py).
-@functools.lru_cache(maxsize=4096)
 def valid_e164(value: str) -> str | None:
     """``value`` (``+digits``) in E.164 if it is a valid number, else None."""
-    if not is_e164_shaped(value):
-        return None
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return _e164(value, None) if is_e164_shaped(value) else None
 
 
 def candidates(dialled: Dialled, regions: Iterable[str] = ()) -> tuple[str, ...]:
@@ -117,7 +110,7 @@ def candidates(dialled: Dialled, regions: Iterable[str] = ()) -> tuple[str, ...]
     if e164:
         found.append(e164)
     for region in sorted(set(regions)):
-        e164 = _national(dialled.digits, region)
+        e164 = _e164(dialled.digits, region)
         if e164 and e164 not in found:
             found.append(e164)
     return tuple(found)
