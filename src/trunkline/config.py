@@ -58,8 +58,14 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy async URL; default: SQLite file data_dir/trunkline.db",
     )
     echo: bool = False
-    pool_size: int = Field(
-        default=10, ge=1, description="Pooled connections; as many again may overflow."
+    pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Pooled connections; as many again may overflow. Default: 10 on PostgreSQL, 5 on "
+            "SQLite (each SQLite connection keeps its own page cache of up to 2 MB, and one "
+            "writer at a time needs no more)."
+        ),
     )
     pool_timeout_s: float = Field(
         default=30.0, gt=0, description="Longest wait for a pooled connection."

@@ -21,6 +21,14 @@ from trunkline.db.sqlite_driver import mark_key_reads, one_trip_dbapi
 from trunkline.db.write_gate import SqliteWriteGateSession
 from trunkline.kit.private_files import make_private_sqlite
 
+PG_POOL_SIZE = 10
+# Each SQLite connection keeps its own page cache (2 MB), and SQLite takes one writer at a time,
+# so more connections buy memory, not throughput: 5 (+5 overflow) instead of 10 (+10) took the
+# server's RSS with 100,000 numbers after `make bench` from 157.1 MB (peak 165.9) to 141.7 MB
+# (peak 144.5) (bench/README.md, 2026-12-01 fifth session). A smaller cache per connection
+# saved as much but cost the routing read ~10 % CPU (its b-tree interior pages no longer fit).
+SQLITE_POOL_SIZE = 5
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -50,8 +58,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A server that accepts TCP but never answers must not hold a request for asyncpg's
         # default 60 s.
         kwargs["connect_args"] = {"timeout": settings.db.connect_timeout_s}
-    kwargs["pool_size"] = settings.db.pool_size
-    kwargs["max_overflow"] = settings.db.pool_size
+    pool_size = settings.db.pool_size or (SQLITE_POOL_SIZE if is_sqlite(url) else PG_POOL_SIZE)
+    kwargs["pool_size"] = pool_size
+    kwargs["max_overflow"] = pool_size
     kwargs["pool_timeout"] = settings.db.pool_timeout_s
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
