@@ -1,20 +1,27 @@
 """A call worker killed with SIGKILL mid-call: its lease expires, and the number's channel is
-free again within the lease's lifetime (docs/calls.md §6). Nothing else is lost."""
+free again within the lease's lifetime (docs/calls.md §6). Nothing else is lost, and a lease
+lifetime later the killed call ends as abandoned instead of showing live for ever."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.callworker.test_inbound import inbound_trunk, streaming_agent
 from tests.support.api import Api
 from tests.support.calls import Carrier, PipecatAgent
 from tests.support.workers import WorkerProcess
+from trunkline.call.leases import lease_service
 from trunkline.config import Settings
+from trunkline.db import session_scope
+from trunkline.kit.clock import utcnow
 
 pytestmark = pytest.mark.peer
 
@@ -35,6 +42,7 @@ async def test_killed_workers_lease_expires(
     carrier: Carrier,
     pipecat_agent: PipecatAgent,
     tmp_path: Path,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     agent = await streaming_agent(call_api, pipecat_agent.url)
     number = await inbound_trunk(call_api, agent["agent_uuid"])
@@ -77,3 +85,16 @@ async def test_killed_workers_lease_expires(
     # the killed call and the refused one are still on record
     statuses = sorted(c["status"] for c in (await call_api.get("/calls")).json()["data"]["items"])
     assert statuses[0] == "completed" and "rejected" in statuses and len(statuses) == 3
+
+    # A lease lifetime later, a worker's heartbeat ends the killed call as abandoned (run here
+    # with the killed worker's lifetime as the grace, rather than waiting for the live one's).
+    async with session_scope(sessionmaker) as session:
+        ended = await lease_service.end_abandoned(
+            session, LEASE_TTL_S, now=utcnow() + timedelta(seconds=LEASE_TTL_S)
+        )
+    calls = (await call_api.get("/calls")).json()["data"]["items"]
+    killed = [c for c in calls if c["end_reason"] == "error"]
+    assert len(killed) == 1 and killed[0]["status"] == "completed", calls
+    assert uuid.UUID(killed[0]["call_uuid"]) in ended
+    events = (await call_api.get(f"/calls/{killed[0]['call_uuid']}/events")).json()["data"]
+    assert [e["kind"] for e in events["items"]][-2:] == ["lease_expired", "ended"]

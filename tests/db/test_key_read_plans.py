@@ -16,7 +16,7 @@ import importlib
 import pkgutil
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import trunkline
 from tests.db.seed import call_trunks, external_numbers
 from trunkline.binding.routes import _routes_stmt
+from trunkline.call import repository as call_repo
 from trunkline.config import Settings
 from trunkline.db import key_read
 from trunkline.db.statements import KEY_READS
@@ -230,3 +231,24 @@ async def test_the_inbound_facts_read_never_scans(analyzed: AsyncEngine) -> None
     assert lines, "no plan came back"
     per_number = [line for line in scans(analyzed, lines) if "sip_connection" not in line]
     assert per_number == [], "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        call_repo.abandoned_calls_stmt(datetime(2026, 12, 1, tzinfo=UTC), 100),
+        call_repo.queued_outbound_stmt(datetime(2026, 12, 1, tzinfo=UTC), 20),
+    ],
+    ids=["abandoned calls", "queued outbound calls"],
+)
+async def test_the_heartbeat_reads_walk_live_calls_only(
+    analyzed: AsyncEngine, stmt: Executable
+) -> None:
+    """Every call worker's heartbeat asks for live calls (to end abandoned ones, to claim queued
+    ones): through the partial ``ix_call_live`` index, never a walk of every call ever made."""
+    lines = await plan(analyzed, stmt)
+    assert lines, "no plan came back"
+    assert scans(analyzed, [line for line in lines if "ix_call_live" not in line]) == [], "\n".join(
+        lines
+    )
+    assert any("ix_call_live" in line for line in lines), "\n".join(lines)

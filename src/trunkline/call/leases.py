@@ -16,8 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.call import repository as repo
-from trunkline.call.rules import CallDirection, within_limits
+from trunkline.call.rules import CallDirection, EndReason, EventKind, abandoned_end, within_limits
+from trunkline.call.service import call_service
 from trunkline.kit.clock import utcnow
+
+_TICK = timedelta(microseconds=1)
 
 
 class LeaseService:
@@ -107,6 +110,33 @@ class LeaseService:
         Pass a ``now`` some heartbeats in the past to leave a stalled worker's leases for its
         heartbeat to revive; once deleted, they are gone."""
         return await repo.delete_expired_leases(session, now or utcnow())
+
+    async def end_abandoned(
+        self, session: AsyncSession, grace_s: float, now: datetime | None = None, limit: int = 100
+    ) -> list[uuid.UUID]:
+        """End the live calls no worker carries any more: their lease expired ``grace_s`` ago
+        without a heartbeat renewing it (a worker killed, or a queued outbound call no worker
+        claimed in time), or they hold none. Each ends as an ``error`` (``rules.abandoned_end``
+        picks the status) after a ``lease_expired`` event naming the worker, and its lease row
+        goes with the end. Run on every worker's heartbeat, so the calls API never shows a call
+        as live for ever; a worker that was only stalled finds its calls ended on its next
+        heartbeat and hangs them up. Returns the calls it ended."""
+        now = now or utcnow()
+        cutoff = now - timedelta(seconds=grace_s)
+        ended = []
+        for call_id, status, worker_id in await repo.abandoned_calls(session, cutoff, limit):
+            final = abandoned_end(status)
+            ended_at = now + _TICK  # the timeline reads: lease expired, then ended
+            if not await call_service.mark_ended(
+                session, call_id, status=final, end_reason=EndReason.error, at=ended_at
+            ):
+                continue  # it ended meanwhile, on its own
+            detail = {"worker_id": worker_id, "status": status.value}
+            await call_service.record_event(
+                session, call_id, EventKind.lease_expired, detail, at=now
+            )
+            ended.append(call_id)
+        return ended
 
 
 lease_service = LeaseService()

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.call.rules import CallDirection, CallStatus
@@ -139,34 +150,75 @@ async def page(
 async def hangups_requested(
     session: AsyncSession, worker_id: str, call_ids: Collection[uuid.UUID]
 ) -> set[uuid.UUID]:
+    """Of these calls of the worker, those the API asked to hang up, and those whose record
+    has already ended (ended as abandoned while the worker stalled: it must not go on)."""
     if not call_ids:
         return set()
     rows = await session.scalars(
         select(Call.id).where(
             Call.id.in_(list(call_ids)),
             Call.worker_id == worker_id,
-            Call.hangup_requested_at.is_not(None),
-            Call.ended_at.is_(None),
+            or_(Call.hangup_requested_at.is_not(None), Call.ended_at.is_not(None)),
         )
     )
     return set(rows)
 
 
-async def claim_queued_outbound(session: AsyncSession, worker_id: str, limit: int) -> list[Call]:
-    """Take queued outbound calls no worker carries yet (an API process without a call worker
-    placed them): one UPDATE marks them this worker's; a call is claimed once (PostgreSQL
-    re-checks ``worker_id IS NULL`` after a concurrent claim; SQLite serializes writers)."""
-    waiting = (
+def _lease_live_after(cutoff: datetime) -> Any:
+    """The call holds a lease that expires after ``cutoff`` (found by its unique call_id)."""
+    return (
+        select(CallLease.id)
+        .where(CallLease.call_id == Call.id, CallLease.expires_at > cutoff)
+        .exists()
+    )
+
+
+async def abandoned_calls(
+    session: AsyncSession, cutoff: datetime, limit: int
+) -> list[tuple[uuid.UUID, CallStatus, str | None]]:
+    """``(id, status, worker_id)`` of live calls placed before ``cutoff`` whose lease expired
+    before it, or that hold none: no worker carries them any more. Oldest first, through the
+    live-calls index."""
+    rows = await session.execute(abandoned_calls_stmt(cutoff, limit))
+    return [(id_, CallStatus(status), worker) for id_, status, worker in rows]
+
+
+def abandoned_calls_stmt(cutoff: datetime, limit: int) -> Select[uuid.UUID, str, str | None]:
+    return (
+        select(Call.id, Call.status, Call.worker_id)
+        .where(Call.ended_at.is_(None), Call.created_at < cutoff, ~_lease_live_after(cutoff))
+        .order_by(Call.created_at)
+        .limit(limit)
+    )
+
+
+def queued_outbound_stmt(now: datetime, limit: int) -> Select[uuid.UUID]:
+    """Unclaimed queued outbound calls within their leases, oldest first, locked for the
+    claim (a concurrent claimer skips them); through the live-calls index."""
+    return (
         select(Call.id)
         .where(
+            Call.ended_at.is_(None),
             Call.status == CallStatus.queued,
             Call.direction == CallDirection.outbound,
             Call.worker_id.is_(None),
+            _lease_live_after(now),
         )
         .order_by(Call.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+async def claim_queued_outbound(
+    session: AsyncSession, worker_id: str, limit: int, now: datetime
+) -> list[Call]:
+    """Take queued outbound calls no worker carries yet (an API process without a call worker
+    placed them): one UPDATE marks them this worker's; a call is claimed once (PostgreSQL
+    re-checks ``worker_id IS NULL`` after a concurrent claim; SQLite serializes writers).
+    Only calls whose lease is still live: one that waited past its lease is not counted
+    against its line's limits any more, and is ended as abandoned instead of dialled late."""
+    waiting = queued_outbound_stmt(now, limit)
     claimed = await session.execute(
         update(Call)
         .where(Call.id.in_(waiting.scalar_subquery()), Call.worker_id.is_(None))

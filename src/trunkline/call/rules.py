@@ -80,6 +80,7 @@ class EventKind(StrEnum):
     media_timeout = "media_timeout"
     protocol_error = "protocol_error"
     hangup_requested = "hangup_requested"
+    lease_expired = "lease_expired"
     rejected = "rejected"
     ended = "ended"
     error = "error"
@@ -133,6 +134,18 @@ def can_transition(current: CallStatus, new: CallStatus) -> bool:
 def is_live(status: CallStatus) -> bool:
     """A call that has not ended yet (it may still be hung up)."""
     return status not in TERMINAL
+
+
+def abandoned_end(status: CallStatus) -> CallStatus:
+    """The final status of a live call whose worker is gone (its lease expired and was not
+    renewed): it ends as an ``error``, and the status must be one its current one may reach.
+    An answered call ends only as ``completed`` (the transition table); a call that was never
+    answered — queued, or ringing when its worker died — ``failed``."""
+    if status is CallStatus.in_progress:
+        return CallStatus.completed
+    if is_live(status):
+        return CallStatus.failed
+    raise ValueError(f"{status} has already ended")
 
 
 def duration_s(

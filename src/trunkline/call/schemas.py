@@ -126,7 +126,8 @@ class CallEventRead(ResponseModel):
     )
     detail: dict[str, Any] = Field(
         description="What happened, by kind: a routing check's {check, passed, detail}, a SIP "
-        "response's {code, reason}, a DTMF event's {digit}, an end's {status, end_reason} …"
+        "response's {code, reason}, a DTMF event's {digit}, an end's {status, end_reason}, "
+        "lease_expired's {worker_id, status} (the call's worker was gone: docs/calls.md §6) …"
     )
 
     @classmethod

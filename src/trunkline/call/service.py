@@ -193,8 +193,9 @@ class CallService:
     async def claim_queued_outbound(
         self, session: AsyncSession, worker_id: str, limit: int = 20
     ) -> list[OutboundPlan]:
-        """Outbound calls placed where no worker runs, now this worker's to dial."""
-        calls = await repo.claim_queued_outbound(session, worker_id, limit)
+        """Outbound calls placed where no worker runs (their leases still live), now this
+        worker's to dial."""
+        calls = await repo.claim_queued_outbound(session, worker_id, limit, utcnow())
         return [
             OutboundPlan.from_record(c.id, c.workspace_id, c.dial_plan)
             for c in calls
@@ -264,12 +265,13 @@ class CallService:
         sip_reason: str | None = None,
         media: Mapping[str, Any] | None = None,
         rejected_by: RejectedBy | None = None,
+        at: datetime | None = None,
     ) -> bool:
-        """End a call in its final ``status`` and free its lease, in this transaction. False
-        (and nothing written) when it had already ended: a call ends exactly once."""
+        """End a call in its final ``status`` (at ``at``, default now) and free its lease, in
+        this transaction. False (nothing written) when it had ended: a call ends exactly once."""
         if is_live(status):
             raise ValueError(f"{status} is not a final status")
-        now = utcnow()
+        now = at or utcnow()
         values: dict[str, Any] = {
             "end_reason": end_reason.value if end_reason else None,
             "ended_at": now,

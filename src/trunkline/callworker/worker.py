@@ -214,7 +214,10 @@ class CallWorker:
                 if self._calls
                 else set()
             )
-            # outbound calls an API process without a worker placed: ours to dial
+            # calls whose worker is gone (their leases expired a whole lifetime ago) end, so
+            # the calls API never shows them live for ever; then outbound calls an API process
+            # without a worker placed, still within their leases, are ours to dial
+            await lease_service.end_abandoned(session, self.settings.calls.lease_ttl_s)
             queued = await call_service.claim_queued_outbound(session, self.worker_id)
         for call_id in asked:
             self.hangup(call_id)

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trunkline.kit.clock import utcnow
@@ -30,6 +30,14 @@ class Call(IdMixin, Base):
         Index("ix_call_workspace_created", "workspace_id", "created_at", "id"),
         # The SIP edge finds a call by the dialog's Call-ID (in-dialog requests, BYE, CANCEL).
         Index("ix_call_sip_call_id", "sip_call_id"),
+        # Every call worker's heartbeat looks for live calls (queued ones to claim, abandoned
+        # ones to end): a partial index holds only those, however many calls have ended.
+        Index(
+            "ix_call_live",
+            "created_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
