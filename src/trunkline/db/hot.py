@@ -33,10 +33,12 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import CompoundSelect, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
+
+from trunkline.db.statements import key_read
 
 _Processor = Callable[[Any], Any] | None
 
@@ -44,7 +46,7 @@ _Processor = Callable[[Any], Any] | None
 class _Compiled:
     """One statement compiled for one dialect: its SQL, parameter order and converters."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert not compiled.literal_execute_params, "expanding parameters are not supported"
         self.sql = compiled.string
@@ -56,7 +58,7 @@ class _Compiled:
             for name in self.names
         )
         self.columns = tuple(statement.selected_columns)
-        self.row = namedtuple("HotRow", [c.key for c in self.columns])  # type: ignore[misc]
+        self.row: Any = namedtuple("HotRow", [c.key for c in self.columns])  # type: ignore[misc]
         # Set by ``typed`` from the driver's column types before rows are first converted:
         # a processor may depend on them (asyncpg's numeric types do).
         self.result: tuple[_Processor, ...] | None = None
@@ -85,10 +87,13 @@ class _Compiled:
 
 
 class HotRead:
-    """A key read (a ``select`` of columns, no ORM entities), compiled once per dialect."""
+    """A key read (a ``select`` of columns, no ORM entities), compiled once per dialect.
 
-    def __init__(self, statement: Select[Any]) -> None:
-        self.statement = statement
+    The statement is marked ``key_read`` too: tests/db/test_key_read_plans.py then checks its
+    plan with every other key read's (and the Core fallback runs it as one)."""
+
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
+        self.statement = key_read(statement)
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
