@@ -86,6 +86,7 @@ class TestFetch:
         async with hot_connection(engine) as conn:
             numbers = await conn.fetch(BY_NUMBER, params)
             holdings = await conn.fetch(HOLDINGS, params)
+            assert conn.pooled is not None  # both read on the driver: Core was not needed
 
         assert [tuple(r) for r in numbers] == await core_rows(engine, BY_NUMBER, params)
         assert [tuple(r) for r in holdings] == await core_rows(engine, HOLDINGS, params)
@@ -99,6 +100,7 @@ class TestFetch:
         params = {"workspace_id": uuid.uuid4(), "number": "+14155550100"}
         async with hot_connection(engine) as conn:
             assert await conn.fetch(BY_NUMBER, params) == []
+            assert conn.pooled is not None
 
     async def test_the_connection_goes_back_to_the_pool(self, engine: AsyncEngine) -> None:
         params = await seeded(engine)

@@ -28,6 +28,7 @@ outage), and a transient one costs one retry.
 
 from __future__ import annotations
 
+import logging
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -38,7 +39,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from trunkline.db.pg_driver import SKIP_PING
 from trunkline.db.statements import key_read
+
+log = logging.getLogger(__name__)
 
 _Processor = Callable[[Any], Any] | None
 
@@ -117,7 +121,11 @@ class HotConnection:
         if self.pooled is not None:
             try:
                 return compiled.rows(await self._driver_rows(compiled, params))
-            except Exception:
+            except Exception as exc:
+                # Type only: a driver's text may quote SQL (outage.py's rule for log lines).
+                log.warning(
+                    "hot read failed on the driver (%s): read through Core", type(exc).__name__
+                )
                 pooled, self.pooled = self.pooled, None
                 # Discarded (closing it may await the driver); the pool opens a new one later.
                 await greenlet_spawn(pooled.invalidate)
@@ -141,8 +149,15 @@ class HotConnection:
 
 @asynccontextmanager
 async def hot_connection(engine: AsyncEngine) -> AsyncIterator[HotConnection]:
-    """A pooled connection for a request's key reads, back in the pool when the block ends."""
-    pooled = await engine.raw_connection()
+    """A pooled connection for a request's key reads, back in the pool when the block ends.
+
+    Checked out without the pool's pre-ping (``pg_driver.SKIP_PING``): a dead connection fails
+    the first read instead, which then runs through Core (``HotConnection.fetch``)."""
+    skipping = SKIP_PING.set(True)
+    try:
+        pooled = await engine.raw_connection()
+    finally:
+        SKIP_PING.reset(skipping)
     conn = HotConnection(engine, pooled)
     try:
         yield conn
