@@ -27,7 +27,9 @@ alone; the first statement then picks its mode as above.
 **The key-read lane's checkouts skip the pre-ping.** ``db.hot`` reads on a connection it checks
 out with ``SKIP_PING`` set: a connection that died in the pool then fails the lane's first
 statement, is discarded, and the read runs again through Core, whose checkout pings. A request
-of the lane thus sends one trip fewer (a snapshot GET: two trips instead of three).
+of the lane thus sends one trip fewer (a snapshot GET: two trips instead of three): 1.41 ->
+1.25 ms of CPU per snapshot GET in-process (median of 8 alternated blocks of 200, lowest 0.93 ->
+0.77; bench/README.md, 2026-12-01 fifth session).
 
 It relies on one internal of SQLAlchemy's asyncpg adapter (SQLAlchemy is pinned in
 pyproject.toml): ``_transaction``, the adapter's open asyncpg transaction or None. Its public
