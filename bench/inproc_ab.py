@@ -1,13 +1,13 @@
-"""This session's changes A/B in one process: the app as it was and as it is, side by side.
+"""This session's change A/B in one process: the app as it was and as it is, side by side.
 
 ``python -m bench.inproc_ab [--db sqlite|postgres]`` builds two apps on the same seeded
-database: "before" with the changes of 2026-12-01 (fourth session) undone in-process (the
-request's session through ``session_scope``'s ``async with``, and ``ok()`` building
-``Envelope[T]``), "after" as shipped. It alternates blocks of requests between them, scenario
-by scenario, and prints the median and the lowest CPU per request of each.
-Alternating in one process makes both sides share whatever load the machine has, which separate
-runs minutes apart on a shared machine do not. (The third session's version of this file, which
-undid that session's changes, is in git history: d2e6164.)
+database: "before" without the key-read lane of 2026-12-01 (fifth session) — its routes taken
+out, so the FastAPI routes answer every request as they did — and "after" as shipped. It
+alternates blocks of requests between them, scenario by scenario, and prints the median and the
+lowest CPU per request of each. Alternating in one process makes both sides share whatever load
+the machine has, which separate runs minutes apart on a shared machine do not. (Earlier
+sessions' versions of this file, which undid their changes, are in git history: d2e6164 and
+a6f1e79.)
 """
 
 from __future__ import annotations
@@ -15,61 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from fastapi import Request
 
 from bench.inproc import _scope, call, scenarios, seeded
 from trunkline.config import Settings
+from trunkline.lane import LaneRoute
 
 
-async def session_as_before(request: Request) -> AsyncIterator[Any]:
-    """``deps.get_session`` as it was: ``session_scope`` (``async with`` the session)."""
-    from trunkline.db import session_scope
-
-    async with session_scope(request.app.state.trunkline.sessionmaker) as session:
-        yield session
-
-
-def _ok_as_before(data: Any, message: str) -> Any:
-    from trunkline.envelope import Envelope, T
-
-    return Envelope[T](message=message, data=data)  # type: ignore[valid-type]
-
-
-@contextmanager
-def serving_as_before() -> Iterator[None]:
-    """While the before app serves: ``get_session`` runs its old body, and every router's
-    ``ok`` is the one that built Envelope[T]. The body is swapped in place (``__code__``), not
-    through ``app.dependency_overrides``: FastAPI rebuilds an overridden dependency's dependant
-    on every request, which would make the before side pay for the override itself."""
-    import trunkline.deps as deps
-    import trunkline.envelope as envelope
-
-    modules = [
-        m for m in list(sys.modules.values())
-        if getattr(m, "__name__", "").startswith("trunkline.")
-        and getattr(m, "ok", None) is envelope.ok
-    ]  # fmt: skip
-    shipped = deps.get_session.__code__
-    deps.get_session.__code__ = session_as_before.__code__
-    for module in modules:
-        module.ok = _ok_as_before  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        deps.get_session.__code__ = shipped
-        for module in modules:
-            module.ok = envelope.ok  # type: ignore[attr-defined]
-
-
-@contextmanager
-def nothing() -> Iterator[None]:
-    yield
+def without_lane(app: Any) -> Any:
+    """``app`` with the key-read lane's routes taken out: the FastAPI routes answer."""
+    routes = app.router.routes
+    routes[:] = [r for r in routes if not isinstance(r, LaneRoute)]
+    return app
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -77,7 +35,7 @@ async def run(args: argparse.Namespace) -> None:
     work, token = await seeded(args, "trunkline-inproc-ab-", 2 * per_side + 100)
     import trunkline.app as app_module
 
-    before = app_module.create_app(Settings())
+    before = without_lane(app_module.create_app(Settings()))
     after = app_module.create_app(Settings())
     makers = scenarios(work, token)
     only = args.only.split(",") if args.only else list(makers)
@@ -89,21 +47,18 @@ async def run(args: argparse.Namespace) -> None:
             for name in only:
                 make = makers[name]
                 sides = {"before": (before, 0), "after": (after, per_side)}
-                modes = {"before": serving_as_before, "after": nothing}
-                for side, (app, base) in sides.items():
-                    with modes[side]():
-                        for i in range(args.warmup):
-                            await _once(app, make, base + i, token)
+                for app, base in sides.values():
+                    for i in range(args.warmup):
+                        await _once(app, make, base + i, token)
                 for r in range(args.rounds):
                     order = ("before", "after") if r % 2 == 0 else ("after", "before")
                     for side in order:
                         app, base = sides[side]
                         start = base + args.warmup + r * args.block
-                        with modes[side]():
-                            t0 = time.process_time()
-                            for i in range(args.block):
-                                await _once(app, make, start + i, token)
-                            per = (time.process_time() - t0) / args.block * 1000
+                        t0 = time.process_time()
+                        for i in range(args.block):
+                            await _once(app, make, start + i, token)
+                        per = (time.process_time() - t0) / args.block * 1000
                         cpu.setdefault((name, side), []).append(per)
                 b, a = cpu[(name, "before")], cpu[(name, "after")]
                 mb, ma = statistics.median(b), statistics.median(a)

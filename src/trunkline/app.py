@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from trunkline import __version__
-from trunkline.api import include_api
+from trunkline.api import API_PREFIX, include_api
 from trunkline.call.twilio_router import router as twilio_router
 from trunkline.callworker.worker import CallWorker
 from trunkline.config import Settings, get_settings
@@ -22,8 +22,10 @@ from trunkline.http_limits import RequestLimits
 from trunkline.idempotency.middleware import IdempotencyMiddleware
 from trunkline.keys import load_secret_box
 from trunkline.kit.egress import EgressPolicy, EgressPolicyScope
+from trunkline.lane import install_lanes
 from trunkline.monitor.service import MonitorService
 from trunkline.outage import RETRY_AFTER_S, outage_log
+from trunkline.phone_number.router import LANE as PHONE_NUMBER_LANE
 
 DESCRIPTION = """
 Trunkline is a self-hostable telephony control plane for AI voice and chat agents: bring your
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     include_api(app)
     app.include_router(twilio_router)
+    # The key-read lane goes first among the routes (trunkline.lane, phone_number/router.py).
+    install_lanes(app.router.routes, API_PREFIX, PHONE_NUMBER_LANE)
 
     @app.get("/healthz", tags=["operations"], include_in_schema=True)
     async def healthz() -> dict[str, str]:

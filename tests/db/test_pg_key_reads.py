@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Integer, column, select, table, text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.private_pg import PrivateCluster, require_postgres_binaries
 from trunkline.config import Settings
 from trunkline.db import create_engine, create_sessionmaker, key_read, lock_keys, session_scope
+from trunkline.db.hot import HotRead, hot_connection
 from trunkline.db.locks import _advisory_key
 from trunkline.migrate import upgrade
 from trunkline.phone_number import repository as numbers
@@ -155,3 +157,59 @@ async def test_an_autocommit_connection_stays_in_autocommit(pg: AsyncEngine) -> 
         await conn.execute(text(f"VACUUM {SCRATCH}"))  # raises inside a transaction block
         raw = await conn.get_raw_connection()
         assert raw.dbapi_connection.autocommit
+
+
+# The key-read lane's checkouts (db/hot.py) skip the pre-ping: a dead pooled connection then
+# fails the lane's first statement, is discarded, and the read runs through Core instead.
+_HOT = HotRead(select(column("id", Integer)).select_from(table(SCRATCH)).where(text("id = 1")))
+
+
+async def test_the_lanes_checkout_sends_no_ping(
+    pg: AsyncEngine, pg_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinged: list[object] = []
+    original = PGDialect_asyncpg.do_ping
+
+    def counting(self: PGDialect_asyncpg, dbapi_connection: object) -> bool:
+        pinged.append(dbapi_connection)
+        return original(self, dbapi_connection)
+
+    # Counted below pg_driver's wrapper (installed by create_engine, after this).
+    monkeypatch.setattr(PGDialect_asyncpg, "do_ping", counting)
+    engine = create_engine(on(settings, pg_url))
+    try:
+        for _ in range(3):
+            async with hot_connection(engine) as conn:
+                assert await conn.fetch(_HOT, {}) == []
+                assert conn.pooled is not None  # read on the driver, not through Core
+        assert pinged == []
+        async with engine.connect() as core:  # any other checkout still pings
+            await core.execute(text("SELECT 1"))
+        assert len(pinged) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_that_died_in_the_pool_costs_the_lane_nothing(
+    pg: AsyncEngine, pg_url: str, settings: Settings
+) -> None:
+    async with pg.begin() as conn:
+        await conn.execute(text(f"INSERT INTO {SCRATCH} (id) VALUES (1)"))
+    engine = create_engine(on(settings, pg_url))  # its pool: the one connection below
+    try:
+        async with hot_connection(engine) as conn:
+            assert [tuple(r) for r in await conn.fetch(_HOT, {})] == [(1,)]
+            assert conn.pooled is not None  # read on the driver, not through Core
+            pid = conn.pooled.driver_connection.get_server_pid()
+        async with pg.connect() as admin:  # killed behind the pool's back
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        async with hot_connection(engine) as conn:
+            assert conn.pooled.driver_connection.get_server_pid() == pid
+            assert [tuple(r) for r in await conn.fetch(_HOT, {})] == [(1,)]
+            assert conn.pooled is None  # discarded
+        async with hot_connection(engine) as conn:
+            assert [tuple(r) for r in await conn.fetch(_HOT, {})] == [(1,)]
+            assert conn.pooled.driver_connection.get_server_pid() != pid
+    finally:
+        await engine.dispose()

@@ -17,6 +17,8 @@ from trunkline.errors import (
     PurchaseLimitReached,
 )
 from trunkline.kit.pagination import Page, PageParams, make_page, page_params, page_response
+from trunkline.lane import UUID_SEGMENT, Lane
+from trunkline.phone_number import hot
 from trunkline.phone_number.deps import ProviderDep, PurchaseLimitDep
 from trunkline.phone_number.inventory import inventory_service
 from trunkline.phone_number.provider import NumberType
@@ -34,6 +36,22 @@ from trunkline.phone_number.schemas import (
 from trunkline.phone_number.service import phone_number_service
 
 router = APIRouter(prefix="/phone-numbers", tags=["phone numbers"])
+
+# The key-read lane (trunkline.lane): these two GETs, the reads by key clients poll, are answered
+# before FastAPI's routing and dependencies when the token is cached and the parameters plain
+# (0.6 ms of CPU per read is the target, issue 15). The FastAPI routes below stay their
+# documentation and answer every other case (401, 403, 422, …).
+LANE = (
+    Lane(
+        f"{router.prefix}/channels",
+        hot.number_query,
+        hot.channels_snapshot,
+        "Channel snapshot retrieved.",
+    ),
+    Lane(
+        f"{router.prefix}/{UUID_SEGMENT}", hot.uuid_path, hot.number_item, "Phone number retrieved."
+    ),
+)
 
 NumberQuery = Annotated[
     Digits | None,
@@ -110,6 +128,7 @@ async def get_channels_by_number(
     ],
 ) -> Envelope[ChannelsSnapshot]:
     """Get the channel snapshot of a number by its E.164 form."""
+    # Also answered by the lane (LANE above): keep both in step.
     snap = await phone_number_service.snapshot_by_number(session, auth.workspace_id, number)
     return ok(snap, "Channel snapshot retrieved.")
 
@@ -164,6 +183,7 @@ async def get_number(
     phone_number_uuid: uuid.UUID, auth: AuthDep, session: SessionDep
 ) -> Envelope[PhoneNumberRead]:
     """Get one number of the inventory."""
+    # Also answered by the lane (LANE above): keep both in step.
     item = await phone_number_service.read(session, auth.workspace_id, phone_number_uuid)
     return ok(item, "Phone number retrieved.")
 
