@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from trunkline.agent.schemas import SETTINGS_SECTIONS
 from trunkline.binding.rules import Channel, Via
 from trunkline.kit.clock import iso_z
+from trunkline.kit.pagination import by_name
 
 
 class Bound(NamedTuple):
@@ -55,17 +56,18 @@ def settings_shown(stored: dict[str, Any]) -> dict[str, Any]:
 def agent_json(agent: Any, channels: Mapping[Channel, Sequence[Bound]]) -> dict[str, Any]:
     """``AgentRead`` of an agent row (the model, or a list page's Core row) and its holdings
     per channel, JSON-ready: what ``AgentRead.of(...).model_dump(mode="json")`` gives."""
+    a = by_name(agent)  # a Row's columns read through its mapping: ~6 x cheaper
     return {
-        "agent_uuid": str(agent.id),
-        "name": agent.name,
-        "description": agent.description,
-        "language": agent.language,
-        "timezone": agent.timezone,
-        "status": agent.status,
-        "settings": settings_shown(agent.settings),
-        "stream_url": agent.stream_url,
-        "has_stream_auth_token": agent.stream_auth_token_secret is not None,
+        "agent_uuid": str(a["id"]),
+        "name": a["name"],
+        "description": a["description"],
+        "language": a["language"],
+        "timezone": a["timezone"],
+        "status": a["status"],
+        "settings": settings_shown(a["settings"]),
+        "stream_url": a["stream_url"],
+        "has_stream_auth_token": a["stream_auth_token_secret"] is not None,
         "channels": {ch.value: [_bound_json(b) for b in channels.get(ch, ())] for ch in Channel},
-        "created_at": iso_z(agent.created_at),
-        "updated_at": iso_z(agent.updated_at),
+        "created_at": iso_z(a["created_at"]),
+        "updated_at": iso_z(a["updated_at"]),
     }
