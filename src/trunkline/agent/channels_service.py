@@ -151,9 +151,8 @@ class AgentChannelsService:
         """Every way each agent answers, per channel, oldest first, in three reads however
         many agents there are: their holdings, the inventory ids of the connection and PBX
         numbers among them, and who receives inbound calls on their call numbers."""
-        holdings = await binding_service.holdings_for_agents(
-            session, workspace_id, [a.id for a in agents]
-        )
+        ids = [a.id for a in agents]
+        holdings = await binding_service.holdings_for_agents(session, workspace_id, ids)
         every = [h for hs in holdings.values() for h in hs]
         outside = sorted({h.number for h in every if h.via in (Via.connection, Via.pbx)})
         inventory = await phone_number_service.active_ids_by_number(session, workspace_id, outside)
@@ -181,11 +180,15 @@ class AgentChannelsService:
                 bound_at=h.assigned_at,
             )
 
-        def ordered(hs: list[Holding], channel: Channel) -> list[Bound]:
-            on_channel = [h for h in hs if h.channel is channel]
-            return [read(h) for h in sorted(on_channel, key=lambda h: (h.assigned_at, h.number))]
+        def per_channel(hs: list[Holding]) -> dict[Channel, list[Bound]]:
+            # Sorted once, then split by channel (a stable sort: each channel's order is the
+            # one sorting it alone gives).
+            out: dict[Channel, list[Bound]] = {ch: [] for ch in Channel}
+            for h in sorted(hs, key=lambda h: (h.assigned_at, h.number)):
+                out[h.channel].append(read(h))
+            return out
 
-        return [{ch: ordered(holdings[agent.id], ch) for ch in Channel} for agent in agents]
+        return [per_channel(holdings[agent_id]) for agent_id in ids]
 
 
 agent_channels_service = AgentChannelsService()
