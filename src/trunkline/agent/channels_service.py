@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trunkline.agent.schemas import AgentChannelMap, AgentRead, ChannelBindingRead
 from trunkline.agent.service import agent_service
+from trunkline.agent.views import Bound, agent_json
 from trunkline.binding.rules import (
     Action,
     Channel,
@@ -121,12 +122,37 @@ class AgentChannelsService:
     async def views(
         self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Agent | Row[Any]]
     ) -> list[AgentRead]:
-        """Whole agents (docs/api-decisions.md §6.3) with their channels, in three reads however
+        """Whole agents (docs/api-decisions.md §6.3) with their channels (``channels``)."""
+        return [
+            AgentRead.of(
+                agent,
+                AgentChannelMap(
+                    **{
+                        ch.value: [ChannelBindingRead(**b._asdict()) for b in bound[ch]]
+                        for ch in Channel
+                    }
+                ),
+            )
+            for agent, bound in zip(
+                agents, await self.channels(session, workspace_id, agents), strict=True
+            )
+        ]
+
+    async def views_json(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Row[Any]]
+    ) -> list[dict[str, Any]]:
+        """The agents of ``views``, JSON-ready (``agent.views.agent_json``), for a list page."""
+        channels = await self.channels(session, workspace_id, agents)
+        return [agent_json(agent, bound) for agent, bound in zip(agents, channels, strict=True)]
+
+    async def channels(
+        self, session: AsyncSession, workspace_id: uuid.UUID, agents: Sequence[Agent | Row[Any]]
+    ) -> list[dict[Channel, list[Bound]]]:
+        """Every way each agent answers, per channel, oldest first, in three reads however
         many agents there are: their holdings, the inventory ids of the connection and PBX
         numbers among them, and who receives inbound calls on their call numbers."""
-        holdings = await binding_service.holdings_for_agents(
-            session, workspace_id, [a.id for a in agents]
-        )
+        ids = [a.id for a in agents]
+        holdings = await binding_service.holdings_for_agents(session, workspace_id, ids)
         every = [h for hs in holdings.values() for h in hs]
         outside = sorted({h.number for h in every if h.via in (Via.connection, Via.pbx)})
         inventory = await phone_number_service.active_ids_by_number(session, workspace_id, outside)
@@ -141,9 +167,9 @@ class AgentChannelsService:
             holder = current_holder(on_number)
             inbound[number] = holder.agent_id if holder else None
 
-        def read(h: Holding) -> ChannelBindingRead:
+        def read(h: Holding) -> Bound:
             is_row = h.via in (Via.trunk, Via.provision)
-            return ChannelBindingRead(
+            return Bound(
                 number=h.number,
                 phone_number_uuid=h.ref_id if is_row else inventory.get(h.number),
                 bound_via=h.via,
@@ -154,21 +180,15 @@ class AgentChannelsService:
                 bound_at=h.assigned_at,
             )
 
-        def ordered(hs: list[Holding], channel: Channel) -> list[ChannelBindingRead]:
-            on_channel = [h for h in hs if h.channel is channel]
-            return [read(h) for h in sorted(on_channel, key=lambda h: (h.assigned_at, h.number))]
+        def per_channel(hs: list[Holding]) -> dict[Channel, list[Bound]]:
+            # Sorted once, then split by channel (a stable sort: each channel's order is the
+            # one sorting it alone gives).
+            out: dict[Channel, list[Bound]] = {ch: [] for ch in Channel}
+            for h in sorted(hs, key=lambda h: (h.assigned_at, h.number)):
+                out[h.channel].append(read(h))
+            return out
 
-        return [
-            AgentRead.of(
-                agent,
-                AgentChannelMap(
-                    call=ordered(holdings[agent.id], Channel.call),
-                    sms=ordered(holdings[agent.id], Channel.sms),
-                    whatsapp=ordered(holdings[agent.id], Channel.whatsapp),
-                ),
-            )
-            for agent in agents
-        ]
+        return [per_channel(holdings[agent_id]) for agent_id in ids]
 
 
 agent_channels_service = AgentChannelsService()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from trunkline.agent.channels_service import agent_channels_service as views
 from trunkline.agent.schemas import AgentCreate, AgentRead, AgentUpdate
@@ -11,7 +11,7 @@ from trunkline.agent.service import agent_service
 from trunkline.deps import AuthDep, SecretBoxDep, SessionDep
 from trunkline.envelope import Envelope, error_responses, ok
 from trunkline.errors import AgentInUse, AgentNotFound
-from trunkline.kit.pagination import Page, PageParams, make_page, page_params
+from trunkline.kit.pagination import Page, PageParams, page_params, page_response
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -28,11 +28,11 @@ async def create_agent(
 @router.get("", response_model=Envelope[Page[AgentRead]], responses=error_responses())
 async def list_agents(
     auth: AuthDep, session: SessionDep, params: Annotated[PageParams, Depends(page_params)]
-) -> Envelope[Page[AgentRead]]:
+) -> Response:
     """List the workspace's agents (paginated)."""
     agents, total = await agent_service.page(session, auth.workspace_id, params)
-    items = await views.views(session, auth.workspace_id, agents)
-    return ok(make_page(items, total, params), "Agents retrieved.")
+    items = await views.views_json(session, auth.workspace_id, agents)
+    return page_response(items, total, params, "Agents retrieved.")
 
 
 @router.get(
