@@ -90,8 +90,8 @@ class RtpReceiver:
     def _accept(self, payload_bytes: int) -> None:
         # No clock read here: the media timeout notices the count move at the next slot
         # (RtpSession._pace). asyncio.get_running_loop() costs a getpid() system call on
-        # Python 3.11 (its fork check), 3 µs on this VM: 50 a call-second, ≈ 4 % of the media
-        # process's CPU at 200 calls (bench/README.md, fifth session).
+        # Python 3.11 (its fork check), 3.2 µs on this VM: 50 a call-second, 2-4 % of the media
+        # process's CPU (-3 % measured at 50 and 100 calls; bench/README.md, fifth session).
         stats = self._stats
         stats.packets_in += 1
         stats.bytes_in += payload_bytes
