@@ -172,7 +172,13 @@ class LoopWatch:
 
 
 async def media_main(
-    calls: int, seconds: float, first_port: int, phases: int, gc_freeze: bool, syscalls: bool
+    calls: int,
+    seconds: float,
+    first_port: int,
+    phases: int,
+    gc_freeze: bool,
+    syscalls: bool,
+    peer_read_in_ticks: bool = False,
 ) -> dict[str, Any]:
     peer = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -184,6 +190,7 @@ async def media_main(
         str(seconds),
         "--phases",
         str(phases),
+        *(["--read-in-ticks"] if peer_read_in_ticks else []),
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -377,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
         help="gc.freeze() the media process after the calls are set up (as the app does)",
     )
     parser.add_argument(
+        "--peer-read-in-ticks",
+        action="store_true",
+        help="the peer reads its callers' socket in its send ticks, not on readiness (a remote"
+        " caller is not woken by each packet; see bench/media_peer.py)",
+    )
+    parser.add_argument(
         "--syscalls",
         action="store_true",
         help="count both processes' system calls by kind with perf stat (needs perf and root)",
@@ -393,7 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "bench.media_bridge", *argv]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     media = media_main(
-        args.calls, args.seconds, args.first_port, args.phases, args.gc_freeze, args.syscalls
+        args.calls,
+        args.seconds,
+        args.first_port,
+        args.phases,
+        args.gc_freeze,
+        args.syscalls,
+        args.peer_read_in_ticks,
     )
     if args.profile:
         import cProfile

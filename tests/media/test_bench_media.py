@@ -10,6 +10,7 @@ import pytest
 from bench.media_syscalls import parse, report
 
 ROOT = Path(__file__).resolve().parents[2]
+BENCH = [sys.executable, "-m", "bench.media_bridge"]
 
 
 def test_media_bridge_bench_prints_its_table() -> None:
@@ -51,6 +52,23 @@ def test_media_bridge_bench_prints_its_table() -> None:
         "\nsystem calls",
     ):
         assert row in done.stdout, row
+
+
+def test_the_peer_reading_in_its_ticks_gets_every_echo_back() -> None:
+    done = subprocess.run(
+        [*BENCH, "--calls", "2", "--seconds", "1", "--peer-read-in-ticks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {line[:44].strip(): line[44:].split() for line in done.stdout.splitlines()}
+    sent = float(rows["caller packets sent"][1])
+    # The last echoes are read after the last send tick too (the peer keeps its ticks going).
+    assert float(rows["caller frames echoed back (agent round trip)"][0]) > 0, done.stdout
+    assert float(rows["session packets in (from caller)"][1]) == sent, done.stdout
+    assert float(rows["RTP send-interval jitter |gap - 20 ms|"][0]) >= 0, done.stdout
 
 
 PERF_CSV = """# started on Tue Dec  1 23:06:07 2026
