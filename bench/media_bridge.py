@@ -43,6 +43,8 @@ for extra in (ROOT, Path(SERVER_SRC) if SERVER_SRC else ROOT / "src"):
         sys.path.insert(0, str(extra))
 
 import trunkline.media  # noqa: E402
+from bench.media_syscalls import SyscallCounter  # noqa: E402
+from bench.media_syscalls import report as report_syscalls  # noqa: E402
 from trunkline.media import (  # noqa: E402
     AgentStream,
     Codec,
@@ -55,6 +57,7 @@ from trunkline.media.pacer import pacer_for  # noqa: E402
 
 FRAME_S = 0.020
 HOST = "127.0.0.1"
+TICK_SAMPLE = 8  # the CPU of one pacer tick in this many is timed (LoopWatch.time_ticks)
 
 
 def _cpu_split() -> tuple[float, float]:
@@ -113,20 +116,28 @@ class LoopWatch:
         self.lag_ms: list[float] = []
         self.busy_ms: list[float] = []
         self.tick_ms: list[float] = []
+        self.ticks = 0
         self._cpu = 0.0
         self.gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self._gc_start = 0.0
         self._due = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
-    def time_ticks(self, pacer: Any) -> None:
-        """Record the CPU time of each pacer tick (every session of one phase bucket, or of the
-        whole process on a one-tick pacer): its own cost, which delays the last session's
-        packet behind the first one's, whatever else the machine does. The tick re-arms itself
-        with ``self._tick``, so the wrapper stays in place."""
+    def time_ticks(self, pacer: Any, every: int = TICK_SAMPLE) -> None:
+        """Record the CPU time of every ``every``-th pacer tick (every session of one phase
+        bucket, or of the whole process on a one-tick pacer): its own cost, which delays the
+        last session's packet behind the first one's, whatever else the machine does. The tick
+        re-arms itself with ``self._tick``, so the wrapper stays in place; ``ticks`` counts all.
+        A sample, because ``time.thread_time()`` is a system call (9 µs on this VM: two per
+        tick cost the media process 0.2 ms per call-second at 50 calls, 3 % of what it measured).
+        """
         tick = pacer._tick
 
         def timed(*args: Any) -> None:
+            self.ticks += 1
+            if self.ticks % every:
+                tick(*args)
+                return
             cpu = time.thread_time()
             tick(*args)
             self.tick_ms.append((time.thread_time() - cpu) * 1000)
@@ -161,7 +172,13 @@ class LoopWatch:
 
 
 async def media_main(
-    calls: int, seconds: float, first_port: int, phases: int, gc_freeze: bool
+    calls: int,
+    seconds: float,
+    first_port: int,
+    phases: int,
+    gc_freeze: bool,
+    syscalls: bool,
+    peer_read_in_ticks: bool = False,
 ) -> dict[str, Any]:
     peer = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -173,6 +190,7 @@ async def media_main(
         str(seconds),
         "--phases",
         str(phases),
+        *(["--read-in-ticks"] if peer_read_in_ticks else []),
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -200,10 +218,16 @@ async def media_main(
     wall0 = time.monotonic()
     peer.stdin.write((json.dumps(plan) + "\n").encode())
     await peer.stdin.drain()
+    # A window inside the run (perf attaches within ~0.2 s; the peer sends for `seconds`).
+    window = max(seconds - 1.0, seconds / 2)
+    counter = (
+        SyscallCounter.start({"media": os.getpid(), "peer": peer.pid}, window) if syscalls else None
+    )
     result = json.loads(await peer.stdout.readline())
     user1, sys1 = _cpu_split()
     wall = time.monotonic() - wall0
     watch.stop()
+    syscall_counts = await asyncio.to_thread(counter.finish) if counter is not None else None
     stats = [session.stats for session, _ in opened]
     for session, stream in opened:
         await stream.stop()
@@ -229,6 +253,10 @@ async def media_main(
         "tick_ms": watch.tick_ms,
         "gc_ms": watch.gc_ms,
         "gc_freeze": gc_freeze,
+        "ticks": watch.ticks,
+        "syscalls": None
+        if counter is None
+        else (syscall_counts, calls * counter.seconds, counter.error),
     }
 
 
@@ -279,7 +307,7 @@ def report(run: dict[str, Any]) -> None:
         ("per call: backlog at the end (least of last 50)", backlogs),
         ("media loop lag (5 ms probe)", run["lag_ms"]),
         ("media CPU between 5 ms probes", run["busy_ms"]),
-        ("media CPU of one pacer tick (its sessions)", run["tick_ms"]),
+        (f"media CPU of a pacer tick (1 in {TICK_SAMPLE} timed)", run["tick_ms"]),
     ):
         print(
             f"{name:<44}{_percentile(values, 0.5):>8.2f} {_percentile(values, 0.99):>8.2f}"
@@ -317,7 +345,7 @@ def report(run: dict[str, Any]) -> None:
         " (the machine is shared: above the core count, the figures measure the neighbours)"
     )
     print(
-        f"pacer ticks: {len(run['tick_ms']) / run['wall_s']:.0f} a second"
+        f"pacer ticks: {run['ticks'] / run['wall_s']:.0f} a second"
         " (one per phase bucket in use every 20 ms; 50 on a one-tick pacer)"
     )
     pauses = ", ".join(
@@ -328,6 +356,8 @@ def report(run: dict[str, Any]) -> None:
     print(f"media code: {Path(trunkline.media.__file__).parent}")
     ended = {reason: run["reasons"].count(reason) for reason in sorted(set(run["reasons"]))}
     print(f"bridges ended: {ended}")
+    if run["syscalls"] is not None:
+        report_syscalls(*run["syscalls"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,6 +384,17 @@ def main(argv: list[str] | None = None) -> int:
         help="gc.freeze() the media process after the calls are set up (as the app does)",
     )
     parser.add_argument(
+        "--peer-read-in-ticks",
+        action="store_true",
+        help="the peer reads its callers' socket in its send ticks, not on readiness (a remote"
+        " caller is not woken by each packet; see bench/media_peer.py)",
+    )
+    parser.add_argument(
+        "--syscalls",
+        action="store_true",
+        help="count both processes' system calls by kind with perf stat (needs perf and root)",
+    )
+    parser.add_argument(
         "--server-src",
         type=Path,
         help="run the media side from this src/ directory (another checkout: a paired before)",
@@ -364,7 +405,15 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, TRUNKLINE_BENCH_SERVER_SRC=str(args.server_src.resolve()))
         command = [sys.executable, "-m", "bench.media_bridge", *argv]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    media = media_main(args.calls, args.seconds, args.first_port, args.phases, args.gc_freeze)
+    media = media_main(
+        args.calls,
+        args.seconds,
+        args.first_port,
+        args.phases,
+        args.gc_freeze,
+        args.syscalls,
+        args.peer_read_in_ticks,
+    )
     if args.profile:
         import cProfile
         import pstats

@@ -9,6 +9,13 @@ connection per caller, took as much CPU as the media process itself and fell beh
   ``k // phases`` of the callers in group ``k % phases``, so the callers' 20 ms grids are spread
   over the frame instead of arriving together. Packets are written into one prepared
   ``bytearray`` per caller (``pack_into``), no per-packet objects but the send time.
+  The socket is read when it becomes readable, or with ``--read-in-ticks`` (from the run's
+  start) in those ticks, every ``20 ms / phases``, until EAGAIN: a remote caller is not woken by
+  each packet Trunkline sends it, while a local peer waiting on the socket makes each of the
+  media process's ``sendmsg`` pay for waking it (on this VM a ``sendto`` to a receiver waiting on
+  the socket took 17-39 µs median, to one that was not 10-12 µs; bench/README.md, fifth
+  session). The times read are the kernel's receive timestamps either way, so the figures do
+  not move by the read's delay (< 1 ms).
 * **agent** (:mod:`bench.media_echo`): a minimal WebSocket server on raw non-blocking sockets
   (RFC 6455: the upgrade, masked client frames in, unmasked frames out; ping, close). A caller
   ``media`` frame is echoed as agent ``media`` with the same base64 text, found by two ``find``
@@ -93,9 +100,12 @@ class Callers:
         self._t0 = 0.0
         self._k = 0
         self._ticks = 0
+        self._read_in_ticks = False
         loop.add_reader(self.sock.fileno(), self._readable)
 
-    def start(self, sessions: list[int], t0: float, seconds: float, phases: int) -> None:
+    def start(
+        self, sessions: list[int], t0: float, seconds: float, phases: int, read_in_ticks: bool
+    ) -> None:
         self.remotes = [(HOST, port) for port in sessions]
         self.index_of_port = {port: index for index, port in enumerate(sessions)}
         phases = max(1, min(phases, self.calls))
@@ -103,12 +113,21 @@ class Callers:
         self._tick_s = FRAME_S / phases
         self._t0 = t0
         self._ticks = round(seconds / FRAME_S) * phases
+        self._read_in_ticks = read_in_ticks
+        if self._read_in_ticks:
+            self.loop.remove_reader(self.sock.fileno())
         self.loop.call_at(t0, self._tick)
 
     def _tick(self) -> None:
         if self.sock.fileno() < 0:
             return  # closed: a starved peer's last ticks come after the run
         k = self._k
+        if k >= self._ticks:
+            # The run's frames are sent: read the last echoes, one tick's time apart, till closed.
+            self._readable()
+            self._k = k + 1
+            self.loop.call_at(self._t0 + self._k * self._tick_s, self._tick)
+            return
         n = k // len(self._groups)
         seq_ts = _SEQ_TS.pack(n & 0xFFFF, (n * 160) & 0xFFFFFFFF)
         frame_no = n.to_bytes(4, "big")
@@ -122,8 +141,10 @@ class Callers:
             sock.sendto(packet, remotes[index])
         for index in self._groups[k % len(self._groups)]:
             self.sent[index] += 1
+        if self._read_in_ticks:
+            self._readable()
         self._k = k + 1
-        if self._k < self._ticks:
+        if self._k < self._ticks or self._read_in_ticks:
             self.loop.call_at(self._t0 + self._k * self._tick_s, self._tick)
 
     def _readable(self) -> None:
@@ -159,11 +180,11 @@ class Callers:
             self.hold_ms[index].append((echo - record.agent_read[slot]) * 1000)
 
     def close(self) -> None:
-        self.loop.remove_reader(self.sock.fileno())
+        self.loop.remove_reader(self.sock.fileno())  # (a no-op when read in ticks)
         self.sock.close()
 
 
-async def peer_main(calls: int, seconds: float, phases: int) -> None:
+async def peer_main(calls: int, seconds: float, phases: int, read_in_ticks: bool) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -174,7 +195,7 @@ async def peer_main(calls: int, seconds: float, phases: int) -> None:
     print(json.dumps(hello), flush=True)
     sessions = json.loads(await reader.readline())["sessions"]
     (user0, sys0), t0 = _cpu(), loop.time() + 0.05
-    callers.start(sessions, t0, seconds, phases)
+    callers.start(sessions, t0, seconds, phases, read_in_ticks)
     await asyncio.sleep(seconds + 0.55)  # the last echoes come back
     user1, sys1 = _cpu()
     result: dict[str, Any] = {
@@ -206,11 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--phases", type=int, default=20, help="caller groups per 20 ms")
+    parser.add_argument(
+        "--read-in-ticks",
+        action="store_true",
+        help="read the callers' socket in the send ticks, not when readable (no wake-up each)",
+    )
     args = parser.parse_args(argv)
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(peer_main(args.calls, args.seconds, args.phases))
+        runner.run(peer_main(args.calls, args.seconds, args.phases, args.read_in_ticks))
     return 0
 
 

@@ -346,6 +346,36 @@ class TestMediaTimeout:
         await asyncio.sleep(0.1)
         assert recorder.timeouts == 1
 
+    async def test_steady_rtp_never_times_out(self, session: RtpSession, far_end: FarEnd) -> None:
+        # The receive path reads no clock: the slots notice the packet count move instead.
+        recorder = _start(session, far_end, media_timeout_s=0.15)
+        for seq in range(25):  # 0.5 s of packets every 20 ms: > 3 timeouts long
+            far_end.send(audio_packet(seq, _frames(seq, 1)), _local(session))
+            await asyncio.sleep(0.02)
+        assert session.stats.packets_in == 25
+        assert recorder.timeouts == 0
+        await wait_until(lambda: recorder.timeouts == 1, "the media timeout once they stop")
+
+    async def test_the_receive_path_reads_no_loop_clock(
+        self, session: RtpSession, far_end: FarEnd, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # asyncio.get_running_loop() is a getpid() system call per packet on Python 3.11
+        # (50 a call-second, -3 % of the media process's CPU at 50 and 100 calls on this VM:
+        # bench/README.md, fifth session).
+        recorder = _start(session, far_end)
+        far_end.send(audio_packet(0, _frames(0, 1)), _local(session))
+        await wait_until(lambda: session.stats.latched, "the first packet latches")
+
+        def no_loop() -> asyncio.AbstractEventLoop:
+            raise AssertionError("the receive path asked for the running loop")
+
+        monkeypatch.setattr(asyncio, "get_running_loop", no_loop)
+        session._on_datagram(audio_packet(1, _frames(1, 1)).to_bytes(), far_end.address)
+        session._on_datagram(audio_packet(2, _frames(2, 3)).to_bytes(), far_end.address)
+        monkeypatch.undo()
+        assert session.stats.packets_in == 3
+        assert len(recorder.audio) == 1 + 1 + 3
+
     async def test_fires_when_no_rtp_ever_arrives(
         self, session: RtpSession, far_end: FarEnd
     ) -> None:

@@ -152,7 +152,8 @@ class RtpSession(RtpReceiver):
         self._held = False
         # Media timeout.
         self._media_timeout_s = 60.0
-        self._last_rx = 0.0
+        self._last_rx = 0.0  # loop time of the first slot that saw rx_count move
+        self._rx_count = 0  # packets_in when _last_rx was set
         self._timed_out = False
         self._started = False
         self._closed = False
@@ -338,9 +339,15 @@ class RtpSession(RtpReceiver):
             if not self._held:
                 self._send_slot()
             self._slot += 1
-        if not self._held and not self._timed_out and now - self._last_rx >= self._media_timeout_s:
-            self._timed_out = True
-            self._require_listener().on_media_timeout()
+        if not self._held and not self._timed_out:
+            # A packet arrived since the last slot: "now" is its time, late by < 20 ms, so the
+            # timeout is never early. The receive path reads no clock (see RtpReceiver._accept).
+            if self._stats.packets_in != self._rx_count:
+                self._rx_count = self._stats.packets_in
+                self._last_rx = now
+            elif now - self._last_rx >= self._media_timeout_s:
+                self._timed_out = True
+                self._require_listener().on_media_timeout()
 
     def _send_slot(self) -> None:
         frame, marks = self._playout.next_frame()
