@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.call import factories as f
+from tests.call.test_leases import Line as LeaseLine
 from tests.support.api import Api
 from tests.support.rows import get_row, purchased_number, workspace_id
 from trunkline.call.control import OutboundPlan
@@ -55,20 +56,17 @@ def test_an_ended_call_has_no_abandoned_end(status: CallStatus) -> None:
         abandoned_end(status)
 
 
-class Line:
-    def __init__(self, sm: async_sessionmaker[AsyncSession], ws: uuid.UUID, line: uuid.UUID):
-        self.sm, self.ws, self.line = sm, ws, line
+class Line(LeaseLine):
+    """test_leases' line, with the calls this module needs and a heartbeat's reaping."""
 
-    async def ringing(
-        self, *, lease_ttl_s: float | None = TTL_S, at: datetime | None = None
-    ) -> uuid.UUID:
-        """A ringing inbound call on ``f.WORKER``, its lease taken at ``at`` (None: no lease)."""
-        call = await f.inbound(self.sm, self.ws, phone_number_id=self.line, checks=[])
+    async def ringing(self, *, lease_ttl_s: float | None = TTL_S) -> uuid.UUID:
+        """A ringing inbound call on ``f.WORKER``, its lease taken now (None: no lease)."""
+        call_id = await self.call()
         if lease_ttl_s is not None:
-            await self.lease(call.id, lease_ttl_s, at=at)
-        return call.id
+            assert await self.acquire(call_id, total_limit=None, ttl_s=lease_ttl_s)
+        return call_id
 
-    async def queued(self, *, lease_ttl_s: float, at: datetime | None = None) -> uuid.UUID:
+    async def queued(self, *, lease_ttl_s: float, at_offset_s: float = 0) -> uuid.UUID:
         """An outbound call the API queued where no worker runs (unclaimed)."""
         async with session_scope(self.sm) as session:
             call = await call_service.open_outbound(
@@ -76,7 +74,7 @@ class Line:
                 workspace_id=self.ws,
                 from_number="+14155550100",
                 to_number="+12025550199",
-                phone_number_id=self.line,
+                phone_number_id=self.number_id,
                 agent_id=None,
                 via=None,
                 worker_id=None,
@@ -86,8 +84,8 @@ class Line:
                 workspace_id=self.ws,
                 agent_id=uuid.uuid4(),
                 via_kind="trunk",
-                via_id=self.line,
-                phone_number_id=self.line,
+                via_id=self.number_id,
+                phone_number_id=self.number_id,
                 from_number="+14155550100",
                 to="+12025550199",
                 request_uri="sip:+12025550199@127.0.0.1",
@@ -96,29 +94,15 @@ class Line:
                 p_asserted_identity="sip:+14155550100@127.0.0.1",
                 ring_timeout_s=30.0,
             ).as_record()
-        await self.lease(call.id, lease_ttl_s, at=at, direction=CallDirection.outbound)
+        leased = await self.acquire(
+            call.id,
+            CallDirection.outbound,
+            total_limit=None,
+            ttl_s=lease_ttl_s,
+            at_offset_s=at_offset_s,
+        )
+        assert leased
         return call.id
-
-    async def lease(
-        self,
-        call_id: uuid.UUID,
-        ttl_s: float,
-        *,
-        at: datetime | None = None,
-        direction: CallDirection = CallDirection.inbound,
-    ) -> None:
-        async with session_scope(self.sm) as session:
-            assert await lease_service.acquire_lease(
-                session,
-                line_id=self.line,
-                call_id=call_id,
-                direction=direction,
-                worker_id=f.WORKER,
-                ttl_s=ttl_s,
-                inbound_limit=None,
-                total_limit=None,
-                now=at,
-            )
 
     async def reap(self, now: datetime) -> list[uuid.UUID]:
         async with session_scope(self.sm) as session:
@@ -214,7 +198,7 @@ class TestEndAbandoned:
 class TestQueuedOutbound:
     async def test_claimed_only_within_its_lease(self, line: Line) -> None:
         fresh = await line.queued(lease_ttl_s=TTL_S)
-        stale = await line.queued(lease_ttl_s=TTL_S, at=utcnow() - timedelta(seconds=TTL_S + 1))
+        stale = await line.queued(lease_ttl_s=TTL_S, at_offset_s=-(TTL_S + 1))
 
         async with session_scope(line.sm) as session:
             claimed = await call_service.claim_queued_outbound(session, "worker-claims", 1000)
