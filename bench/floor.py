@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -32,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.inproc import _scope, call, scenarios, seeded
+from bench.inproc import Make, once, scenarios, seeded
 from trunkline.config import Settings
 from trunkline.deps import AuthDep
 from trunkline.envelope import Envelope, ok
@@ -115,9 +114,6 @@ def install(app: Any) -> None:
         return ok({"workspace": str(auth.workspace_id)}, "ok")
 
 
-Make = Callable[[int], tuple[str, str, bytes, bytes]]
-
-
 def floor_scenarios(numbers: list[str]) -> dict[str, Make]:
     def query(i: int) -> bytes:
         return f"number={numbers[i % len(numbers)].replace('+', '%2B')}".encode()
@@ -144,13 +140,13 @@ async def run(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         for name in only:
             for i in range(args.warmup):
-                await _once(app, makers[name], i, token)
+                await once(app, makers[name], i, token)
         for r in range(args.rounds):
             order = only if r % 2 == 0 else only[::-1]
             for name in order:
                 t0 = time.process_time()
                 for i in range(args.block):
-                    await _once(app, makers[name], r * args.block + i, token)
+                    await once(app, makers[name], r * args.block + i, token)
                 cpu[name].append((time.process_time() - t0) / args.block * 1000)
     for name in only:
         print(
@@ -158,12 +154,6 @@ async def run(args: argparse.Namespace) -> None:
             f"  lowest {min(cpu[name]):.3f}",
             flush=True,
         )
-
-
-async def _once(app: Any, make: Make, i: int, token: str) -> None:
-    m, p, q, b = make(i)
-    status = await call(app, _scope(m, p, q, token, b), b)
-    assert status < 300, (p, status)
 
 
 def main() -> None:

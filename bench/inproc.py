@@ -62,7 +62,18 @@ async def call(app: Any, scope: dict[str, Any], body: bytes) -> int:
     return status
 
 
-def scenarios(work: Path, token: str) -> dict[str, Callable[[int], tuple[str, str, bytes, bytes]]]:
+# One scenario's request ``i``: (method, path, query, body).
+Make = Callable[[int], tuple[str, str, bytes, bytes]]
+
+
+async def once(app: Any, make: Make, i: int, token: str) -> None:
+    """Request ``i`` of a scenario (``scenarios``' makers) through the app; it must succeed."""
+    m, p, q, b = make(i)
+    status = await call(app, _scope(m, p, q, token, b), b)
+    assert status < 300, (p, status)
+
+
+def scenarios(work: Path, token: str) -> dict[str, Make]:
     numbers = (work / "numbers.txt").read_text().split()
     ids = (work / "number_ids.txt").read_text().split()
     pairs = [line.split() for line in (work / "trunk_post_measure-0.txt").read_text().splitlines()]

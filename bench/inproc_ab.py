@@ -18,7 +18,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.inproc import _scope, call, scenarios, seeded
+from bench.inproc import once, scenarios, seeded
 from trunkline.config import Settings
 from trunkline.lane import LaneRoute
 
@@ -49,7 +49,7 @@ async def run(args: argparse.Namespace) -> None:
                 sides = {"before": (before, 0), "after": (after, per_side)}
                 for app, base in sides.values():
                     for i in range(args.warmup):
-                        await _once(app, make, base + i, token)
+                        await once(app, make, base + i, token)
                 for r in range(args.rounds):
                     order = ("before", "after") if r % 2 == 0 else ("after", "before")
                     for side in order:
@@ -57,7 +57,7 @@ async def run(args: argparse.Namespace) -> None:
                         start = base + args.warmup + r * args.block
                         t0 = time.process_time()
                         for i in range(args.block):
-                            await _once(app, make, start + i, token)
+                            await once(app, make, start + i, token)
                         per = (time.process_time() - t0) / args.block * 1000
                         cpu.setdefault((name, side), []).append(per)
                 b, a = cpu[(name, "before")], cpu[(name, "after")]
@@ -69,12 +69,6 @@ async def run(args: argparse.Namespace) -> None:
                 )
         finally:
             await ctx_before.__aexit__(None, None, None)
-
-
-async def _once(app: Any, make: Any, i: int, token: str) -> None:
-    m, p, q, b = make(i)
-    status = await call(app, _scope(m, p, q, token, b), b)
-    assert status < 300, (p, status)
 
 
 def main() -> None:
